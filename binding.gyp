@@ -3,7 +3,11 @@
     {
       "target_name": "memoryview",
       "sources": [
-        "native/addon.cc"
+        "native/addon.cc",
+        "native/errors.cc",
+        "native/export.cc",
+        "native/layout.cc",
+        "native/pin.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -15,10 +19,12 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17"],
+      "cflags": ["-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
-        "CLANG_CXX_LANGUAGE_STANDARD": "c++17"
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "WARNING_CFLAGS": ["-Wall", "-Wextra"]
       },
       "msvs_settings": {
         "VCCLCompilerTool": { "ExceptionHandling": 1 }

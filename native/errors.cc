@@ -1,0 +1,79 @@
+#include "errors.h"
+
+#include "addon_data.h"
+
+namespace memoryview {
+
+namespace {
+
+Napi::Function ConstructorFor(Napi::Env env, ErrorKind kind) {
+  AddonData* data = GetAddonData(env);
+  switch (kind) {
+    case ErrorKind::kTypeError:
+      return data->type_error.Value();
+    case ErrorKind::kRangeError:
+      return data->range_error.Value();
+    case ErrorKind::kBufferError:
+      return data->buffer_error_set ? data->buffer_error.Value()
+                                    : data->error.Value();
+    case ErrorKind::kError:
+      break;
+  }
+  return data->error.Value();
+}
+
+void ReplaceIfFunction(Napi::Object classes, const char* name,
+                       Napi::FunctionReference* slot) {
+  Napi::Value value = classes.Get(name);
+  if (value.IsUndefined()) return;
+  if (!value.IsFunction()) {
+    ThrowError(classes.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
+               std::string("init(): ") + name + " must be a constructor");
+  }
+  *slot = Napi::Persistent(value.As<Napi::Function>());
+}
+
+}  // namespace
+
+Napi::Error MakeError(Napi::Env env, ErrorKind kind, const char* code,
+                      const std::string& message) {
+  Napi::Function constructor = ConstructorFor(env, kind);
+  Napi::Object error =
+      constructor.New({Napi::String::New(env, "memoryview: " + message)});
+  error.Set("code", Napi::String::New(env, code));
+  return Napi::Error(env, error);
+}
+
+void ThrowError(Napi::Env env, ErrorKind kind, const char* code,
+                const std::string& message) {
+  throw MakeError(env, kind, code, message);
+}
+
+void ThrowIllegalInvocation(Napi::Env env) {
+  // Node's own builtins use this wording and code for foreign receivers; the
+  // message deliberately has no "memoryview: " prefix so it reads like V8's.
+  Napi::Object error = GetAddonData(env)->type_error.Value().New(
+      {Napi::String::New(env, "Illegal invocation")});
+  error.Set("code", Napi::String::New(env, kCodeInvalidThis));
+  throw Napi::Error(env, error);
+}
+
+Napi::Value InitErrors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+               "init() needs an object of error classes");
+  }
+  Napi::Object classes = info[0].As<Napi::Object>();
+  AddonData* data = GetAddonData(env);
+  ReplaceIfFunction(classes, "Error", &data->error);
+  ReplaceIfFunction(classes, "TypeError", &data->type_error);
+  ReplaceIfFunction(classes, "RangeError", &data->range_error);
+  if (!classes.Get("BufferError").IsUndefined()) {
+    ReplaceIfFunction(classes, "BufferError", &data->buffer_error);
+    data->buffer_error_set = true;
+  }
+  return env.Undefined();
+}
+
+}  // namespace memoryview
