@@ -1,0 +1,159 @@
+/**
+ * The one module that loads the native addon.
+ *
+ * The addon is loaded lazily, on the first call that needs it, with `node-gyp-build` from the
+ * package root: `build/Release` (a local `node-gyp rebuild`) first, then `prebuilds/<platform>-<arch>`
+ * (made by `prebuildify --napi --strip`). Importing the package never loads it, so views over JS
+ * memory keep working when it cannot load; only native features throw, with
+ * `ERR_MEMORYVIEW_NATIVE_UNAVAILABLE` and a message that names the fix.
+ *
+ * `MEMORYVIEW_NATIVE_PATH`, when set, replaces the package root as the directory searched
+ * (tests use it to simulate a broken install).
+ */
+import * as path from 'node:path'
+
+import { BufferError, codes } from './errors'
+
+/** The contract version this file expects; native/addon.cc exports its own as `abiVersion`. */
+export const ABI_VERSION = 1
+
+/** A buffer native code can hold: the only two kinds Node-API can pin. */
+export type NativeBuffer = ArrayBuffer | SharedArrayBuffer
+
+/**
+ * A native pin (native/pin.h): a strong, counted hold on `[byteOffset, byteOffset + byteLength)` of
+ * a buffer. Resizable ArrayBuffers are refused (shrinking would pull memory from under native code).
+ */
+export interface NativePin {
+  /** Data address of the first pinned byte; `0n` once released. */
+  readonly address: bigint
+  readonly byteLength: number
+  /** The pinned buffer; `undefined` once released. */
+  readonly buffer: NativeBuffer | undefined
+  readonly released: boolean
+  /** Drops the hold; idempotent. */
+  release(): void
+}
+
+/** A descriptor as native code hands it back (a strided view, PEP 3118 style). */
+export interface NativeDescriptor {
+  buffer: NativeBuffer
+  /** Offset in `buffer` of element `[0, ..., 0]` (negative strides reach below it). */
+  byteOffset: number
+  /** `itemsize * product(shape)`. */
+  byteLength: number
+  readonly: boolean
+  format: string
+  itemsize: number
+  shape: number[]
+  strides: number[]
+}
+
+/** A descriptor as native code accepts it: `byteLength` is optional and checked when given. */
+export interface NativeDescriptorInput extends Omit<NativeDescriptor, 'byteLength'> {
+  byteLength?: number
+  /** Called exactly once: on `release()`, or from the event loop after the export was collected. */
+  release?: () => void
+}
+
+/**
+ * A native export (native/export.h): a validated, pinned descriptor. Construction throws
+ * `TypeError`/`RangeError` with code `ERR_MEMORYVIEW_INVALID_DESCRIPTOR` for a bad descriptor.
+ */
+export interface NativeExport {
+  /** Data address of element `[0, ..., 0]`; `0n` once released. */
+  readonly address: bigint
+  readonly byteLength: number
+  readonly readonly: boolean
+  readonly format: string
+  readonly itemsize: number
+  readonly ndim: number
+  readonly released: boolean
+  /** The descriptor back, with fresh arrays. @throws Error `ERR_MEMORYVIEW_RELEASED` once released. */
+  describe(): NativeDescriptor
+  /** Drops the pin and calls the descriptor's `release` once; idempotent. */
+  release(): void
+}
+
+/** What the addon exports (native/addon.cc). */
+export interface NativeBinding {
+  readonly abiVersion: number
+  /** Hands in the classes native errors are made of; called once by this module. */
+  init(classes: {
+    BufferError: Function
+    Error?: Function
+    TypeError?: Function
+    RangeError?: Function
+  }): void
+  Pin: new (buffer: NativeBuffer, byteOffset: number, byteLength: number) => NativePin
+  Export: new (descriptor: NativeDescriptorInput) => NativeExport
+  /** Pins (including the pins inside exports) currently held in this process. */
+  livePins(): number
+  /** Exports whose `release` has not run yet, in this process. */
+  liveExports(): number
+}
+
+type LoadState = { binding: NativeBinding; error?: undefined } | { binding?: undefined; error: Error }
+
+let state: LoadState | undefined
+
+function packageRoot(): string {
+  // This file runs as dist/lib/binding.js; the package root is two levels up.
+  return process.env.MEMORYVIEW_NATIVE_PATH || path.join(__dirname, '..', '..')
+}
+
+function load(): LoadState {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown
+    const binding = nodeGypBuild(packageRoot()) as NativeBinding
+    if (binding.abiVersion !== ABI_VERSION) {
+      throw new Error(
+        `the loaded addon speaks version ${String(binding.abiVersion)} of the native contract, ` +
+          `this JavaScript expects ${ABI_VERSION} (a stale build/ or prebuild?)`,
+      )
+    }
+    binding.init({ BufferError, Error, TypeError, RangeError })
+    return { binding }
+  } catch (err) {
+    return { error: err instanceof Error ? err : new Error(String(err)) }
+  }
+}
+
+function loaded(): LoadState {
+  state ??= load()
+  return state
+}
+
+/**
+ * Whether the native addon loaded (loading it now if nothing asked before). Views over JS memory
+ * never need it; mapped files, shared memory and native exports do.
+ */
+export function nativeAvailable(): boolean {
+  return loaded().binding !== undefined
+}
+
+/** Why the addon failed to load, or `undefined` when it loaded. */
+export function nativeLoadError(): Error | undefined {
+  return loaded().error
+}
+
+/**
+ * The addon, for a native feature.
+ * @param feature what the caller is about to do, named in the error (e.g. `'mmap()'`).
+ * @throws Error `ERR_MEMORYVIEW_NATIVE_UNAVAILABLE` when the addon could not be loaded; the message
+ *   names the feature, the load error and the fix, and `cause` is the load error.
+ */
+export function requireBinding(feature: string): NativeBinding {
+  const current = loaded()
+  if (current.binding !== undefined) return current.binding
+  const platform = `${process.platform}-${process.arch}`
+  const err = new Error(
+    `memoryview: ${feature} needs the native addon, which failed to load: ${current.error.message}. ` +
+      `Fix: run \`npm rebuild memoryview\` (this compiles it with node-gyp: install a C++ compiler, ` +
+      `make and Python first), or use a platform with a prebuilt binary (none was found for ${platform}).`,
+    { cause: current.error },
+  ) as Error & { code: string }
+  err.code = codes.NATIVE_UNAVAILABLE
+  throw err
+}
