@@ -1,0 +1,255 @@
+/**
+ * Struct format strings: parsing, item sizes, and the per-format element readers and writers.
+ *
+ * Assumptions: a view's element format is one item of Python's `struct` syntax. Native formats
+ * (no prefix or `@`) use this machine's sizes and byte order (`l L n N P` are 8 bytes on the 64-bit
+ * platforms Node supports); byte-order prefixes `< > = !` use struct's standard sizes. Formats with
+ * several items (`'2i'`, `'hx'`) are accepted from buffer-protocol exporters and keep their item size,
+ * but element access refuses them as CPython does (NotImplementedError).
+ *
+ * Readers and writers take a DataView over the managed buffer and a byte offset inside it; they are the
+ * element-access hot path, so each is a small monomorphic closure chosen once per format.
+ */
+import { codes, notImplemented, rangeError, typeError, typeName } from './errors'
+import { f16ToNumber, numberToF16 } from './float16'
+
+export const NATIVE_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
+/** A JS element value: numbers, bigints for 8-byte integer formats, booleans for '?', a 1-byte Buffer for 'c'. */
+export type Value = number | bigint | boolean | Buffer
+
+export type Reader = (dv: DataView, offset: number) => Value
+export type Writer = (dv: DataView, offset: number, value: unknown) => void
+
+export interface Format {
+  /** The format string exactly as the view reports it. */
+  readonly str: string
+  /** The struct letter for single-item formats, '' for formats element access does not support. */
+  readonly char: string
+  readonly itemsize: number
+  /** True when the format has no byte-order prefix or '@' (CPython's "native single character"). */
+  readonly native: boolean
+  readonly littleEndian: boolean
+  readonly read: Reader
+  readonly write: Writer
+}
+
+/** Struct letters and their native sizes on this platform. */
+const NATIVE_SIZES: Record<string, number> = {
+  c: 1, b: 1, B: 1, '?': 1, h: 2, H: 2, i: 4, I: 4, l: 8, L: 8, q: 8, Q: 8, n: 8, N: 8, f: 4, d: 8, e: 2, P: 8,
+}
+/** Struct's standard sizes (with a byte-order prefix); n, N and P have none. */
+const STANDARD_SIZES: Record<string, number> = {
+  c: 1, b: 1, B: 1, '?': 1, h: 2, H: 2, i: 4, I: 4, l: 4, L: 4, q: 8, Q: 8, f: 4, d: 8, e: 2,
+}
+
+const INT_RANGES: Record<string, [bigint, bigint]> = {}
+for (const [signed, unsigned, bytes] of [['b', 'B', 1], ['h', 'H', 2], ['i', 'I', 4], ['q', 'Q', 8]] as const) {
+  const bits = BigInt(bytes * 8)
+  INT_RANGES[signed + bytes] = [-(1n << (bits - 1n)), (1n << (bits - 1n)) - 1n]
+  INT_RANGES[unsigned + bytes] = [0n, (1n << bits) - 1n]
+}
+const SIGNED = new Set(['b', 'h', 'i', 'l', 'q', 'n'])
+const BIGINT_LETTERS = new Set(['q', 'Q', 'l', 'L', 'n', 'N', 'P'])
+
+const cache = new Map<string, Format | null>()
+
+/** Parses a single-item format ('B', '@d', '<h', '>Q'); returns null for anything else. */
+export function parseSingleFormat(str: string): Format | null {
+  let f = cache.get(str)
+  if (f !== undefined) return f
+  f = buildSingle(str)
+  if (cache.size < 1024) cache.set(str, f)
+  return f
+}
+
+function buildSingle(str: string): Format | null {
+  let prefix = ''
+  let letter = str
+  if (str.length === 2 && '@<>=!'.includes(str[0])) {
+    prefix = str[0]
+    letter = str[1]
+  }
+  if (letter.length !== 1) return null
+  const native = prefix === '' || prefix === '@'
+  const itemsize = (native ? NATIVE_SIZES : STANDARD_SIZES)[letter]
+  if (itemsize === undefined) return null
+  const le = prefix === '<' ? true : prefix === '>' || prefix === '!' ? false : NATIVE_LITTLE_ENDIAN
+  return {
+    str,
+    char: letter,
+    itemsize,
+    native: prefix === '' || prefix === '@',
+    littleEndian: le,
+    read: makeReader(letter, itemsize, le),
+    write: makeWriter(str, letter, itemsize, le),
+  }
+}
+
+/**
+ * Any struct format an exporter may hand us. Single-item formats get full element access; others
+ * only get an item size (from `itemsize` when the exporter gives one, else struct's calcsize).
+ * Returns null when no item size can be determined.
+ */
+export function parseAnyFormat(str: string, itemsize?: number): Format | null {
+  const single = parseSingleFormat(str)
+  if (single !== null && (itemsize === undefined || itemsize === single.itemsize)) return single
+  const size = itemsize ?? calcsize(str)
+  if (size === null || size <= 0) return null
+  const unsupported = (): never => {
+    throw notImplemented(`memoryview: unsupported format ${str}`)
+  }
+  return { str, char: '', itemsize: size, native: false, littleEndian: NATIVE_LITTLE_ENDIAN, read: unsupported, write: unsupported }
+}
+
+/** CPython's get_native_fmtchar(): the letter of a native single-character format, or '' if it is not one. */
+export function nativeChar(fmt: Format): string {
+  return fmt.native ? fmt.char : ''
+}
+
+export const isByteFormat = (fmt: Format): boolean => fmt.char === 'B' || fmt.char === 'b' || fmt.char === 'c'
+
+/** Struct's calcsize() for the subset of struct syntax exporters use; null when it cannot parse. */
+export function calcsize(str: string): number | null {
+  let i = 0
+  let native = true
+  if (i < str.length && '@<>=!'.includes(str[i])) {
+    native = str[i] === '@'
+    i++
+  }
+  let size = 0
+  while (i < str.length) {
+    const ch = str[i]
+    if (ch === ' ' || ch === '\t' || ch === '\n') {
+      i++
+      continue
+    }
+    let count = 1
+    if (ch >= '0' && ch <= '9') {
+      let j = i
+      while (j < str.length && str[j] >= '0' && str[j] <= '9') j++
+      count = Number(str.slice(i, j))
+      i = j
+      if (i >= str.length) return null
+    }
+    const letter = str[i++]
+    if (letter === 's' || letter === 'p' || letter === 'x') {
+      size += count
+      continue
+    }
+    const item = (native ? NATIVE_SIZES : STANDARD_SIZES)[letter]
+    if (item === undefined) return null
+    if (native && size % item !== 0) size += item - (size % item)
+    size += item * count
+  }
+  return size
+}
+
+function makeReader(letter: string, itemsize: number, le: boolean): Reader {
+  switch (letter) {
+    case 'b': return (dv, o) => dv.getInt8(o)
+    case 'B': return (dv, o) => dv.getUint8(o)
+    case '?': return (dv, o) => dv.getUint8(o) !== 0
+    case 'c': return (dv, o) => Buffer.from([dv.getUint8(o)])
+    case 'h': return (dv, o) => dv.getInt16(o, le)
+    case 'H': return (dv, o) => dv.getUint16(o, le)
+    case 'i': return (dv, o) => dv.getInt32(o, le)
+    case 'I': return (dv, o) => dv.getUint32(o, le)
+    case 'f': return (dv, o) => dv.getFloat32(o, le)
+    case 'd': return (dv, o) => dv.getFloat64(o, le)
+    case 'e': return (dv, o) => f16ToNumber(dv.getUint16(o, le))
+    case 'l': case 'q': case 'n':
+      return itemsize === 8 ? (dv, o) => dv.getBigInt64(o, le) : (dv, o) => BigInt(dv.getInt32(o, le))
+    default: // L Q N P
+      return itemsize === 8 ? (dv, o) => dv.getBigUint64(o, le) : (dv, o) => BigInt(dv.getUint32(o, le))
+  }
+}
+
+function makeWriter(str: string, letter: string, itemsize: number, le: boolean): Writer {
+  const invalidType = (v: unknown): never => {
+    throw typeError(codes.INVALID_TYPE, `invalid type for format '${str}' (got ${typeName(v)})`)
+  }
+  const invalidValue = (): never => {
+    throw rangeError(codes.INVALID_VALUE, `invalid value for format '${str}'`)
+  }
+  switch (letter) {
+    case '?': return (dv, o, v) => dv.setUint8(o, v ? 1 : 0)
+    case 'c':
+      return (dv, o, v) => {
+        if (!(v instanceof Uint8Array)) return invalidType(v)
+        if (v.length !== 1) return invalidValue()
+        dv.setUint8(o, v[0])
+      }
+    case 'f': case 'd': case 'e': {
+      const toDouble = (v: unknown): number => {
+        if (typeof v === 'number') return v
+        if (typeof v === 'boolean') return v ? 1 : 0
+        if (typeof v === 'bigint') {
+          const d = Number(v)
+          // CPython: "int too large to convert to float" (OverflowError).
+          if (!Number.isFinite(d)) throw rangeError(codes.INVALID_VALUE, 'int too large to convert to float')
+          return d
+        }
+        return invalidType(v)
+      }
+      if (letter === 'f') return (dv, o, v) => dv.setFloat32(o, typeof v === 'number' ? v : toDouble(v), le)
+      if (letter === 'd') return (dv, o, v) => dv.setFloat64(o, typeof v === 'number' ? v : toDouble(v), le)
+      return (dv, o, v) => {
+        const bits = numberToF16(toDouble(v))
+        if (bits < 0) throw rangeError(codes.INVALID_VALUE, 'float too large to pack with e format')
+        dv.setUint16(o, bits, le)
+      }
+    }
+  }
+  const signed = SIGNED.has(letter)
+  if (BIGINT_LETTERS.has(letter) || itemsize === 8) {
+    const [lo, hi] = INT_RANGES[(signed ? 'q' : 'Q') + 8]
+    const [lo4, hi4] = INT_RANGES[(signed ? 'i' : 'I') + 4]
+    const min = itemsize === 8 ? lo : lo4
+    const max = itemsize === 8 ? hi : hi4
+    const toBig = (v: unknown): bigint => {
+      let b: bigint
+      if (typeof v === 'bigint') b = v
+      else if (typeof v === 'number') {
+        // Any exactly-integral double is an int to Python; 0.5, NaN and Infinity are not.
+        if (!Number.isInteger(v)) return invalidType(v)
+        b = BigInt(v)
+      } else if (typeof v === 'boolean') b = v ? 1n : 0n
+      else return invalidType(v)
+      if (b < min || b > max) return invalidValue()
+      return b
+    }
+    if (itemsize === 4) {
+      return signed
+        ? (dv, o, v) => dv.setInt32(o, Number(toBig(v)), le)
+        : (dv, o, v) => dv.setUint32(o, Number(toBig(v)), le)
+    }
+    return signed
+      ? (dv, o, v) => dv.setBigInt64(o, toBig(v), le)
+      : (dv, o, v) => dv.setBigUint64(o, toBig(v), le)
+  }
+  const [blo, bhi] = INT_RANGES[letter + itemsize]
+  const min = Number(blo)
+  const max = Number(bhi)
+  const toInt = (v: unknown): number => {
+    if (typeof v === 'number') {
+      if (!Number.isInteger(v)) return invalidType(v)
+      if (v < min || v > max) return invalidValue()
+      return v
+    }
+    if (typeof v === 'bigint') {
+      if (v < blo || v > bhi) return invalidValue()
+      return Number(v)
+    }
+    if (typeof v === 'boolean') return v ? 1 : 0
+    return invalidType(v)
+  }
+  switch (itemsize) {
+    case 1:
+      return signed ? (dv, o, v) => dv.setInt8(o, toInt(v)) : (dv, o, v) => dv.setUint8(o, toInt(v))
+    case 2:
+      return signed ? (dv, o, v) => dv.setInt16(o, toInt(v), le) : (dv, o, v) => dv.setUint16(o, toInt(v), le)
+    default:
+      return signed ? (dv, o, v) => dv.setInt32(o, toInt(v), le) : (dv, o, v) => dv.setUint32(o, toInt(v), le)
+  }
+}

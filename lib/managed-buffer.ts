@@ -1,0 +1,103 @@
+/**
+ * The managed buffer: one snapshot of an exporter's memory shared by every view derived from it
+ * (CPython's _PyManagedBufferObject).
+ *
+ * Ownership rules:
+ *   - A ManagedBuffer holds the exporter's memory region (`buffer`, `byteOffset`, `byteLength`) and
+ *     the exporter itself (`obj`). Views never own memory; they hold the ManagedBuffer.
+ *   - Every view registers itself here when created and unregisters on release(). When the last
+ *     registered view goes away (released, or garbage collected without release), the exporter's
+ *     `release` hook runs exactly once: this is how a buffer-protocol exporter learns that nobody
+ *     uses its descriptor any more.
+ *   - `exports` sums the exports (pins, native acquisitions) held on all views of this buffer. The
+ *     owner of external memory (a mapped file, shared memory) asks `invalidate()` to refuse closing
+ *     while any is held; after invalidate() every view reads as released.
+ *
+ * Assumptions: `dv` covers exactly the region; a view's offsets are relative to the region start.
+ * `dv` becomes null once the buffer is invalidated, and element access relies on that to fail.
+ */
+import { BufferError, codes } from './errors'
+
+export type Region = ArrayBuffer | SharedArrayBuffer
+
+/** Runs release hooks for views that were garbage collected without release(). */
+const collected = new FinalizationRegistry<ManagedBuffer>((mbuf) => mbuf.dropView())
+
+export class ManagedBuffer {
+  /** A DataView over exactly the region; null once the buffer is invalidated. */
+  dv: DataView | null
+  /** The bytes of the region, for bulk copies. */
+  readonly u8: Uint8Array
+  /** Registered live views, counted only when a release hook needs to know about the last one. */
+  private views = 0
+  /** Exports held on views of this buffer. */
+  exports = 0
+  /** True once the exporter's release hook has run or the owner invalidated the memory. */
+  released = false
+
+  constructor(
+    readonly buffer: Region,
+    readonly byteOffset: number,
+    readonly byteLength: number,
+    readonly obj: unknown,
+    private hook: (() => void) | null = null,
+  ) {
+    this.dv = new DataView(buffer, byteOffset, byteLength)
+    this.u8 = new Uint8Array(buffer, byteOffset, byteLength)
+  }
+
+  /** Registers a new view; `view` is only used as a GC token. */
+  addView(view: object): void {
+    if (this.hook === null) return
+    this.views++
+    collected.register(view, this, view)
+  }
+
+  /** Unregisters a released view. */
+  removeView(view: object): void {
+    if (this.hook === null) return
+    collected.unregister(view)
+    this.dropView()
+  }
+
+  /** @internal */
+  dropView(): void {
+    if (--this.views === 0) this.runHook()
+  }
+
+  private runHook(): void {
+    const hook = this.hook
+    if (hook === null) return
+    this.hook = null
+    this.released = true
+    hook()
+  }
+
+  /**
+   * Called by the owner of external memory before it unmaps it: refuses while exports are held,
+   * otherwise marks every view over this buffer as released.
+   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while any view has an export.
+   */
+  invalidate(what = 'memory'): void {
+    if (this.exports > 0) {
+      const n = this.exports
+      throw new BufferError(`memoryview: cannot close ${what}: ${n} exported buffer${n === 1 ? '' : 's'} still held`, codes.EXPORTED)
+    }
+    this.dv = null
+    this.released = true
+  }
+
+  /**
+   * True when the memory can no longer be read: detached by a transfer, or a resizable
+   * ArrayBuffer shrunk below the region.
+   */
+  outOfBounds(): boolean {
+    const dv = this.dv
+    if (dv === null) return false
+    try {
+      return dv.byteLength !== this.byteLength
+    } catch {
+      return true
+    }
+  }
+}

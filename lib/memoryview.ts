@@ -1,0 +1,922 @@
+/**
+ * MemoryView: CPython 3.11's memoryview over JS memory.
+ *
+ * Ownership rules:
+ *   - A view holds a ManagedBuffer (the exporter's memory, shared by all views derived from the same
+ *     source) plus its own offset, shape, strides, format and readonly flag. Slices, casts,
+ *     toreadonly() and memoryview(view) create new views over the same ManagedBuffer: they stay valid
+ *     when the view they came from is released.
+ *   - A view counts its own exports (pins, buffer-protocol descriptors, native acquisitions);
+ *     release() refuses while any is held.
+ *   - release() swaps the view's ManagedBuffer for a released sentinel whose DataView is null, so
+ *     every later access fails without a per-access "released" flag check.
+ *
+ * Assumptions: element access is the hot path. get()/set() with one index on a 1-D view (or two on a
+ * 2-D view) is a bounds check plus one DataView call; everything else goes through the slow paths,
+ * which follow CPython's order of checks exactly.
+ */
+import { inspect } from 'node:util'
+import {
+  BufferError,
+  codes,
+  notImplemented,
+  outOfBoundsError,
+  rangeError,
+  readonlyError,
+  releasedError,
+  typeError,
+} from './errors'
+import { Format, NATIVE_LITTLE_ENDIAN, Reader, Value, Writer, isByteFormat, nativeChar, parseSingleFormat } from './format'
+import { ManagedBuffer } from './managed-buffer'
+import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, Resolved, Source, resolveSource } from './sources'
+import { cStrides, contiguityFlags, gather, isCContiguous, isFContiguous, product, scatter } from './shape'
+import { hashBytes } from './hash'
+
+/** An index or slice bound: an integral number or a bigint. */
+export type Index = number | bigint
+
+const INTERNAL = Symbol('memoryview.internal')
+let pendingInit: Resolved | null = null
+let nextId = 1
+
+/** The ManagedBuffer a released view points at: no memory, every access fails. */
+const RELEASED_MBUF = new ManagedBuffer(new ArrayBuffer(0), 0, 0, undefined)
+RELEASED_MBUF.dv = null
+RELEASED_MBUF.released = true
+
+const invalidSliceKey = (): TypeError => typeError(codes.INVALID_INDEX, 'invalid slice key')
+const zeroDim = (): TypeError => typeError(codes.INVALID_INDEX, 'invalid indexing of 0-dim memory')
+
+/** An integral index, or null when the value is not an index at all. */
+function toIndex(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isInteger(v) ? v : null
+  if (typeof v === 'bigint') return Number(v)
+  return null
+}
+
+/** A slice bound: null for Python's None. */
+function sliceBound(v: unknown): number | null {
+  if (v === undefined || v === null) return null
+  const k = toIndex(v)
+  if (k === null) throw typeError(codes.INVALID_INDEX, 'slice indices must be integers or None')
+  return k
+}
+
+/** CPython's PySlice_AdjustIndices: clamps start/stop and returns [start, length]. */
+function adjustSlice(length: number, start: number | null, stop: number | null, step: number): [number, number] {
+  let a = start ?? (step < 0 ? Infinity : 0)
+  let b = stop ?? (step < 0 ? -Infinity : Infinity)
+  if (a < 0) {
+    a += length
+    if (a < 0) a = step < 0 ? -1 : 0
+  } else if (a >= length) a = step < 0 ? length - 1 : length
+  if (b < 0) {
+    b += length
+    if (b < 0) b = step < 0 ? -1 : 0
+  } else if (b >= length) b = step < 0 ? length - 1 : length
+  if (step < 0) return [a, b < a ? Math.floor((a - b - 1) / -step) + 1 : 0]
+  return [a, a < b ? Math.floor((b - a - 1) / step) + 1 : 0]
+}
+
+/** A TypedArray constructor per native format letter, for zero-copy interop. */
+const TYPED_ARRAYS: Record<string, { new (b: ArrayBufferLike, o: number, n: number): ArrayBufferView; BYTES_PER_ELEMENT: number }> = {
+  b: Int8Array, h: Int16Array, H: Uint16Array, i: Int32Array, I: Uint32Array,
+  l: BigInt64Array, L: BigUint64Array, q: BigInt64Array, Q: BigUint64Array, n: BigInt64Array, N: BigUint64Array,
+  P: BigUint64Array, f: Float32Array, d: Float64Array,
+}
+const Float16 = (globalThis as { Float16Array?: (typeof TYPED_ARRAYS)[string] }).Float16Array
+if (Float16 !== undefined) TYPED_ARRAYS.e = Float16
+
+/** Equality of two element values as Python's `==` sees them (NaN != NaN, -0 == 0, 1 == 1.0 == True). */
+function valueEquals(a: Value, b: Value): boolean {
+  const ao = typeof a === 'object'
+  const bo = typeof b === 'object'
+  if (ao || bo) return ao && bo && (a as Buffer)[0] === (b as Buffer)[0]
+  // Loose equality compares numbers, bigints and booleans by mathematical value, as Python does.
+  return a == b // eslint-disable-line eqeqeq
+}
+
+/**
+ * A typed, strided, zero-copy view of memory with the semantics of CPython 3.11's `memoryview`.
+ * Python's `m[i]` is `m.get(i)`, `m[a:b:c]` is `m.subarray(a, b, c)`, `m[a:b] = src` is
+ * `m.subarray(a, b).assign(src)`.
+ */
+export class MemoryView implements Iterable<Value>, Disposable {
+  /** @internal */ _mbuf: ManagedBuffer
+  /** @internal Byte offset of element [0, ..., 0] in the managed buffer's region. */ _off: number
+  /** @internal */ _fmt: Format
+  /** @internal */ _read: Reader
+  /** @internal */ _write: Writer
+  /** @internal */ _itemsize: number
+  /** @internal */ _shape: readonly number[]
+  /** @internal */ _strides: readonly number[]
+  /** @internal */ _ndim: number
+  /** @internal */ _len0: number
+  /** @internal */ _stride0: number
+  /** @internal */ _len1: number
+  /** @internal */ _stride1: number
+  /** @internal */ _readonly: boolean
+  /** @internal */ _c: boolean
+  /** @internal */ _f: boolean
+  /** @internal */ _released: boolean
+  /** @internal */ _exports: number
+  /** @internal */ _hash: number | undefined
+  /** @internal */ _id: number
+
+  /**
+   * @param source an ArrayBuffer, SharedArrayBuffer, ArrayBufferView, MemoryView, or buffer-protocol object.
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_SOURCE when `source` is none of those.
+   * @throws {Error} ERR_MEMORYVIEW_RELEASED when `source` is a released view.
+   */
+  constructor(source: Source | MemoryView) {
+    let init: Resolved
+    if ((source as unknown) === INTERNAL) {
+      init = pendingInit!
+      pendingInit = null
+    } else if (source instanceof MemoryView) {
+      source._checkReleased()
+      init = source._copyInit()
+    } else {
+      init = resolveSource(source)
+    }
+    const { shape, strides, format } = init
+    this._mbuf = init.mbuf
+    this._off = init.offset
+    this._fmt = format
+    this._read = format.read
+    this._write = format.write
+    this._itemsize = format.itemsize
+    this._shape = Object.freeze(shape)
+    this._strides = Object.freeze(strides)
+    this._ndim = shape.length
+    this._len0 = shape.length > 0 ? shape[0] : 0
+    this._stride0 = shape.length > 0 ? strides[0] : 0
+    this._len1 = shape.length > 1 ? shape[1] : 0
+    this._stride1 = shape.length > 1 ? strides[1] : 0
+    this._readonly = init.readonly
+    const [c, f] = contiguityFlags(shape, strides, format.itemsize)
+    this._c = c
+    this._f = f
+    this._released = false
+    this._exports = 0
+    this._hash = undefined
+    this._id = nextId++
+    init.mbuf.addView(this)
+  }
+
+  /** @internal A new view over the same managed buffer. */
+  static _derive(init: Resolved): MemoryView {
+    pendingInit = init
+    return new MemoryView(INTERNAL as never)
+  }
+
+  /** @internal */
+  _copyInit(): Resolved {
+    return {
+      mbuf: this._mbuf,
+      offset: this._off,
+      format: this._fmt,
+      shape: this._shape.slice(),
+      strides: this._strides.slice(),
+      readonly: this._readonly,
+    }
+  }
+
+  /** @internal CPython's CHECK_RELEASED. */
+  _checkReleased(): void {
+    if (this._released || this._mbuf.released) throw releasedError()
+  }
+
+  /** @internal The DataView to touch memory through, after the released and bounds checks. */
+  _live(): DataView {
+    const dv = this._mbuf.dv
+    if (dv === null || this._released) throw releasedError()
+    if (this._mbuf.outOfBounds()) throw outOfBoundsError()
+    return dv
+  }
+
+  /** @internal Turns a failed DataView access into the error that explains it. */
+  _fault(err: unknown): unknown {
+    if (this._released || this._mbuf.released || this._mbuf.dv === null) return releasedError()
+    if (this._mbuf.outOfBounds()) return outOfBoundsError()
+    return err
+  }
+
+  // ---------------------------------------------------------------- attributes
+
+  /** The exporting object (the root source of a chain of views). */
+  get obj(): unknown {
+    this._checkReleased()
+    return this._mbuf.obj
+  }
+  /** Bytes the view would occupy contiguously: product(shape) * itemsize. */
+  get nbytes(): number {
+    this._checkReleased()
+    return product(this._shape) * this._itemsize
+  }
+  get readonly(): boolean {
+    this._checkReleased()
+    return this._readonly
+  }
+  /** The struct format string of one element. */
+  get format(): string {
+    this._checkReleased()
+    return this._fmt.str
+  }
+  get itemsize(): number {
+    this._checkReleased()
+    return this._itemsize
+  }
+  get ndim(): number {
+    this._checkReleased()
+    return this._ndim
+  }
+  /** Frozen array of dimension lengths. */
+  get shape(): readonly number[] {
+    this._checkReleased()
+    return this._shape
+  }
+  /** Frozen array of byte strides. */
+  get strides(): readonly number[] {
+    this._checkReleased()
+    return this._strides
+  }
+  /** Always an empty frozen array (JS memory has no PIL-style indirection). */
+  get suboffsets(): readonly number[] {
+    this._checkReleased()
+    return EMPTY
+  }
+  get c_contiguous(): boolean {
+    this._checkReleased()
+    return this._c
+  }
+  get f_contiguous(): boolean {
+    this._checkReleased()
+    return this._f
+  }
+  get contiguous(): boolean {
+    this._checkReleased()
+    return this._c || this._f
+  }
+  /** Python's len(m): shape[0], or 1 for a 0-d view. */
+  get length(): number {
+    this._checkReleased()
+    return this._ndim === 0 ? 1 : this._len0
+  }
+  /** True after release() (or after the owner of external memory closed it). */
+  get released(): boolean {
+    return this._released || this._mbuf.released
+  }
+
+  // ---------------------------------------------------------------- element access
+
+  /**
+   * Python's `m[i]`, `m[i, j]`, `m[()]`. Negative indices count from the end.
+   * @throws {RangeError} ERR_MEMORYVIEW_INDEX for an index out of bounds.
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_INDEX for a non-integral index or a wrong count.
+   * @throws {Error} ERR_MEMORYVIEW_NOT_IMPLEMENTED for sub-views (fewer indices than dimensions).
+   * @throws {Error} ERR_MEMORYVIEW_RELEASED after release().
+   */
+  get(...indices: Index[]): Value
+  get(i?: unknown, j?: unknown): Value {
+    const nargs = arguments.length
+    const dv = this._mbuf.dv
+    if (dv !== null && nargs === this._ndim && typeof i === 'number') {
+      if (nargs === 1) {
+        const n = this._len0
+        const k = i < 0 ? i + n : i
+        if (k >= 0 && k < n && Math.floor(k) === k) {
+          try {
+            return this._read(dv, this._off + k * this._stride0)
+          } catch (err) {
+            throw this._fault(err)
+          }
+        }
+      } else if (nargs === 2 && typeof j === 'number') {
+        const n0 = this._len0
+        const n1 = this._len1
+        const k0 = i < 0 ? i + n0 : i
+        const k1 = j < 0 ? j + n1 : j
+        if (k0 >= 0 && k0 < n0 && k1 >= 0 && k1 < n1 && Math.floor(k0) === k0 && Math.floor(k1) === k1) {
+          try {
+            return this._read(dv, this._off + k0 * this._stride0 + k1 * this._stride1)
+          } catch (err) {
+            throw this._fault(err)
+          }
+        }
+      }
+    }
+    return this._getSlow(Array.prototype.slice.call(arguments))
+  }
+
+  private _getSlow(args: unknown[]): Value {
+    this._checkReleased()
+    const ndim = this._ndim
+    if (ndim === 0) {
+      if (args.length !== 0) throw zeroDim()
+      return this._read(this._live(), this._off)
+    }
+    let offset: number
+    if (args.length === 1) {
+      const k = toIndex(args[0])
+      if (k === null) throw invalidSliceKey()
+      this._checkFormat()
+      if (ndim > 1) throw notImplemented('multi-dimensional sub-views are not implemented')
+      offset = this._lookup(0, this._off, k)
+    } else {
+      offset = this._lookupTuple(args)
+    }
+    return this._read(this._live(), offset)
+  }
+
+  /**
+   * Python's `m[i] = v`, `m[i, j] = v`, `m[()] = v`: the value comes last. Nothing is written when
+   * the store fails.
+   * @throws {TypeError} ERR_MEMORYVIEW_READONLY on a readonly view.
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_TYPE for a value of the wrong kind (0.5 for an int format).
+   * @throws {RangeError} ERR_MEMORYVIEW_INVALID_VALUE for a value out of the format's range.
+   * @throws {RangeError} ERR_MEMORYVIEW_INDEX, {TypeError} ERR_MEMORYVIEW_INVALID_INDEX as get().
+   */
+  set(value: unknown): void
+  set(i: Index, value: unknown): void
+  set(i: Index, j: Index, value: unknown): void
+  set(...indicesThenValue: unknown[]): void
+  set(a?: unknown, b?: unknown, c?: unknown): void {
+    const nargs = arguments.length
+    const dv = this._mbuf.dv
+    if (dv !== null && !this._readonly && nargs === this._ndim + 1 && typeof a === 'number') {
+      if (nargs === 2) {
+        const n = this._len0
+        const k = a < 0 ? a + n : a
+        if (k >= 0 && k < n && Math.floor(k) === k) {
+          try {
+            this._write(dv, this._off + k * this._stride0, b)
+            return
+          } catch (err) {
+            throw this._fault(err)
+          }
+        }
+      } else if (nargs === 3 && typeof b === 'number') {
+        const n0 = this._len0
+        const n1 = this._len1
+        const k0 = a < 0 ? a + n0 : a
+        const k1 = b < 0 ? b + n1 : b
+        if (k0 >= 0 && k0 < n0 && k1 >= 0 && k1 < n1 && Math.floor(k0) === k0 && Math.floor(k1) === k1) {
+          try {
+            this._write(dv, this._off + k0 * this._stride0 + k1 * this._stride1, c)
+            return
+          } catch (err) {
+            throw this._fault(err)
+          }
+        }
+      }
+    }
+    this._setSlow(Array.prototype.slice.call(arguments))
+  }
+
+  private _setSlow(args: unknown[]): void {
+    this._checkReleased()
+    if (args.length === 0) throw typeError(codes.INVALID_ARG, 'set() needs a value to store')
+    const value = args.pop()
+    this._checkFormat()
+    if (this._readonly) throw readonlyError()
+    const ndim = this._ndim
+    let offset: number
+    if (ndim === 0) {
+      if (args.length !== 0) throw zeroDim()
+      offset = this._off
+    } else if (args.length === 1) {
+      const k = toIndex(args[0])
+      if (k === null) throw invalidSliceKey()
+      if (ndim > 1) throw notImplemented('sub-views are not implemented')
+      offset = this._lookup(0, this._off, k)
+    } else {
+      offset = this._lookupTuple(args)
+    }
+    const dv = this._live()
+    this._write(dv, offset, value)
+  }
+
+  /** CPython's adjust_fmt(): element access needs a single-item format. */
+  private _checkFormat(): void {
+    if (this._fmt.char === '') throw notImplemented(`memoryview: unsupported format ${this._fmt.str}`)
+  }
+
+  /** CPython's lookup_dimension(). */
+  private _lookup(dim: number, offset: number, index: number): number {
+    const n = this._shape[dim]
+    const k = index < 0 ? index + n : index
+    if (k < 0 || k >= n) throw rangeError(codes.INDEX, `index out of bounds on dimension ${dim + 1}`)
+    return offset + k * this._strides[dim]
+  }
+
+  /** CPython's memory_item_multi() and ptr_from_tuple() for a tuple of indices. */
+  private _lookupTuple(keys: unknown[]): number {
+    const indices = new Array<number>(keys.length)
+    for (let d = 0; d < keys.length; d++) {
+      const k = toIndex(keys[d])
+      if (k === null) throw invalidSliceKey()
+      indices[d] = k
+    }
+    this._checkFormat()
+    if (keys.length < this._ndim) throw notImplemented('sub-views are not implemented')
+    if (keys.length > this._ndim) {
+      throw typeError(codes.INVALID_INDEX, `cannot index ${this._ndim}-dimension view with ${keys.length}-element tuple`)
+    }
+    let offset = this._off
+    for (let d = 0; d < indices.length; d++) offset = this._lookup(d, offset, indices[d])
+    return offset
+  }
+
+  // ---------------------------------------------------------------- new views
+
+  /**
+   * Python's `m[start:stop:step]` on the first dimension: a zero-copy view. `undefined`/`null` mean None.
+   * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for step 0.
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_INDEX for non-integral bounds or a 0-d view.
+   */
+  subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView {
+    this._checkReleased()
+    if (this._ndim === 0) throw zeroDim()
+    let st = sliceBound(step) ?? 1
+    if (st === 0) throw rangeError(codes.OUT_OF_RANGE, 'slice step cannot be zero')
+    const a = sliceBound(start)
+    const b = sliceBound(stop)
+    if (st < -Number.MAX_SAFE_INTEGER) st = -Number.MAX_SAFE_INTEGER
+    const [first, length] = adjustSlice(this._len0, a, b, st)
+    const init = this._copyInit()
+    init.offset = this._off + this._stride0 * first
+    init.shape[0] = length
+    init.strides[0] = this._stride0 * st
+    return MemoryView._derive(init)
+  }
+
+  /** Python's `m.toreadonly()`: a readonly view of the same memory. */
+  toreadonly(): MemoryView {
+    this._checkReleased()
+    const init = this._copyInit()
+    init.readonly = true
+    return MemoryView._derive(init)
+  }
+
+  /**
+   * Python's `m.cast(format, shape)`: reinterprets a C-contiguous view, zero-copy. Byte-order
+   * prefixed targets ('<h', '>I', '!d', '=q') are accepted as well (a deliberate extension).
+   * @throws {TypeError} ERR_MEMORYVIEW_CAST for casts CPython refuses; ERR_MEMORYVIEW_FORMAT for a bad format;
+   *   ERR_MEMORYVIEW_INVALID_ARG for a shape of the wrong kind.
+   * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for shape elements < 1 or more than 64 dimensions.
+   */
+  cast(format: string, shape?: readonly number[]): MemoryView {
+    if (typeof format !== 'string') {
+      throw typeError(codes.INVALID_ARG, `cast() argument 'format' must be str, not ${typeof format}`)
+    }
+    this._checkReleased()
+    if (!this._c) throw typeError(codes.CAST, 'casts are restricted to C-contiguous views')
+    const hasShape = shape !== undefined
+    if ((hasShape || this._ndim !== 1) && this._shape.includes(0)) {
+      throw typeError(codes.CAST, 'cannot cast view with zeros in shape or strides')
+    }
+    let ndim = 1
+    if (hasShape) {
+      if (!Array.isArray(shape)) throw typeError(codes.INVALID_ARG, 'shape must be a list or a tuple')
+      ndim = shape.length
+      if (ndim > MAX_NDIM) throw rangeError(codes.OUT_OF_RANGE, `number of dimensions must not exceed ${MAX_NDIM}`)
+      if (this._ndim !== 1 && ndim !== 1) throw typeError(codes.CAST, 'cast must be 1D -> ND or ND -> 1D')
+    }
+    // cast_to_1D()
+    const dest = parseSingleFormat(format)
+    if (dest === null) {
+      throw typeError(
+        codes.FORMAT,
+        "destination format must be a native single character format prefixed with an optional '@' (or a byte-order prefix)",
+      )
+    }
+    if (!isByteFormat(this._fmt) && !isByteFormat(dest)) {
+      throw typeError(codes.CAST, 'cannot cast between two non-byte formats')
+    }
+    const nbytes = product(this._shape) * this._itemsize
+    if (nbytes % dest.itemsize !== 0) throw typeError(codes.CAST, 'length is not a multiple of itemsize')
+    let newShape = [nbytes / dest.itemsize]
+    // cast_to_ND()
+    if (hasShape) {
+      let len = dest.itemsize
+      newShape = new Array<number>(ndim)
+      for (let i = 0; i < ndim; i++) {
+        const x = shape[i]
+        if (typeof x !== 'number' || !Number.isInteger(x)) {
+          throw typeError(codes.INVALID_ARG, 'memoryview.cast(): elements of shape must be integers')
+        }
+        if (x <= 0) throw rangeError(codes.OUT_OF_RANGE, 'memoryview.cast(): elements of shape must be integers > 0')
+        if (x > Number.MAX_SAFE_INTEGER / len) throw rangeError(codes.OUT_OF_RANGE, 'memoryview.cast(): product(shape) > SSIZE_MAX')
+        len *= x
+        newShape[i] = x
+      }
+      if (len !== nbytes) throw typeError(codes.CAST, 'product(shape) * itemsize != buffer size')
+    }
+    return MemoryView._derive({
+      mbuf: this._mbuf,
+      offset: this._off,
+      format: dest,
+      shape: newShape,
+      strides: cStrides(newShape, dest.itemsize),
+      readonly: this._readonly,
+    })
+  }
+
+  /**
+   * Python's slice assignment `m[a:b:c] = src`, on the view itself: `m.subarray(a, b, c).assign(src)`.
+   * Same format and shape required; overlapping memory is copied as if through a temporary.
+   * @throws {TypeError} ERR_MEMORYVIEW_STRUCTURE when format or shape differ; ERR_MEMORYVIEW_READONLY;
+   *   ERR_MEMORYVIEW_INVALID_SOURCE when `src` is not a source.
+   * @throws {Error} ERR_MEMORYVIEW_NOT_IMPLEMENTED on n-d views (as CPython 3.11).
+   */
+  assign(src: Source | MemoryView): void {
+    this._checkReleased()
+    this._checkFormat()
+    if (this._readonly) throw readonlyError()
+    if (this._ndim === 0) throw zeroDim()
+    if (this._ndim > 1) throw notImplemented('memoryview slice assignments are currently restricted to ndim = 1')
+    const temporary = !(src instanceof MemoryView)
+    const s = src instanceof MemoryView ? src : new MemoryView(src)
+    try {
+      s._checkReleased()
+      const dfmt = this._fmt.str.replace(/^@/, '')
+      const sfmt = s._fmt.str.replace(/^@/, '')
+      if (dfmt !== sfmt || this._itemsize !== s._itemsize || s._ndim !== 1 || s._len0 !== this._len0) {
+        throw typeError(codes.STRUCTURE, 'memoryview assignment: lvalue and rvalue have different structures')
+      }
+      this._live()
+      s._live()
+      const n = this._len0
+      const size = this._itemsize
+      if (n === 0) return
+      const dst = this._mbuf.u8
+      const from = s._mbuf.u8
+      if (this._stride0 === size && s._stride0 === size) {
+        // TypedArray.prototype.set copies through a temporary when both share a buffer: overlap-safe.
+        dst.set(from.subarray(s._off, s._off + n * size), this._off)
+        return
+      }
+      const tmp = new Uint8Array(n * size)
+      gather(tmp, from, s._off, s._shape, s._strides, size, 'C')
+      scatter(dst, this._off, this._shape, this._strides, size, tmp)
+    } finally {
+      if (temporary) s.release()
+    }
+  }
+
+  // ---------------------------------------------------------------- conversions
+
+  /** @internal The view's bytes in C order ('C'), Fortran order ('F'), or as laid out if contiguous ('A'). */
+  _bytes(order: 'C' | 'F' | 'A'): Buffer {
+    this._live()
+    const nbytes = product(this._shape) * this._itemsize
+    const u8 = this._mbuf.u8
+    const raw =
+      order === 'C'
+        ? isCContiguous(this._shape, this._strides, this._itemsize)
+        : order === 'F'
+          ? isFContiguous(this._shape, this._strides, this._itemsize)
+          : isCContiguous(this._shape, this._strides, this._itemsize) || isFContiguous(this._shape, this._strides, this._itemsize)
+    const out = Buffer.allocUnsafe(nbytes)
+    if (nbytes === 0) return out
+    if (raw) out.set(u8.subarray(this._off, this._off + nbytes))
+    else gather(out, u8, this._off, this._shape, this._strides, this._itemsize, order === 'F' ? 'F' : 'C')
+    return out
+  }
+
+  /**
+   * Python's `m.tobytes(order)`: a copy of the data as a Buffer.
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for an order other than 'C', 'F', 'A'.
+   */
+  tobytes(order?: 'C' | 'F' | 'A' | null): Buffer {
+    if (order !== undefined && order !== null && typeof order !== 'string') {
+      throw typeError(codes.INVALID_ARG, `tobytes() argument 'order' must be str or None, not ${typeof order}`)
+    }
+    this._checkReleased()
+    const ord = order ?? 'C'
+    if (ord !== 'C' && ord !== 'F' && ord !== 'A') throw typeError(codes.INVALID_ARG, "order must be 'C', 'F' or 'A'")
+    return this._bytes(ord)
+  }
+
+  /**
+   * Python's `m.hex(sep, bytes_per_sep)`. With a positive `bytesPerSep` groups are counted from the
+   * right, with a negative one from the left.
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for a separator that is not one ASCII character or
+   *   a non-integral bytesPerSep.
+   */
+  hex(sep?: string | Uint8Array, bytesPerSep?: number): string {
+    let group = 1
+    if (bytesPerSep !== undefined) {
+      if (typeof bytesPerSep !== 'number' || !Number.isInteger(bytesPerSep)) {
+        throw typeError(codes.INVALID_ARG, `bytesPerSep must be an integer, not ${typeof bytesPerSep}`)
+      }
+      if (bytesPerSep > 2147483647 || bytesPerSep < -2147483648) {
+        throw rangeError(codes.OUT_OF_RANGE, 'bytesPerSep is too large to convert to C int')
+      }
+      group = bytesPerSep
+    }
+    this._checkReleased()
+    let sepChar = ''
+    if (sep !== undefined) {
+      let code: number
+      if (typeof sep === 'string') {
+        if (sep.length !== 1) throw typeError(codes.INVALID_ARG, 'sep must be length 1.')
+        code = sep.charCodeAt(0)
+      } else if (sep instanceof Uint8Array) {
+        if (sep.length !== 1) throw typeError(codes.INVALID_ARG, 'sep must be length 1.')
+        code = sep[0]
+      } else {
+        throw typeError(codes.INVALID_ARG, 'sep must be str or bytes.')
+      }
+      if (code > 127) throw typeError(codes.INVALID_ARG, 'sep must be ASCII.')
+      sepChar = String.fromCharCode(code)
+    } else {
+      group = 0
+    }
+    this._live()
+    const nbytes = product(this._shape) * this._itemsize
+    const hex = this._c
+      ? Buffer.from(this._mbuf.buffer as ArrayBuffer, this._mbuf.byteOffset + this._off, nbytes).toString('hex')
+      : this._bytes('C').toString('hex')
+    const k = Math.abs(group)
+    if (group === 0 || k >= nbytes) return hex
+    const parts: string[] = []
+    if (group < 0) {
+      for (let i = 0; i < nbytes; i += k) parts.push(hex.slice(2 * i, 2 * Math.min(i + k, nbytes)))
+    } else {
+      const first = nbytes % k || k
+      parts.push(hex.slice(0, 2 * first))
+      for (let i = first; i < nbytes; i += k) parts.push(hex.slice(2 * i, 2 * (i + k)))
+    }
+    return parts.join(sepChar)
+  }
+
+  /**
+   * Python's `m.tolist()`: nested arrays of element values; the scalar for a 0-d view.
+   * @throws {Error} ERR_MEMORYVIEW_NOT_IMPLEMENTED for formats with several items.
+   */
+  tolist(): Value | unknown[] {
+    this._checkReleased()
+    this._checkFormat()
+    const dv = this._live()
+    if (this._ndim === 0) return this._read(dv, this._off)
+    return this._listRec(dv, 0, this._off)
+  }
+
+  private _listRec(dv: DataView, dim: number, offset: number): unknown[] {
+    const n = this._shape[dim]
+    const step = this._strides[dim]
+    const out = new Array<unknown>(n)
+    if (dim === this._ndim - 1) {
+      const read = this._read
+      for (let k = 0, p = offset; k < n; k++, p += step) out[k] = read(dv, p)
+    } else {
+      for (let k = 0, p = offset; k < n; k++, p += step) out[k] = this._listRec(dv, dim + 1, p)
+    }
+    return out
+  }
+
+  /**
+   * A zero-copy TypedArray (a Buffer for 'B' and 'c') over a contiguous view, in memory order.
+   * @throws {TypeError} ERR_MEMORYVIEW_NOT_CONTIGUOUS for strided views; ERR_MEMORYVIEW_FORMAT for formats
+   *   no TypedArray matches ('?', foreign byte order, several items); RangeError ERR_MEMORYVIEW_UNALIGNED
+   *   when the memory is not aligned for the TypedArray.
+   */
+  toTypedArray(): ArrayBufferView {
+    this._checkReleased()
+    this._live()
+    const nbytes = product(this._shape) * this._itemsize
+    const fmt = this._fmt
+    const mbuf = this._mbuf
+    if (nbytes !== 0 && !this._c && !this._f) throw typeError(codes.NOT_CONTIGUOUS, 'toTypedArray() needs a contiguous view')
+    const start = mbuf.byteOffset + (nbytes === 0 ? 0 : this._off)
+    if (fmt.char === 'B' || fmt.char === 'c') return Buffer.from(mbuf.buffer as ArrayBuffer, start, nbytes)
+    const Ctor = TYPED_ARRAYS[fmt.char]
+    if (Ctor === undefined || fmt.itemsize !== Ctor.BYTES_PER_ELEMENT || fmt.littleEndian !== NATIVE_LITTLE_ENDIAN) {
+      throw typeError(codes.FORMAT, `no TypedArray matches format '${fmt.str}'`)
+    }
+    if (start % Ctor.BYTES_PER_ELEMENT !== 0) {
+      throw rangeError('ERR_MEMORYVIEW_UNALIGNED', `memory at byte ${start} is not aligned for a ${Ctor.name}`)
+    }
+    return new Ctor(mbuf.buffer, start, nbytes / fmt.itemsize)
+  }
+
+  // ---------------------------------------------------------------- comparison and hashing
+
+  /**
+   * Python's `m == other`: same shape and equal element values under struct semantics (NaN is not
+   * equal to itself, -0 equals 0, values compare across formats). Non-sources compare unequal.
+   */
+  equals(other: unknown): boolean {
+    if (this.released) return this === other
+    let w: MemoryView
+    let temporary = false
+    if (other instanceof MemoryView) {
+      if (other.released) return false
+      w = other
+    } else {
+      try {
+        w = new MemoryView(other as Source)
+      } catch {
+        return false
+      }
+      temporary = true
+    }
+    try {
+      return this._equals(w)
+    } finally {
+      if (temporary) w.release()
+    }
+  }
+
+  private _equals(w: MemoryView): boolean {
+    const v = this
+    if (v._ndim !== w._ndim) return false
+    for (let i = 0; i < v._ndim; i++) {
+      if (v._shape[i] !== w._shape[i]) return false
+      if (v._shape[i] === 0) break
+    }
+    const vf = v._fmt
+    const wf = w._fmt
+    if (vf.char === '' || wf.char === '') return false
+    const dv = v._live()
+    const dw = w._live()
+    if (product(v._shape) === 0) return true
+    const bytewise =
+      vf.char === wf.char && vf.itemsize === wf.itemsize && vf.littleEndian === wf.littleEndian &&
+      vf.char !== 'f' && vf.char !== 'd' && vf.char !== 'e' && vf.char !== '?'
+    if (bytewise && v._c && w._c) {
+      const n = product(v._shape) * v._itemsize
+      return Buffer.compare(v._mbuf.u8.subarray(v._off, v._off + n), w._mbuf.u8.subarray(w._off, w._off + n)) === 0
+    }
+    const rv = v._read
+    const rw = w._read
+    return cmpRec(v, w, dv, dw, rv, rw, 0, v._off, w._off)
+  }
+
+  /**
+   * Python's `hash(m)`: readonly views with format 'B', 'b' or 'c' only; equal bytes give equal
+   * hashes. A hash computed before release() is still returned after it.
+   * @throws {TypeError} ERR_MEMORYVIEW_HASH when the view is writable or has another format.
+   */
+  hash(): number {
+    if (this._hash !== undefined) return this._hash
+    this._checkReleased()
+    if (!this._readonly) throw typeError(codes.HASH, 'cannot hash writable memoryview object')
+    const ch = nativeChar(this._fmt)
+    if (ch !== 'B' && ch !== 'b' && ch !== 'c') {
+      throw typeError(codes.HASH, "hashing is restricted to formats 'B', 'b' or 'c'")
+    }
+    this._hash = hashBytes(this._bytes('C'))
+    return this._hash
+  }
+
+  /** Python's `iter(m)` (1-D views): reads live data; next() after release() throws. */
+  [Symbol.iterator](): IterableIterator<Value> {
+    this._checkReleased()
+    if (this._ndim === 0) throw zeroDim()
+    if (this._ndim !== 1) throw notImplemented('multi-dimensional sub-views are not implemented')
+    this._checkFormat()
+    const view = this
+    const n = this._len0
+    let i = 0
+    return {
+      next(): IteratorResult<Value> {
+        if (i >= n) {
+          i = Infinity
+          return { done: true, value: undefined }
+        }
+        const dv = view._live()
+        const value = view._read(dv, view._off + i * view._stride0)
+        i++
+        return { done: false, value }
+      },
+      [Symbol.iterator]() {
+        return this
+      },
+    }
+  }
+
+  // ---------------------------------------------------------------- lifetime and exports
+
+  /**
+   * Python's `m.release()`: idempotent; afterwards every use throws ERR_MEMORYVIEW_RELEASED.
+   * Views derived from this one stay valid.
+   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while pins or other exports are held; the view stays usable.
+   */
+  release(): void {
+    if (this._released) return
+    if (this._exports > 0) {
+      const n = this._exports
+      throw new BufferError(`memoryview has ${n} exported buffer${n === 1 ? '' : 's'}`, codes.EXPORTED)
+    }
+    this._released = true
+    const mbuf = this._mbuf
+    this._mbuf = RELEASED_MBUF
+    mbuf.removeView(this)
+  }
+
+  /** `using m = memoryview(x)`: release() at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.release()
+  }
+
+  /**
+   * Takes an export of this view: while the returned Pin is held, release() throws BufferError and the
+   * owner of external memory refuses to close. Hold one around async native I/O on the view.
+   */
+  pin(): Pin {
+    this._checkReleased()
+    return new Pin(PIN_TOKEN, this)
+  }
+
+  /** The buffer protocol: a descriptor of this view's memory; holding it counts as an export. */
+  [BUFFER_PROTOCOL](): Required<BufferDescriptor> {
+    const pin = this.pin()
+    const mbuf = this._mbuf
+    return {
+      buffer: mbuf.buffer,
+      byteOffset: mbuf.byteOffset + this._off,
+      format: this._fmt.str,
+      itemsize: this._itemsize,
+      shape: this._shape.slice(),
+      strides: this._strides.slice(),
+      readonly: this._readonly,
+      release: () => pin.release(),
+    }
+  }
+
+  // ---------------------------------------------------------------- display
+
+  /** Python's repr(m): `<memory at 0x…>` or `<released memory at 0x…>`. */
+  toString(): string {
+    const addr = (0x7f0000000000 + this._id * 0x40).toString(16)
+    return `<${this.released ? 'released ' : ''}memory at 0x${addr}>`
+  }
+
+  [inspect.custom](): string {
+    if (this.released) return this.toString()
+    const ro = this._readonly ? ' readonly' : ''
+    return `${this.toString().slice(0, -1)} format '${this._fmt.str}' shape [${this._shape.join(', ')}]${ro}>`
+  }
+}
+
+const EMPTY: readonly number[] = Object.freeze([])
+
+function cmpRec(
+  v: MemoryView, w: MemoryView, dv: DataView, dw: DataView, rv: Reader, rw: Reader,
+  dim: number, pv: number, pw: number,
+): boolean {
+  if (v._ndim === 0) return valueEquals(rv(dv, pv), rw(dw, pw))
+  const n = v._shape[dim]
+  const sv = v._strides[dim]
+  const sw = w._strides[dim]
+  if (dim === v._ndim - 1) {
+    for (let k = 0; k < n; k++, pv += sv, pw += sw) if (!valueEquals(rv(dv, pv), rw(dw, pw))) return false
+    return true
+  }
+  for (let k = 0; k < n; k++, pv += sv, pw += sw) if (!cmpRec(v, w, dv, dw, rv, rw, dim + 1, pv, pw)) return false
+  return true
+}
+
+const PIN_TOKEN = Symbol('memoryview.pin')
+
+/**
+ * An export of a view (Python's exported buffer). While it is held the view cannot be released and
+ * external memory under it cannot be closed. release() is idempotent; `using` works too.
+ */
+export class Pin implements Disposable {
+  #view: MemoryView | null
+
+  /** @internal Pins come from {@link MemoryView.pin}. */
+  constructor(token: symbol, view: MemoryView) {
+    if (token !== PIN_TOKEN) throw new TypeError('memoryview: Pin objects come from MemoryView.prototype.pin()')
+    this.#view = view
+    view._exports++
+    view._mbuf.exports++
+  }
+
+  /** True once released. */
+  get released(): boolean {
+    return this.#view === null
+  }
+
+  /** Ends the export. Idempotent. */
+  release(): void {
+    const view = this.#view
+    if (view === null) return
+    this.#view = null
+    view._exports--
+    view._mbuf.exports--
+  }
+
+  [Symbol.dispose](): void {
+    this.release()
+  }
+}
+
+/** `memoryview(source)`: the same as `new MemoryView(source)`. */
+export function memoryview(source: Source | MemoryView): MemoryView {
+  return new MemoryView(source)
+}

@@ -1,0 +1,219 @@
+/**
+ * Shape and stride arithmetic: contiguity (CPython's rules, quirks included), extents, and the
+ * strided copy loops behind tobytes(), assign() and equals().
+ *
+ * Assumptions: offsets are byte offsets inside one managed buffer's region; every (shape, strides,
+ * offset) triple handed in has already been validated to stay inside that region.
+ */
+
+/** Strides of a C-contiguous array of this shape. */
+export function cStrides(shape: readonly number[], itemsize: number): number[] {
+  const strides = new Array<number>(shape.length)
+  let sd = itemsize
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = sd
+    sd *= shape[i]
+  }
+  return strides
+}
+
+/** Strides of a Fortran-contiguous array of this shape. */
+export function fStrides(shape: readonly number[], itemsize: number): number[] {
+  const strides = new Array<number>(shape.length)
+  let sd = itemsize
+  for (let i = 0; i < shape.length; i++) {
+    strides[i] = sd
+    sd *= shape[i]
+  }
+  return strides
+}
+
+export function product(shape: readonly number[]): number {
+  let n = 1
+  for (let i = 0; i < shape.length; i++) n *= shape[i]
+  return n
+}
+
+/** CPython's PyBuffer_IsContiguous(view, 'C'): an empty buffer counts as contiguous. */
+export function isCContiguous(shape: readonly number[], strides: readonly number[], itemsize: number): boolean {
+  if (product(shape) === 0) return true
+  let sd = itemsize
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] > 1 && strides[i] !== sd) return false
+    sd *= shape[i]
+  }
+  return true
+}
+
+/** CPython's PyBuffer_IsContiguous(view, 'F'). */
+export function isFContiguous(shape: readonly number[], strides: readonly number[], itemsize: number): boolean {
+  if (product(shape) === 0) return true
+  let sd = itemsize
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] > 1 && strides[i] !== sd) return false
+    sd *= shape[i]
+  }
+  return true
+}
+
+/**
+ * The memoryview's own contiguity flags (CPython's init_flags): 0-d views are both; 1-d views use
+ * the quick test `shape[0] == 1 || strides[0] == itemsize`, which is why an empty slice with a step
+ * is *not* contiguous; n-d views use PyBuffer_IsContiguous.
+ */
+export function contiguityFlags(shape: readonly number[], strides: readonly number[], itemsize: number): [boolean, boolean] {
+  if (shape.length === 0) return [true, true]
+  if (shape.length === 1) {
+    const c = shape[0] === 1 || strides[0] === itemsize
+    return [c, c]
+  }
+  return [isCContiguous(shape, strides, itemsize), isFContiguous(shape, strides, itemsize)]
+}
+
+/**
+ * The byte range [low, high) that a strided array touches, relative to its first element; [0, 0)
+ * when it has no elements.
+ */
+export function extent(shape: readonly number[], strides: readonly number[], itemsize: number): [number, number] {
+  let low = 0
+  let high = itemsize
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 0) return [0, 0]
+    const span = (shape[i] - 1) * strides[i]
+    if (span < 0) low += span
+    else high += span
+  }
+  return [low, high]
+}
+
+/**
+ * Copies the elements of a strided array into `dst` (packed, in C or Fortran order).
+ * `src` is a byte view of the whole region and `offset` the first element's position in it.
+ */
+export function gather(
+  dst: Uint8Array,
+  src: Uint8Array,
+  offset: number,
+  shape: readonly number[],
+  strides: readonly number[],
+  itemsize: number,
+  order: 'C' | 'F',
+): void {
+  const ndim = shape.length
+  if (ndim === 0) {
+    dst.set(src.subarray(offset, offset + itemsize))
+    return
+  }
+  if (order === 'F' && ndim > 1) {
+    // Fortran order is C order over the reversed axes.
+    shape = shape.slice().reverse()
+    strides = strides.slice().reverse()
+  }
+  let out = 0
+  const last = ndim - 1
+  const n = shape[last]
+  const step = strides[last]
+  const rowContiguous = step === itemsize
+  const idx = new Array<number>(ndim).fill(0)
+  let base = offset
+  if (product(shape) === 0) return
+  for (;;) {
+    if (rowContiguous) {
+      dst.set(src.subarray(base, base + n * itemsize), out)
+      out += n * itemsize
+    } else if (itemsize === 1) {
+      for (let k = 0, p = base; k < n; k++, p += step) dst[out++] = src[p]
+    } else {
+      for (let k = 0, p = base; k < n; k++, p += step) {
+        for (let b = 0; b < itemsize; b++) dst[out++] = src[p + b]
+      }
+    }
+    // Advance the outer index like an odometer.
+    let d = last - 1
+    while (d >= 0) {
+      idx[d]++
+      base += strides[d]
+      if (idx[d] < shape[d]) break
+      base -= strides[d] * shape[d]
+      idx[d] = 0
+      d--
+    }
+    if (d < 0) return
+  }
+}
+
+/** The inverse of gather(): writes packed C-order bytes from `src` into a strided array in `dst`. */
+export function scatter(
+  dst: Uint8Array,
+  offset: number,
+  shape: readonly number[],
+  strides: readonly number[],
+  itemsize: number,
+  src: Uint8Array,
+): void {
+  const ndim = shape.length
+  if (ndim === 0) {
+    dst.set(src.subarray(0, itemsize), offset)
+    return
+  }
+  if (product(shape) === 0) return
+  let inp = 0
+  const last = ndim - 1
+  const n = shape[last]
+  const step = strides[last]
+  const idx = new Array<number>(ndim).fill(0)
+  let base = offset
+  for (;;) {
+    if (step === itemsize) {
+      dst.set(src.subarray(inp, inp + n * itemsize), base)
+      inp += n * itemsize
+    } else {
+      for (let k = 0, p = base; k < n; k++, p += step) {
+        for (let b = 0; b < itemsize; b++) dst[p + b] = src[inp++]
+      }
+    }
+    let d = last - 1
+    while (d >= 0) {
+      idx[d]++
+      base += strides[d]
+      if (idx[d] < shape[d]) break
+      base -= strides[d] * shape[d]
+      idx[d] = 0
+      d--
+    }
+    if (d < 0) return
+  }
+}
+
+/** Calls fn(offset) for every element in C order. */
+export function forEachOffset(
+  offset: number,
+  shape: readonly number[],
+  strides: readonly number[],
+  fn: (offset: number) => void,
+): void {
+  const ndim = shape.length
+  if (ndim === 0) {
+    fn(offset)
+    return
+  }
+  if (product(shape) === 0) return
+  const idx = new Array<number>(ndim).fill(0)
+  const last = ndim - 1
+  const n = shape[last]
+  const step = strides[last]
+  let base = offset
+  for (;;) {
+    for (let k = 0, p = base; k < n; k++, p += step) fn(p)
+    let d = last - 1
+    while (d >= 0) {
+      idx[d]++
+      base += strides[d]
+      if (idx[d] < shape[d]) break
+      base -= strides[d] * shape[d]
+      idx[d] = 0
+      d--
+    }
+    if (d < 0) return
+  }
+}
