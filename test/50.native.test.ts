@@ -292,6 +292,12 @@ describe('50 native addon: pins and exports', () => {
       expect(r.warnings).to.equal(1)
       expect(r.releasedAfter).to.equal(true)
     })
+    it('exports still held when a worker or the process ends are dropped without a crash (child)', () => {
+      const r = runFixture('native-teardown.js')
+      expect(r.before).to.deep.equal({ exports: 20, pins: 40 })
+      expect(r.workerUp).to.deep.equal({ exports: 40, pins: 80 })
+      expect(r.afterWorker).to.deep.equal(r.before)
+    })
   })
 
   describe('exportToNative round trip', () => {
@@ -356,6 +362,16 @@ describe('50 native addon: pins and exports', () => {
         handle.release()
       }
       expectError(() => exportToNative(42), TypeError, 'ERR_MEMORYVIEW_INVALID_SOURCE')
+    })
+
+    it('a refused export gives the view its export back', () => {
+      const rab = new (ArrayBuffer as any)(16, { maxByteLength: 64 }) as ArrayBuffer
+      const m = memoryview(rab)
+      const exports = native.liveExports()
+      expectError(() => exportToNative(m), TypeError, INVALID_DESCRIPTOR)
+      expect(native.liveExports()).to.equal(exports)
+      m.release()
+      expect(m.released).to.equal(true)
     })
 
     it('an export blocks view.release() with BufferError until it is released', () => {
