@@ -132,6 +132,19 @@ describe('10 sources', () => {
       expect(calls.release).to.equal(1)
     })
 
+    it('temporary uses (assign source, equals other) acquire and release the exporter once each', () => {
+      const memory = new Uint8Array([1, 2, 3])
+      const { exporter, calls } = makeExporter(memory)
+      const m = memoryview(new Uint8Array(3))
+      m.assign(exporter)
+      expect([...m.tobytes()]).to.deep.equal([1, 2, 3])
+      expect(calls).to.deep.equal({ acquire: 1, release: 1 })
+      expect(m.equals(exporter)).to.equal(true)
+      expect(calls).to.deep.equal({ acquire: 2, release: 2 })
+      expect(memoryview(new Uint8Array(2)).equals(exporter)).to.equal(false)
+      expect(calls).to.deep.equal({ acquire: 3, release: 3 })
+    })
+
     it('a view over an exporter reads and writes its memory (zero-copy)', () => {
       const memory = new Uint8Array([1, 2, 3, 4])
       const { exporter } = makeExporter(memory)
