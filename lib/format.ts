@@ -32,6 +32,10 @@ export interface Format {
   readonly littleEndian: boolean
   readonly read: Reader
   readonly write: Writer
+  /** Validates a value for a store; returns what a TypedArray of `typed` (or the writer) stores. */
+  readonly convert: (value: unknown) => number | bigint
+  /** A TypedArray whose plain element reads return this format's values, or null. */
+  readonly typed: TypedArrayCtor | null
 }
 
 /** Struct letters and their native sizes on this platform. */
@@ -75,14 +79,17 @@ function buildSingle(str: string): Format | null {
   const itemsize = (native ? NATIVE_SIZES : STANDARD_SIZES)[letter]
   if (itemsize === undefined) return null
   const le = prefix === '<' ? true : prefix === '>' || prefix === '!' ? false : NATIVE_LITTLE_ENDIAN
+  const convert = makeConverter(str, letter, itemsize)
   return {
     str,
     char: letter,
     itemsize,
-    native: prefix === '' || prefix === '@',
+    native,
     littleEndian: le,
     read: makeReader(letter, itemsize, le),
-    write: makeWriter(str, letter, itemsize, le),
+    write: makeWriter(convert, letter, itemsize, le),
+    convert,
+    typed: typedFor(letter, itemsize, le),
   }
 }
 
@@ -99,7 +106,10 @@ export function parseAnyFormat(str: string, itemsize?: number): Format | null {
   const unsupported = (): never => {
     throw notImplemented(`memoryview: unsupported format ${str}`)
   }
-  return { str, char: '', itemsize: size, native: false, littleEndian: NATIVE_LITTLE_ENDIAN, read: unsupported, write: unsupported }
+  return {
+    str, char: '', itemsize: size, native: false, littleEndian: NATIVE_LITTLE_ENDIAN,
+    read: unsupported, write: unsupported, convert: unsupported, typed: null,
+  }
 }
 
 /** CPython's get_native_fmtchar(): the letter of a native single-character format, or '' if it is not one. */
@@ -165,7 +175,34 @@ function makeReader(letter: string, itemsize: number, le: boolean): Reader {
   }
 }
 
-function makeWriter(str: string, letter: string, itemsize: number, le: boolean): Writer {
+/** A TypedArray constructor that can hold elements of a native-order format zero-copy. */
+export type TypedArrayCtor = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray
+  readonly BYTES_PER_ELEMENT: number
+  readonly name: string
+}
+export type TypedArray =
+  | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
+  | Float32Array | Float64Array | BigInt64Array | BigUint64Array
+
+const TYPED: Record<string, TypedArrayCtor> = {
+  b: Int8Array, B: Uint8Array, h: Int16Array, H: Uint16Array, i: Int32Array, I: Uint32Array,
+  f: Float32Array, d: Float64Array, q: BigInt64Array, Q: BigUint64Array,
+}
+
+/** The TypedArray for a format whose elements a plain typed-array read returns as-is, or null. */
+function typedFor(letter: string, itemsize: number, le: boolean): TypedArrayCtor | null {
+  if (le !== NATIVE_LITTLE_ENDIAN) return null
+  const key = 'lnP'.includes(letter) ? (letter === 'P' ? 'Q' : 'q') : 'LN'.includes(letter) ? 'Q' : letter
+  const Ctor = TYPED[key]
+  return Ctor !== undefined && Ctor.BYTES_PER_ELEMENT === itemsize ? Ctor : null
+}
+
+/**
+ * Validates a value for a store and returns what the memory receives: a number (a byte for 'c' and
+ * '?', the 16 bits for 'e') or a bigint for 8-byte integers. Throws before anything is written.
+ */
+function makeConverter(str: string, letter: string, itemsize: number): (v: unknown) => number | bigint {
   const invalidType = (v: unknown): never => {
     throw typeError(codes.INVALID_TYPE, `invalid type for format '${str}' (got ${typeName(v)})`)
   }
@@ -173,12 +210,12 @@ function makeWriter(str: string, letter: string, itemsize: number, le: boolean):
     throw rangeError(codes.INVALID_VALUE, `invalid value for format '${str}'`)
   }
   switch (letter) {
-    case '?': return (dv, o, v) => dv.setUint8(o, v ? 1 : 0)
+    case '?': return (v) => (v ? 1 : 0)
     case 'c':
-      return (dv, o, v) => {
+      return (v) => {
         if (!(v instanceof Uint8Array)) return invalidType(v)
         if (v.length !== 1) return invalidValue()
-        dv.setUint8(o, v[0])
+        return v[0]
       }
     case 'f': case 'd': case 'e': {
       const toDouble = (v: unknown): number => {
@@ -192,22 +229,18 @@ function makeWriter(str: string, letter: string, itemsize: number, le: boolean):
         }
         return invalidType(v)
       }
-      if (letter === 'f') return (dv, o, v) => dv.setFloat32(o, typeof v === 'number' ? v : toDouble(v), le)
-      if (letter === 'd') return (dv, o, v) => dv.setFloat64(o, typeof v === 'number' ? v : toDouble(v), le)
-      return (dv, o, v) => {
+      if (letter !== 'e') return toDouble
+      return (v) => {
         const bits = numberToF16(toDouble(v))
         if (bits < 0) throw rangeError(codes.INVALID_VALUE, 'float too large to pack with e format')
-        dv.setUint16(o, bits, le)
+        return bits
       }
     }
   }
   const signed = SIGNED.has(letter)
-  if (BIGINT_LETTERS.has(letter) || itemsize === 8) {
-    const [lo, hi] = INT_RANGES[(signed ? 'q' : 'Q') + 8]
-    const [lo4, hi4] = INT_RANGES[(signed ? 'i' : 'I') + 4]
-    const min = itemsize === 8 ? lo : lo4
-    const max = itemsize === 8 ? hi : hi4
-    const toBig = (v: unknown): bigint => {
+  if (itemsize === 8) {
+    const [min, max] = INT_RANGES[(signed ? 'q' : 'Q') + 8]
+    return (v) => {
       let b: bigint
       if (typeof v === 'bigint') b = v
       else if (typeof v === 'number') {
@@ -219,19 +252,13 @@ function makeWriter(str: string, letter: string, itemsize: number, le: boolean):
       if (b < min || b > max) return invalidValue()
       return b
     }
-    if (itemsize === 4) {
-      return signed
-        ? (dv, o, v) => dv.setInt32(o, Number(toBig(v)), le)
-        : (dv, o, v) => dv.setUint32(o, Number(toBig(v)), le)
-    }
-    return signed
-      ? (dv, o, v) => dv.setBigInt64(o, toBig(v), le)
-      : (dv, o, v) => dv.setBigUint64(o, toBig(v), le)
   }
-  const [blo, bhi] = INT_RANGES[letter + itemsize]
+  // 4-byte 'l'/'L' (standard sizes) share the 'i'/'I' range.
+  const key = (BIGINT_LETTERS.has(letter) ? (signed ? 'i' : 'I') : letter) + itemsize
+  const [blo, bhi] = INT_RANGES[key]
   const min = Number(blo)
   const max = Number(bhi)
-  const toInt = (v: unknown): number => {
+  return (v) => {
     if (typeof v === 'number') {
       if (!Number.isInteger(v)) return invalidType(v)
       if (v < min || v > max) return invalidValue()
@@ -244,12 +271,34 @@ function makeWriter(str: string, letter: string, itemsize: number, le: boolean):
     if (typeof v === 'boolean') return v ? 1 : 0
     return invalidType(v)
   }
+}
+
+function makeWriter(convert: (v: unknown) => number | bigint, letter: string, itemsize: number, le: boolean): Writer {
+  const signed = SIGNED.has(letter)
+  switch (letter) {
+    case 'f': return (dv, o, v) => dv.setFloat32(o, typeof v === 'number' ? v : (convert(v) as number), le)
+    case 'd': return (dv, o, v) => dv.setFloat64(o, typeof v === 'number' ? v : (convert(v) as number), le)
+    case 'e': return (dv, o, v) => dv.setUint16(o, convert(v) as number, le)
+  }
   switch (itemsize) {
     case 1:
-      return signed ? (dv, o, v) => dv.setInt8(o, toInt(v)) : (dv, o, v) => dv.setUint8(o, toInt(v))
+      return signed ? (dv, o, v) => dv.setInt8(o, convert(v) as number) : (dv, o, v) => dv.setUint8(o, convert(v) as number)
     case 2:
-      return signed ? (dv, o, v) => dv.setInt16(o, toInt(v), le) : (dv, o, v) => dv.setUint16(o, toInt(v), le)
+      return signed
+        ? (dv, o, v) => dv.setInt16(o, convert(v) as number, le)
+        : (dv, o, v) => dv.setUint16(o, convert(v) as number, le)
+    case 4:
+      if (BIGINT_LETTERS.has(letter)) {
+        return signed
+          ? (dv, o, v) => dv.setInt32(o, Number(convert(v)), le)
+          : (dv, o, v) => dv.setUint32(o, Number(convert(v)), le)
+      }
+      return signed
+        ? (dv, o, v) => dv.setInt32(o, convert(v) as number, le)
+        : (dv, o, v) => dv.setUint32(o, convert(v) as number, le)
     default:
-      return signed ? (dv, o, v) => dv.setInt32(o, toInt(v), le) : (dv, o, v) => dv.setUint32(o, toInt(v), le)
+      return signed
+        ? (dv, o, v) => dv.setBigInt64(o, convert(v) as bigint, le)
+        : (dv, o, v) => dv.setBigUint64(o, convert(v) as bigint, le)
   }
 }

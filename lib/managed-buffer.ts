@@ -17,6 +17,7 @@
  * `dv` becomes null once the buffer is invalidated, and element access relies on that to fail.
  */
 import { BufferError, codes } from './errors'
+import type { TypedArray, TypedArrayCtor } from './format'
 
 export type Region = ArrayBuffer | SharedArrayBuffer
 
@@ -28,6 +29,8 @@ export class ManagedBuffer {
   dv: DataView | null
   /** The bytes of the region, for bulk copies. */
   readonly u8: Uint8Array
+  /** TypedArrays over the region, one per element type, made on first use. */
+  private typedViews: Map<TypedArrayCtor, TypedArray | null> | null = null
   /** Registered live views, counted only when a release hook needs to know about the last one. */
   private views = 0
   /** Exports held on views of this buffer. */
@@ -44,6 +47,23 @@ export class ManagedBuffer {
   ) {
     this.dv = new DataView(buffer, byteOffset, byteLength)
     this.u8 = new Uint8Array(buffer, byteOffset, byteLength)
+  }
+
+  /**
+   * A TypedArray of `Ctor` over exactly the region, or null when the region does not start at a
+   * multiple of its element size. Like the DataView it never follows a resizable buffer: if the
+   * buffer shrinks below the region, its length reads 0.
+   */
+  typed(Ctor: TypedArrayCtor): TypedArray | null {
+    const cache = (this.typedViews ??= new Map())
+    let ta = cache.get(Ctor)
+    if (ta === undefined) {
+      const size = Ctor.BYTES_PER_ELEMENT
+      const start = this.buffer.byteLength === 0 ? 0 : this.byteOffset
+      ta = start % size === 0 ? new Ctor(this.buffer, start, Math.floor(this.byteLength / size)) : null
+      cache.set(Ctor, ta)
+    }
+    return ta
   }
 
   /** Registers a new view; `view` is only used as a GC token. */

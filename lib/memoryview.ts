@@ -26,7 +26,9 @@ import {
   releasedError,
   typeError,
 } from './errors'
-import { Format, NATIVE_LITTLE_ENDIAN, Reader, Value, Writer, isByteFormat, nativeChar, parseSingleFormat } from './format'
+import {
+  Format, NATIVE_LITTLE_ENDIAN, Reader, TypedArray, TypedArrayCtor, Value, Writer, isByteFormat, nativeChar, parseSingleFormat,
+} from './format'
 import { ManagedBuffer } from './managed-buffer'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, Resolved, Source, resolveSource } from './sources'
 import { cStrides, contiguityFlags, gather, isCContiguous, isFContiguous, product, scatter } from './shape'
@@ -103,10 +105,27 @@ function valueEquals(a: Value, b: Value): boolean {
  */
 export class MemoryView implements Iterable<Value>, Disposable {
   /** @internal */ _mbuf: ManagedBuffer
+  /** @internal The managed buffer's DataView; null once this view is released. */ _dv: DataView | null
   /** @internal Byte offset of element [0, ..., 0] in the managed buffer's region. */ _off: number
   /** @internal */ _fmt: Format
   /** @internal */ _read: Reader
   /** @internal */ _write: Writer
+  /** @internal Validates and converts a value for a store. */ _conv: (value: unknown) => number | bigint
+  /**
+   * @internal A TypedArray over the managed buffer whose elements are this view's elements, when the
+   * format has one and the view is aligned to it; null otherwise and after release.
+   */
+  _ta: TypedArray | null
+  /**
+   * @internal A TypedArray over exactly the elements of a 1-D view with unit stride, so that get(i) is
+   * a plain `ta[i]`; made on first element access (null until then, when not applicable, after release).
+   */
+  _ta1: TypedArray | null
+  /** @internal `_ta` for 2-D views, null otherwise: the 2-D fast path's only check of the view's kind. */
+  _ta2: TypedArray | null
+  /** @internal Element index of element [0, ..., 0] in `_ta`. */ _eoff: number
+  /** @internal Strides of the first two dimensions in elements of `_ta`. */ _es0: number
+  /** @internal */ _es1: number
   /** @internal */ _itemsize: number
   /** @internal */ _shape: readonly number[]
   /** @internal */ _strides: readonly number[]
@@ -141,10 +160,18 @@ export class MemoryView implements Iterable<Value>, Disposable {
     }
     const { shape, strides, format } = init
     this._mbuf = init.mbuf
+    this._dv = init.mbuf.dv
     this._off = init.offset
     this._fmt = format
     this._read = format.read
     this._write = format.write
+    this._conv = format.convert
+    this._ta = null
+    this._ta1 = null
+    this._ta2 = null
+    this._eoff = 0
+    this._es0 = 0
+    this._es1 = 0
     this._itemsize = format.itemsize
     this._shape = Object.freeze(shape)
     this._strides = Object.freeze(strides)
@@ -153,6 +180,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._stride0 = shape.length > 0 ? strides[0] : 0
     this._len1 = shape.length > 1 ? shape[1] : 0
     this._stride1 = shape.length > 1 ? strides[1] : 0
+    if (format.typed !== null) this._useTyped(format.typed)
     this._readonly = init.readonly
     const [c, f] = contiguityFlags(shape, strides, format.itemsize)
     this._c = c
@@ -162,6 +190,20 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._hash = undefined
     this._id = nextId++
     init.mbuf.addView(this)
+  }
+
+  /** Element access through a TypedArray when offset and strides are whole elements of it. */
+  private _useTyped(Ctor: TypedArrayCtor): void {
+    const size = Ctor.BYTES_PER_ELEMENT
+    if (this._off % size !== 0) return
+    for (let d = 0; d < this._strides.length; d++) if (this._strides[d] % size !== 0) return
+    const ta = this._mbuf.typed(Ctor)
+    if (ta === null) return
+    this._ta = ta
+    this._eoff = this._off / size
+    this._es0 = this._ndim > 0 ? this._strides[0] / size : 0
+    this._es1 = this._ndim > 1 ? this._strides[1] / size : 0
+    if (this._ndim === 2) this._ta2 = ta
   }
 
   /** @internal A new view over the same managed buffer. */
@@ -279,34 +321,63 @@ export class MemoryView implements Iterable<Value>, Disposable {
    */
   get(...indices: Index[]): Value
   get(i?: unknown, j?: unknown): Value {
+    // Kept small so that V8 inlines it into the caller's loop: one bounds check and one element read.
     const nargs = arguments.length
-    const dv = this._mbuf.dv
-    if (dv !== null && nargs === this._ndim && typeof i === 'number') {
-      if (nargs === 1) {
-        const n = this._len0
-        const k = i < 0 ? i + n : i
-        if (k >= 0 && k < n && Math.floor(k) === k) {
-          try {
-            return this._read(dv, this._off + k * this._stride0)
-          } catch (err) {
-            throw this._fault(err)
-          }
-        }
-      } else if (nargs === 2 && typeof j === 'number') {
-        const n0 = this._len0
-        const n1 = this._len1
-        const k0 = i < 0 ? i + n0 : i
-        const k1 = j < 0 ? j + n1 : j
-        if (k0 >= 0 && k0 < n0 && k1 >= 0 && k1 < n1 && Math.floor(k0) === k0 && Math.floor(k1) === k1) {
-          try {
-            return this._read(dv, this._off + k0 * this._stride0 + k1 * this._stride1)
-          } catch (err) {
-            throw this._fault(err)
-          }
+    if (nargs === 1 && typeof i === 'number') {
+      const ta = this._ta1
+      if (ta !== null) {
+        const k = i < 0 ? i + this._len0 : i
+        // A detached or shrunk buffer reads as length 0, so the slow path explains it.
+        if (k >>> 0 === k && k < ta.length) return ta[k]
+      }
+    } else if (nargs === 2 && typeof i === 'number' && typeof j === 'number') {
+      const ta = this._ta2
+      if (ta !== null) {
+        const k0 = i < 0 ? i + this._len0 : i
+        const k1 = j < 0 ? j + this._len1 : j
+        if (k0 >>> 0 === k0 && k0 < this._len0 && k1 >>> 0 === k1 && k1 < this._len1) {
+          const v = ta[this._eoff + k0 * this._es0 + k1 * this._es1]
+          if (v !== undefined) return v
         }
       }
     }
-    return this._getSlow(Array.prototype.slice.call(arguments))
+    return nargs <= 2 ? this._getOne(nargs, i, j) : this._getSlow(Array.from(arguments))
+  }
+
+  /** @internal The element offset for get(i)/set(i, v) on 1-D and get(i, j)/set(i, j, v) on 2-D views, or -1. */
+  _simpleOffset(nargs: number, i: unknown, j: unknown): number {
+    if (nargs !== this._ndim || this._dv === null || typeof i !== 'number') return -1
+    const k0 = i < 0 ? i + this._len0 : i
+    if (!(k0 >>> 0 === k0 && k0 < this._len0)) return -1
+    if (nargs === 1) return this._off + k0 * this._stride0
+    if (typeof j !== 'number') return -1
+    const k1 = j < 0 ? j + this._len1 : j
+    if (!(k1 >>> 0 === k1 && k1 < this._len1)) return -1
+    return this._off + k0 * this._stride0 + k1 * this._stride1
+  }
+
+  /** @internal Makes the unit-stride TypedArray of a 1-D view on first use; true when there is one. */
+  _makeTa1(): boolean {
+    const ta = this._ta
+    if (this._ta1 !== null || ta === null || this._ndim !== 1 || this._es0 !== 1 || this._dv === null) return false
+    if (this._mbuf.outOfBounds()) return false
+    const Ctor = ta.constructor as TypedArrayCtor
+    this._ta1 = new Ctor(ta.buffer, ta.byteOffset + this._off, this._len0)
+    return true
+  }
+
+  /** One or two indices that the inlined fast path did not serve. */
+  private _getOne(nargs: number, i: unknown, j: unknown): Value {
+    if (nargs === 1 && this._makeTa1()) return this.get(i as number)
+    const offset = this._simpleOffset(nargs, i, j)
+    if (offset >= 0) {
+      try {
+        return this._read(this._dv!, offset)
+      } catch (err) {
+        throw this._fault(err)
+      }
+    }
+    return this._getSlow(nargs === 0 ? [] : nargs === 1 ? [i] : [i, j])
   }
 
   private _getSlow(args: unknown[]): Value {
@@ -342,36 +413,47 @@ export class MemoryView implements Iterable<Value>, Disposable {
   set(i: Index, j: Index, value: unknown): void
   set(...indicesThenValue: unknown[]): void
   set(a?: unknown, b?: unknown, c?: unknown): void {
+    // Kept small so that V8 inlines it: bounds check, value conversion (which throws before
+    // anything is written), one element store.
     const nargs = arguments.length
-    const dv = this._mbuf.dv
-    if (dv !== null && !this._readonly && nargs === this._ndim + 1 && typeof a === 'number') {
-      if (nargs === 2) {
-        const n = this._len0
-        const k = a < 0 ? a + n : a
-        if (k >= 0 && k < n && Math.floor(k) === k) {
-          try {
-            this._write(dv, this._off + k * this._stride0, b)
-            return
-          } catch (err) {
-            throw this._fault(err)
-          }
+    if (nargs === 2 && typeof a === 'number' && !this._readonly) {
+      const ta = this._ta1
+      if (ta !== null) {
+        const k = a < 0 ? a + this._len0 : a
+        if (k >>> 0 === k && k < ta.length) {
+          ta[k] = this._conv(b) as never
+          return
         }
-      } else if (nargs === 3 && typeof b === 'number') {
-        const n0 = this._len0
-        const n1 = this._len1
-        const k0 = a < 0 ? a + n0 : a
-        const k1 = b < 0 ? b + n1 : b
-        if (k0 >= 0 && k0 < n0 && k1 >= 0 && k1 < n1 && Math.floor(k0) === k0 && Math.floor(k1) === k1) {
-          try {
-            this._write(dv, this._off + k0 * this._stride0 + k1 * this._stride1, c)
-            return
-          } catch (err) {
-            throw this._fault(err)
-          }
+      }
+    } else if (nargs === 3 && typeof a === 'number' && typeof b === 'number' && !this._readonly) {
+      const ta = this._ta2
+      const k0 = a < 0 ? a + this._len0 : a
+      const k1 = b < 0 ? b + this._len1 : b
+      if (ta !== null && k0 >>> 0 === k0 && k0 < this._len0 && k1 >>> 0 === k1 && k1 < this._len1) {
+        const e = this._eoff + k0 * this._es0 + k1 * this._es1
+        if (e < ta.length) {
+          ta[e] = this._conv(c) as never
+          return
         }
       }
     }
-    this._setSlow(Array.prototype.slice.call(arguments))
+    if (nargs <= 3) this._setOne(nargs, a, b, c)
+    else this._setSlow(Array.from(arguments))
+  }
+
+  /** One or two indices and a value that the inlined fast path did not serve. */
+  private _setOne(nargs: number, a: unknown, b: unknown, c: unknown): void {
+    if (nargs === 2 && !this._readonly && this._makeTa1()) return this.set(a as number, b)
+    const offset = this._readonly || nargs < 2 ? -1 : this._simpleOffset(nargs - 1, a, b)
+    if (offset >= 0) {
+      try {
+        this._write(this._dv!, offset, nargs === 2 ? b : c)
+        return
+      } catch (err) {
+        throw this._fault(err)
+      }
+    }
+    this._setSlow(nargs === 0 ? [] : nargs === 1 ? [a] : nargs === 2 ? [a, b] : [a, b, c])
   }
 
   private _setSlow(args: unknown[]): void {
@@ -814,6 +896,10 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._released = true
     const mbuf = this._mbuf
     this._mbuf = RELEASED_MBUF
+    this._dv = null
+    this._ta = null
+    this._ta1 = null
+    this._ta2 = null
     mbuf.removeView(this)
   }
 
