@@ -4,9 +4,13 @@ import core from './dist/lib/index.js'
 export const {
   MemoryView,
   memoryview,
-  BufferError,
   Pin,
+  BufferError,
+  codes,
   BUFFER_PROTOCOL,
   nativeAvailable,
+  nativeLoadError,
+  NativeExportHandle,
+  exportToNative,
 } = core
 export default core

@@ -38,6 +38,12 @@ export class ManagedBuffer {
   /** True once the exporter's release hook has run or the owner invalidated the memory. */
   released = false
 
+  /**
+   * True for a resizable ArrayBuffer. Its DataView and byte view then track the buffer's length, so
+   * that views inside what is left after a shrink keep working; views check their own extent.
+   */
+  readonly resizable: boolean
+
   constructor(
     readonly buffer: Region,
     readonly byteOffset: number,
@@ -45,16 +51,17 @@ export class ManagedBuffer {
     readonly obj: unknown,
     private hook: (() => void) | null = null,
   ) {
-    this.dv = new DataView(buffer, byteOffset, byteLength)
-    this.u8 = new Uint8Array(buffer, byteOffset, byteLength)
+    this.resizable = (buffer as { resizable?: boolean }).resizable === true
+    this.dv = this.resizable ? new DataView(buffer, byteOffset) : new DataView(buffer, byteOffset, byteLength)
+    this.u8 = this.resizable ? new Uint8Array(buffer, byteOffset) : new Uint8Array(buffer, byteOffset, byteLength)
   }
 
   /**
    * A TypedArray of `Ctor` over exactly the region, or null when the region does not start at a
-   * multiple of its element size. Like the DataView it never follows a resizable buffer: if the
-   * buffer shrinks below the region, its length reads 0.
+   * multiple of its element size, and for resizable buffers (whose views check their own extent).
    */
   typed(Ctor: TypedArrayCtor): TypedArray | null {
+    if (this.resizable) return null
     const cache = (this.typedViews ??= new Map())
     let ta = cache.get(Ctor)
     if (ta === undefined) {
@@ -108,12 +115,13 @@ export class ManagedBuffer {
   }
 
   /**
-   * True when the memory can no longer be read: detached by a transfer, or a resizable
-   * ArrayBuffer shrunk below the region.
+   * True when bytes [start, end) of the region can no longer be read: the buffer was detached by a
+   * transfer, or a resizable ArrayBuffer shrank below them.
    */
-  outOfBounds(): boolean {
+  outOfBounds(start = 0, end = this.byteLength): boolean {
     const dv = this.dv
     if (dv === null) return false
+    if (this.resizable) return end > start && this.byteOffset + end > this.buffer.byteLength
     try {
       return dv.byteLength !== this.byteLength
     } catch {

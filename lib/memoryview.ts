@@ -31,7 +31,7 @@ import {
 } from './format'
 import { ManagedBuffer } from './managed-buffer'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, Resolved, Source, resolveSource } from './sources'
-import { cStrides, contiguityFlags, gather, isCContiguous, isFContiguous, product, scatter } from './shape'
+import { cStrides, contiguityFlags, extent, gather, isCContiguous, isFContiguous, product, scatter } from './shape'
 import { hashBytes } from './hash'
 
 /** An index or slice bound: an integral number or a bigint. */
@@ -233,14 +233,22 @@ export class MemoryView implements Iterable<Value>, Disposable {
   _live(): DataView {
     const dv = this._mbuf.dv
     if (dv === null || this._released) throw releasedError()
-    if (this._mbuf.outOfBounds()) throw outOfBoundsError()
+    if (this._outOfBounds()) throw outOfBoundsError()
     return dv
+  }
+
+  /** @internal True when this view's bytes were detached or cut off by a shrinking buffer. */
+  _outOfBounds(): boolean {
+    const mbuf = this._mbuf
+    if (!mbuf.resizable) return mbuf.outOfBounds()
+    const [low, high] = extent(this._shape, this._strides, this._itemsize)
+    return mbuf.outOfBounds(this._off + low, this._off + high)
   }
 
   /** @internal Turns a failed DataView access into the error that explains it. */
   _fault(err: unknown): unknown {
     if (this._released || this._mbuf.released || this._mbuf.dv === null) return releasedError()
-    if (this._mbuf.outOfBounds()) return outOfBoundsError()
+    if (this._outOfBounds()) return outOfBoundsError()
     return err
   }
 
@@ -347,6 +355,8 @@ export class MemoryView implements Iterable<Value>, Disposable {
   /** @internal The element offset for get(i)/set(i, v) on 1-D and get(i, j)/set(i, j, v) on 2-D views, or -1. */
   _simpleOffset(nargs: number, i: unknown, j: unknown): number {
     if (nargs !== this._ndim || this._dv === null || typeof i !== 'number') return -1
+    // A length-tracking DataView would still read the part of a view that survived a shrink.
+    if (this._mbuf.resizable && this._outOfBounds()) return -1
     const k0 = i < 0 ? i + this._len0 : i
     if (!(k0 >>> 0 === k0 && k0 < this._len0)) return -1
     if (nargs === 1) return this._off + k0 * this._stride0
@@ -358,11 +368,12 @@ export class MemoryView implements Iterable<Value>, Disposable {
 
   /** @internal Makes the unit-stride TypedArray of a 1-D view on first use; true when there is one. */
   _makeTa1(): boolean {
-    const ta = this._ta
-    if (this._ta1 !== null || ta === null || this._ndim !== 1 || this._es0 !== 1 || this._dv === null) return false
-    if (this._mbuf.outOfBounds()) return false
-    const Ctor = ta.constructor as TypedArrayCtor
-    this._ta1 = new Ctor(ta.buffer, ta.byteOffset + this._off, this._len0)
+    const Ctor = this._fmt.typed
+    if (this._ta1 !== null || Ctor === null || this._ndim !== 1 || this._dv === null) return false
+    const size = Ctor.BYTES_PER_ELEMENT
+    const start = this._mbuf.byteOffset + this._off
+    if ((this._stride0 !== size && this._len0 > 1) || start % size !== 0 || this._outOfBounds()) return false
+    this._ta1 = new Ctor(this._mbuf.buffer, this._len0 === 0 ? 0 : start, this._len0)
     return true
   }
 
@@ -718,6 +729,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
     }
     this._live()
     const nbytes = product(this._shape) * this._itemsize
+    if (nbytes === 0) return ''
     const hex = this._c
       ? Buffer.from(this._mbuf.buffer as ArrayBuffer, this._mbuf.byteOffset + this._off, nbytes).toString('hex')
       : this._bytes('C').toString('hex')

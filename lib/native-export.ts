@@ -15,7 +15,8 @@ import {
   type NativeDescriptor,
   type NativeExport,
 } from './binding'
-import { BUFFER_PROTOCOL, MemoryView, memoryview } from './index'
+import { MemoryView, memoryview } from './memoryview'
+import { BUFFER_PROTOCOL } from './sources'
 
 export type { NativeDescriptor } from './binding'
 
