@@ -837,15 +837,18 @@ export class MemoryView implements Iterable<Value>, Disposable {
     const dv = v._live()
     const dw = w._live()
     if (product(v._shape) === 0) return true
+    // CPython compares two native '?' views through C's _Bool, which on this platform compares the
+    // stored bytes: 1 and 2 are then unequal. Across other formats '?' compares as a bool.
+    const bothBool = vf.native && wf.native && vf.char === '?' && wf.char === '?'
     const bytewise =
       vf.char === wf.char && vf.itemsize === wf.itemsize && vf.littleEndian === wf.littleEndian &&
-      vf.char !== 'f' && vf.char !== 'd' && vf.char !== 'e' && vf.char !== '?'
+      vf.char !== 'f' && vf.char !== 'd' && vf.char !== 'e' && (vf.char !== '?' || bothBool)
     if (bytewise && v._c && w._c) {
       const n = product(v._shape) * v._itemsize
       return Buffer.compare(v._mbuf.u8.subarray(v._off, v._off + n), w._mbuf.u8.subarray(w._off, w._off + n)) === 0
     }
-    const rv = v._read
-    const rw = w._read
+    const rv = bothBool ? readByte : v._read
+    const rw = bothBool ? readByte : w._read
     return cmpRec(v, w, dv, dw, rv, rw, 0, v._off, w._off)
   }
 
@@ -961,6 +964,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
 }
 
 const EMPTY: readonly number[] = Object.freeze([])
+const readByte: Reader = (dv, o) => dv.getUint8(o)
 
 function cmpRec(
   v: MemoryView, w: MemoryView, dv: DataView, dw: DataView, rv: Reader, rw: Reader,
