@@ -150,8 +150,9 @@ export class Generator {
 
   private step (): JV {
     const r = this.r
-    // No steps beyond 2**44: they only ever give 0- or 1-element slices whose stride,
-    // step * itemsize, a JS number cannot hold exactly (CPython's C arithmetic overflows).
+    // Far steps stay small enough that four of them chained keep the stride (product of
+    // steps * itemsize) exact in a JS number and inside CPython's Py_ssize_t, where C
+    // arithmetic would otherwise overflow (undefined behaviour, no reference value).
     const x = r.weighted({ none: 30, one: 14, small: 44, big: 5, zero: 4, frac: 1, far: 2 })
     switch (x) {
       case 'none': return r.chance(0.8) ? UNDEF : NULL
@@ -160,7 +161,7 @@ export class Generator {
       case 'big': return B(r.pick([1, -1, 2, -3]))
       case 'zero': return r.chance(0.7) ? I(0) : B(0)
       case 'frac': return N('0.5')
-      default: return I(r.pick([2 ** 40, -(2 ** 40), 2 ** 44]))
+      default: return I(r.pick([1000, -1000, 4096, -4096]))
     }
   }
 
@@ -185,7 +186,7 @@ export class Generator {
   private castOp (m: Model): Extract<Op, { op: 'cast' }> {
     const r = this.r
     let fmt: string
-    const which = r.weighted({ byte: 30, native: 38, at: 8, prefixed: 14, bad: 4, notString: 1 })
+    const which = r.weighted({ byte: 30, native: 36, at: 10, prefixed: 14, bad: 4, notString: 1 })
     const nbytes0 = m.shape.reduce((a, b) => a * b, 1) * m.size
     // Mostly pick an item size that divides the byte count, so casts get past that rule.
     const fits = (chars: string[]): string[] => {
@@ -352,10 +353,12 @@ export class Generator {
     return { kind: 'js', v: r.pick<JV>([{ t: 'str', v: 'ab' }, I(5), NULL, { t: 'arr', v: [I(1), I(2)] }, { t: 'bytes', v: '0102' }]) }
   }
 
-  private other (): Other {
+  private other (spec: ViewSpec): Other {
     const r = this.r
     const x = r.weighted({ view: 55, clone: 20, self: 8, raw: 10, js: 7 })
     if (x === 'self') return { kind: 'self' }
+    // The same source content and chain: equal unless a store changed the view first.
+    if (x === 'clone') return { kind: 'view', src: spec.src, chain: spec.chain }
     if (x === 'js') return { kind: 'js', v: r.pick<JV>([{ t: 'str', v: '' }, I(0), NULL, { t: 'arr', v: [] }, { t: 'obj' }, { t: 'bytes', v: '' }, { t: 'bytes', v: '00' }]) }
     const src = this.source()
     if (x === 'raw') return { kind: 'raw', src }
@@ -373,7 +376,7 @@ export class Generator {
     return ops
   }
 
-  probes (m: Model, released: { n: number }): Probe[] {
+  probes (spec: ViewSpec, m: Model, released: { n: number }): Probe[] {
     const r = this.r
     const out: Probe[] = [{ p: 'attrs' }]
     const n = r.int(2, 7)
@@ -397,7 +400,7 @@ export class Generator {
           out.push({ p: 'hex', sep, bps }); break
         }
         case 'tolist': out.push({ p: 'tolist' }); break
-        case 'equals': out.push({ p: 'equals', other: this.other() }); break
+        case 'equals': out.push({ p: 'equals', other: this.other(spec) }); break
         case 'hash': out.push({ p: 'hash' }); break
         case 'iter': out.push({ p: 'iter' }); break
         case 'toreadonly': out.push({ p: 'toreadonly' }); break
@@ -406,7 +409,7 @@ export class Generator {
         case 'release':
           released.n++
           out.push({ p: 'hash' }, { p: 'release' }, { p: 'release' }, { p: 'attrs' },
-            r.pick<Probe>([{ p: 'hash' }, { p: 'tolist' }, { p: 'get', idx: this.indices(m) }, { p: 'equals', other: { kind: 'self' } }, { p: 'equals', other: this.other() }, { p: 'tobytes', order: UNDEF }, { p: 'hex', sep: UNDEF, bps: UNDEF }, { p: 'iter' }, { p: 'toreadonly' }, { p: 'pin' }, { p: 'set', idx: this.indices(m), val: this.value(m) }]))
+            r.pick<Probe>([{ p: 'hash' }, { p: 'tolist' }, { p: 'get', idx: this.indices(m) }, { p: 'equals', other: { kind: 'self' } }, { p: 'equals', other: this.other(spec) }, { p: 'tobytes', order: UNDEF }, { p: 'hex', sep: UNDEF, bps: UNDEF }, { p: 'iter' }, { p: 'toreadonly' }, { p: 'pin' }, { p: 'set', idx: this.indices(m), val: this.value(m) }]))
           return out
       }
     }
@@ -424,7 +427,7 @@ export function generate (seed: number, count: number): Generated {
   for (let i = 0; i < count; i++) {
     const src = g.source()
     const { chain, model } = g.chain(src)
-    cases.push({ src, chain, probes: g.probes(model, released) })
+    cases.push({ src, chain, probes: g.probes({ src, chain }, model, released) })
   }
   return { cases, stats: { released: released.n } }
 }
