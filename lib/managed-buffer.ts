@@ -27,8 +27,7 @@ const collected = new FinalizationRegistry<ManagedBuffer>((mbuf) => mbuf.dropVie
 export class ManagedBuffer {
   /** A DataView over exactly the region; null once the buffer is invalidated. */
   dv: DataView | null
-  /** The bytes of the region, for bulk copies. */
-  readonly u8: Uint8Array
+  #u8: Uint8Array | null = null
   /** TypedArrays over the region, one per element type, made on first use. */
   private typedViews: Map<TypedArrayCtor, TypedArray | null> | null = null
   /** Registered live views, counted only when a release hook needs to know about the last one. */
@@ -53,7 +52,13 @@ export class ManagedBuffer {
   ) {
     this.resizable = (buffer as { resizable?: boolean }).resizable === true
     this.dv = this.resizable ? new DataView(buffer, byteOffset) : new DataView(buffer, byteOffset, byteLength)
-    this.u8 = this.resizable ? new Uint8Array(buffer, byteOffset) : new Uint8Array(buffer, byteOffset, byteLength)
+  }
+
+  /** The bytes of the region, for bulk copies; made on first use to keep view construction cheap. */
+  get u8(): Uint8Array {
+    return (this.#u8 ??= this.resizable
+      ? new Uint8Array(this.buffer, this.byteOffset)
+      : new Uint8Array(this.buffer, this.byteOffset, this.byteLength))
   }
 
   /**

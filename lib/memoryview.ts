@@ -31,7 +31,7 @@ import {
 } from './format'
 import { ManagedBuffer } from './managed-buffer'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, Resolved, Source, resolveSource } from './sources'
-import { cStrides, contiguityFlags, extent, gather, isCContiguous, isFContiguous, product, scatter } from './shape'
+import { cStrides, extent, gather, isCContiguous, isCContiguousView, isFContiguous, isFContiguousView, product, scatter } from './shape'
 import { hashBytes } from './hash'
 
 /** An index or slice bound: an integral number or a bigint. */
@@ -128,6 +128,8 @@ export class MemoryView implements Iterable<Value>, Disposable {
   /** @internal */ _es1: number
   /** @internal */ _itemsize: number
   /** @internal */ _shape: readonly number[]
+  /** @internal */ _shapeOut: readonly number[] | null
+  /** @internal */ _stridesOut: readonly number[] | null
   /** @internal */ _strides: readonly number[]
   /** @internal */ _ndim: number
   /** @internal */ _len0: number
@@ -173,18 +175,21 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._es0 = 0
     this._es1 = 0
     this._itemsize = format.itemsize
-    this._shape = Object.freeze(shape)
-    this._strides = Object.freeze(strides)
+    // Never mutated after this point; the public getters hand out frozen copies made on first use.
+    this._shape = shape
+    this._strides = strides
+    this._shapeOut = null
+    this._stridesOut = null
     this._ndim = shape.length
     this._len0 = shape.length > 0 ? shape[0] : 0
     this._stride0 = shape.length > 0 ? strides[0] : 0
     this._len1 = shape.length > 1 ? shape[1] : 0
     this._stride1 = shape.length > 1 ? strides[1] : 0
-    if (format.typed !== null) this._useTyped(format.typed)
+    // Only the 2-D fast path reads elements through a strided TypedArray; 1-D views make an exact one lazily.
+    if (format.typed !== null && shape.length === 2) this._useTyped(format.typed)
     this._readonly = init.readonly
-    const [c, f] = contiguityFlags(shape, strides, format.itemsize)
-    this._c = c
-    this._f = f
+    this._c = isCContiguousView(shape, strides, format.itemsize)
+    this._f = isFContiguousView(shape, strides, format.itemsize)
     this._released = false
     this._exports = 0
     this._hash = undefined
@@ -218,8 +223,8 @@ export class MemoryView implements Iterable<Value>, Disposable {
       mbuf: this._mbuf,
       offset: this._off,
       format: this._fmt,
-      shape: this._shape.slice(),
-      strides: this._strides.slice(),
+      shape: this._shape,
+      strides: this._strides,
       readonly: this._readonly,
     }
   }
@@ -284,12 +289,12 @@ export class MemoryView implements Iterable<Value>, Disposable {
   /** Frozen array of dimension lengths. */
   get shape(): readonly number[] {
     this._checkReleased()
-    return this._shape
+    return (this._shapeOut ??= Object.freeze(this._shape.slice()))
   }
   /** Frozen array of byte strides. */
   get strides(): readonly number[] {
     this._checkReleased()
-    return this._strides
+    return (this._stridesOut ??= Object.freeze(this._strides.slice()))
   }
   /** Always an empty frozen array (JS memory has no PIL-style indirection). */
   get suboffsets(): readonly number[] {
@@ -539,8 +544,15 @@ export class MemoryView implements Iterable<Value>, Disposable {
     const [first, length] = adjustSlice(this._len0, a, b, st)
     const init = this._copyInit()
     init.offset = this._off + this._stride0 * first
-    init.shape[0] = length
-    init.strides[0] = this._stride0 * st
+    // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
+    const shape = [length]
+    const strides = [this._stride0 * st]
+    for (let d = 1; d < this._ndim; d++) {
+      shape.push(this._shape[d])
+      strides.push(this._strides[d])
+    }
+    init.shape = shape
+    init.strides = strides
     return MemoryView._derive(init)
   }
 

@@ -57,17 +57,21 @@ export function isFContiguous(shape: readonly number[], strides: readonly number
 }
 
 /**
- * The memoryview's own contiguity flags (CPython's init_flags): 0-d views are both; 1-d views use
+ * The memoryview's own C-contiguity flag (CPython's init_flags): 0-d views are both; 1-d views use
  * the quick test `shape[0] == 1 || strides[0] == itemsize`, which is why an empty slice with a step
  * is *not* contiguous; n-d views use PyBuffer_IsContiguous.
  */
-export function contiguityFlags(shape: readonly number[], strides: readonly number[], itemsize: number): [boolean, boolean] {
-  if (shape.length === 0) return [true, true]
-  if (shape.length === 1) {
-    const c = shape[0] === 1 || strides[0] === itemsize
-    return [c, c]
-  }
-  return [isCContiguous(shape, strides, itemsize), isFContiguous(shape, strides, itemsize)]
+export function isCContiguousView(shape: readonly number[], strides: readonly number[], itemsize: number): boolean {
+  if (shape.length === 0) return true
+  if (shape.length === 1) return shape[0] === 1 || strides[0] === itemsize
+  return isCContiguous(shape, strides, itemsize)
+}
+
+/** The Fortran flag of CPython's init_flags (see isCContiguousView). */
+export function isFContiguousView(shape: readonly number[], strides: readonly number[], itemsize: number): boolean {
+  if (shape.length === 0) return true
+  if (shape.length === 1) return shape[0] === 1 || strides[0] === itemsize
+  return isFContiguous(shape, strides, itemsize)
 }
 
 /**

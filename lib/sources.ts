@@ -46,8 +46,9 @@ export interface Resolved {
   mbuf: ManagedBuffer
   offset: number
   format: Format
-  shape: number[]
-  strides: number[]
+  /** Owned by the view once handed over: nobody mutates them afterwards. */
+  shape: readonly number[]
+  strides: readonly number[]
   readonly: boolean
 }
 
