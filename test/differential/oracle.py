@@ -201,7 +201,13 @@ def set_(v, idx, val):
     if v.mv.readonly:
         raise TypeError('cannot modify read-only memory')
     key = key_of(idx)
-    v.mv[key]  # index errors come before value errors
+    # Index errors, in the order of CPython's store path, come before value errors: an
+    # object() can never be stored, so this raises without writing anything.
+    try:
+        v.mv[key] = object()
+    except TypeError as e:
+        if not str(e).startswith('memoryview: invalid type for format'):
+            raise
     x = py(val, v.fmt)
     if native is None:  # 'e', as CPython 3.12's memoryview
         if isinstance(x, (bool, int, float)):
