@@ -239,7 +239,9 @@ function makeConverter(str: string, letter: string, itemsize: number): (v: unkno
   }
   const signed = SIGNED.has(letter)
   if (itemsize === 8) {
-    const [min, max] = INT_RANGES[(signed ? 'q' : 'Q') + 8]
+    // 'P' goes through PyLong_AsVoidPtr, which takes -2**63 .. 2**64-1 (negatives as two's complement).
+    const min = letter === 'P' || signed ? INT_RANGES.q8[0] : 0n
+    const max = signed ? INT_RANGES.q8[1] : INT_RANGES.Q8[1]
     return (v) => {
       let b: bigint
       if (typeof v === 'bigint') b = v
@@ -299,6 +301,6 @@ function makeWriter(convert: (v: unknown) => number | bigint, letter: string, it
     default:
       return signed
         ? (dv, o, v) => dv.setBigInt64(o, convert(v) as bigint, le)
-        : (dv, o, v) => dv.setBigUint64(o, convert(v) as bigint, le)
+        : (dv, o, v) => dv.setBigUint64(o, BigInt.asUintN(64, convert(v) as bigint), le)
   }
 }

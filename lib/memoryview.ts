@@ -56,6 +56,14 @@ function toIndex(v: unknown): number | null {
   return null
 }
 
+const SSIZE_MAX = 2n ** 63n - 1n
+
+/** CPython's PyNumber_AsSsize_t(key, IndexError): an index must fit a 64-bit signed integer. */
+function checkSsize(v: unknown): void {
+  const fits = typeof v === 'bigint' ? v >= -SSIZE_MAX - 1n && v <= SSIZE_MAX : (v as number) >= -(2 ** 63) && (v as number) < 2 ** 63
+  if (!fits) throw rangeError(codes.INDEX, "cannot fit 'int' into an index-sized integer")
+}
+
 /** A slice bound: null for Python's None. */
 function sliceBound(v: unknown): number | null {
   if (v === undefined || v === null) return null
@@ -407,6 +415,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
     if (args.length === 1) {
       const k = toIndex(args[0])
       if (k === null) throw invalidSliceKey()
+      checkSsize(args[0])
       this._checkFormat()
       if (ndim > 1) throw notImplemented('multi-dimensional sub-views are not implemented')
       offset = this._lookup(0, this._off, k)
@@ -487,6 +496,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
       const k = toIndex(args[0])
       if (k === null) throw invalidSliceKey()
       if (ndim > 1) throw notImplemented('sub-views are not implemented')
+      checkSsize(args[0])
       offset = this._lookup(0, this._off, k)
     } else {
       offset = this._lookupTuple(args)
@@ -522,7 +532,10 @@ export class MemoryView implements Iterable<Value>, Disposable {
       throw typeError(codes.INVALID_INDEX, `cannot index ${this._ndim}-dimension view with ${keys.length}-element tuple`)
     }
     let offset = this._off
-    for (let d = 0; d < indices.length; d++) offset = this._lookup(d, offset, indices[d])
+    for (let d = 0; d < indices.length; d++) {
+      checkSsize(keys[d])
+      offset = this._lookup(d, offset, indices[d])
+    }
     return offset
   }
 

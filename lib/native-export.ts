@@ -16,21 +16,10 @@ import {
   type NativeExport,
 } from './binding'
 import { MemoryView, memoryview } from './memoryview'
-import { BUFFER_PROTOCOL } from './sources'
+import { BUFFER_PROTOCOL, type BufferDescriptor } from './sources'
 
 export type { NativeDescriptor } from './binding'
 
-/** The fields of a view's own buffer-protocol descriptor this module reads. */
-interface ViewDescriptor {
-  buffer: NativeBuffer
-  byteOffset: number
-  format?: string
-  itemsize?: number
-  shape?: readonly number[]
-  strides?: readonly number[]
-  readonly?: boolean
-  release?: () => void
-}
 
 /**
  * A native export of a view. Also a buffer-protocol exporter itself: `memoryview(handle)` builds a
@@ -94,9 +83,9 @@ export function exportToNative(source: unknown): NativeExportHandle {
   const binding = requireBinding('exportToNative()')
   const own = source instanceof MemoryView ? undefined : memoryview(source as never)
   const view = own ?? (source as MemoryView)
-  let descriptor: ViewDescriptor
+  let descriptor: BufferDescriptor
   try {
-    descriptor = view[BUFFER_PROTOCOL]() as ViewDescriptor
+    descriptor = view[BUFFER_PROTOCOL]() as BufferDescriptor
   } catch (err) {
     own?.release()
     throw err

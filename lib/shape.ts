@@ -91,6 +91,30 @@ export function extent(shape: readonly number[], strides: readonly number[], ite
 }
 
 /**
+ * Calls fn(base) with the offset of the first element of every row (the last dimension) of a
+ * strided array with at least one dimension and no zero in its shape, in C order.
+ */
+function forEachRow(offset: number, shape: readonly number[], strides: readonly number[], fn: (base: number) => void): void {
+  const last = shape.length - 1
+  const idx = new Array<number>(shape.length).fill(0)
+  let base = offset
+  for (;;) {
+    fn(base)
+    // Advance the outer indices like an odometer.
+    let d = last - 1
+    while (d >= 0) {
+      idx[d]++
+      base += strides[d]
+      if (idx[d] < shape[d]) break
+      base -= strides[d] * shape[d]
+      idx[d] = 0
+      d--
+    }
+    if (d < 0) return
+  }
+}
+
+/**
  * Copies the elements of a strided array into `dst` (packed, in C or Fortran order).
  * `src` is a byte view of the whole region and `offset` the first element's position in it.
  */
@@ -103,47 +127,29 @@ export function gather(
   itemsize: number,
   order: 'C' | 'F',
 ): void {
-  const ndim = shape.length
-  if (ndim === 0) {
+  if (shape.length === 0) {
     dst.set(src.subarray(offset, offset + itemsize))
     return
   }
-  if (order === 'F' && ndim > 1) {
+  if (product(shape) === 0) return
+  if (order === 'F' && shape.length > 1) {
     // Fortran order is C order over the reversed axes.
     shape = shape.slice().reverse()
     strides = strides.slice().reverse()
   }
+  const n = shape[shape.length - 1]
+  const step = strides[strides.length - 1]
   let out = 0
-  const last = ndim - 1
-  const n = shape[last]
-  const step = strides[last]
-  const rowContiguous = step === itemsize
-  const idx = new Array<number>(ndim).fill(0)
-  let base = offset
-  if (product(shape) === 0) return
-  for (;;) {
-    if (rowContiguous) {
+  forEachRow(offset, shape, strides, (base) => {
+    if (step === itemsize) {
       dst.set(src.subarray(base, base + n * itemsize), out)
       out += n * itemsize
-    } else if (itemsize === 1) {
-      for (let k = 0, p = base; k < n; k++, p += step) dst[out++] = src[p]
     } else {
       for (let k = 0, p = base; k < n; k++, p += step) {
         for (let b = 0; b < itemsize; b++) dst[out++] = src[p + b]
       }
     }
-    // Advance the outer index like an odometer.
-    let d = last - 1
-    while (d >= 0) {
-      idx[d]++
-      base += strides[d]
-      if (idx[d] < shape[d]) break
-      base -= strides[d] * shape[d]
-      idx[d] = 0
-      d--
-    }
-    if (d < 0) return
-  }
+  })
 }
 
 /** The inverse of gather(): writes packed C-order bytes from `src` into a strided array in `dst`. */
@@ -155,19 +161,15 @@ export function scatter(
   itemsize: number,
   src: Uint8Array,
 ): void {
-  const ndim = shape.length
-  if (ndim === 0) {
+  if (shape.length === 0) {
     dst.set(src.subarray(0, itemsize), offset)
     return
   }
   if (product(shape) === 0) return
+  const n = shape[shape.length - 1]
+  const step = strides[strides.length - 1]
   let inp = 0
-  const last = ndim - 1
-  const n = shape[last]
-  const step = strides[last]
-  const idx = new Array<number>(ndim).fill(0)
-  let base = offset
-  for (;;) {
+  forEachRow(offset, shape, strides, (base) => {
     if (step === itemsize) {
       dst.set(src.subarray(inp, inp + n * itemsize), base)
       inp += n * itemsize
@@ -176,48 +178,5 @@ export function scatter(
         for (let b = 0; b < itemsize; b++) dst[p + b] = src[inp++]
       }
     }
-    let d = last - 1
-    while (d >= 0) {
-      idx[d]++
-      base += strides[d]
-      if (idx[d] < shape[d]) break
-      base -= strides[d] * shape[d]
-      idx[d] = 0
-      d--
-    }
-    if (d < 0) return
-  }
-}
-
-/** Calls fn(offset) for every element in C order. */
-export function forEachOffset(
-  offset: number,
-  shape: readonly number[],
-  strides: readonly number[],
-  fn: (offset: number) => void,
-): void {
-  const ndim = shape.length
-  if (ndim === 0) {
-    fn(offset)
-    return
-  }
-  if (product(shape) === 0) return
-  const idx = new Array<number>(ndim).fill(0)
-  const last = ndim - 1
-  const n = shape[last]
-  const step = strides[last]
-  let base = offset
-  for (;;) {
-    for (let k = 0, p = base; k < n; k++, p += step) fn(p)
-    let d = last - 1
-    while (d >= 0) {
-      idx[d]++
-      base += strides[d]
-      if (idx[d] < shape[d]) break
-      base -= strides[d] * shape[d]
-      idx[d] = 0
-      d--
-    }
-    if (d < 0) return
-  }
+  })
 }

@@ -124,7 +124,7 @@ describe('12 get/set', () => {
       ['h', 32768, RangeError, INVALID_VALUE], ['H', -1, RangeError, INVALID_VALUE], ['i', -(2 ** 31) - 1, RangeError, INVALID_VALUE],
       ['I', 2 ** 32, RangeError, INVALID_VALUE], ['q', 2n ** 63n, RangeError, INVALID_VALUE], ['q', 2 ** 63, RangeError, INVALID_VALUE],
       ['Q', 2n ** 64n, RangeError, INVALID_VALUE], ['Q', 2 ** 64, RangeError, INVALID_VALUE], ['Q', -1n, RangeError, INVALID_VALUE],
-      ['L', -1, RangeError, INVALID_VALUE], ['n', 2n ** 63n, RangeError, INVALID_VALUE], ['P', -1n, RangeError, INVALID_VALUE],
+      ['L', -1, RangeError, INVALID_VALUE], ['n', 2n ** 63n, RangeError, INVALID_VALUE], ['P', -(2n ** 63n) - 1n, RangeError, INVALID_VALUE],
       // m.cast('d')[0] = 2**1024 → ValueError: invalid value for format 'd'
       ['d', 2n ** 1024n, RangeError, INVALID_VALUE], ['f', 2n ** 1024n, RangeError, INVALID_VALUE],
       // struct.pack('e', 65520.0) → OverflowError
