@@ -76,6 +76,13 @@ describe('40 differential: CPython memoryview vs this package', function () {
     expect.fail(`${mismatches.length} of ${cases.length} cases differ from CPython:\n${shown.join('\n')}`)
   })
 
+  it("the oracle's emulation of 'e' and byte-order-prefixed formats agrees with struct", function () {
+    const run = spawnSync('python3', [ORACLE, '--selftest'], { encoding: 'utf8' })
+    expect(run.stderr).to.equal('')
+    expect(run.status).to.equal(0)
+    expect(Number(run.stdout)).to.be.at.least(700)
+  })
+
   it('error messages start with "memoryview: "', function () {
     expect([...new Set(badMessages)].slice(0, 20)).to.deep.equal([])
   })

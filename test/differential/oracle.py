@@ -487,7 +487,41 @@ def run_case(case):
     return {'probes': out}
 
 
+def selftest():
+    """Checks the emulated formats against struct over whole buffers (struct semantics
+    is what API.md promises for them); prints the number of checks, raises on a miss."""
+    import random
+    rnd = random.Random(7)
+    fmts = ['e', '@e'] + [p + c for p in '<>=!' for c in STD_NATIVE]
+    checks = 0
+    for fmt in fmts:
+        size = struct.calcsize('<e' if fmt in ('e', '@e') else fmt)
+        sfmt = '<e' if fmt in ('e', '@e') else fmt
+        for n in (0, 1, 5):
+            raw = bytes(rnd.randrange(256) for _ in range(n * size))
+            ba = bytearray(raw)
+            v = cast(V(memoryview(ba)), fmt, None)
+            want = [x for (x,) in struct.iter_unpack(sfmt, raw)]
+            got = tolist(v)
+            same = all((x != x and y != y) or (x == y and type(x) is type(y)) for x, y in zip(want, got))
+            assert len(want) == len(got) and same, (fmt, raw.hex(), want, got)
+            assert iterate(v) == got or any(x != x for x in got), fmt
+            checks += 2
+            for i in range(n):
+                x = want[(i + 1) % n]
+                if x != x:
+                    continue  # a JS NaN carries no payload to store
+                set_(v, [i], {'t': 'bytes', 'v': x.hex()} if isinstance(x, bytes) else
+                     {'t': 'bool', 'v': x} if isinstance(x, bool) else
+                     {'t': 'num', 'v': repr(x)} if isinstance(x, float) else {'t': 'big', 'v': str(x)})
+                assert bytes(ba[i * size:(i + 1) * size]) == struct.pack(sfmt, x), (fmt, x)
+                checks += 1
+    print(checks)
+
+
 def main():
+    if sys.argv[1:] == ['--selftest']:
+        return selftest()
     data = json.load(sys.stdin)
     results = []
     for case in data['cases']:
