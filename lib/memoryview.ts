@@ -150,6 +150,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
   /** @internal */ _released: boolean
   /** @internal */ _exports: number
   /** @internal */ _hash: number | undefined
+  /** @internal A Buffer over the view's bytes, see _raw(). */ _rb: Buffer | null
   /** @internal */ _id: number
 
   /**
@@ -201,6 +202,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._released = false
     this._exports = 0
     this._hash = undefined
+    this._rb = null
     this._id = nextId++
     init.mbuf.addView(this)
   }
@@ -689,18 +691,27 @@ export class MemoryView implements Iterable<Value>, Disposable {
   _bytes(order: 'C' | 'F' | 'A'): Buffer {
     this._live()
     const nbytes = product(this._shape) * this._itemsize
-    const u8 = this._mbuf.u8
-    const raw =
-      order === 'C'
-        ? isCContiguous(this._shape, this._strides, this._itemsize)
-        : order === 'F'
-          ? isFContiguous(this._shape, this._strides, this._itemsize)
-          : isCContiguous(this._shape, this._strides, this._itemsize) || isFContiguous(this._shape, this._strides, this._itemsize)
+    if (nbytes === 0) return Buffer.alloc(0)
+    // With at least one element the view's own flags equal PyBuffer_IsContiguous().
+    const raw = order === 'C' ? this._c : order === 'F' ? this._f : this._c || this._f
     const out = Buffer.allocUnsafe(nbytes)
-    if (nbytes === 0) return out
-    if (raw) out.set(u8.subarray(this._off, this._off + nbytes))
-    else gather(out, u8, this._off, this._shape, this._strides, this._itemsize, order === 'F' ? 'F' : 'C')
+    if (raw) out.set(this._raw(nbytes))
+    else gather(out, this._mbuf.u8, this._off, this._shape, this._strides, this._itemsize, order === 'F' ? 'F' : 'C')
     return out
+  }
+
+  /**
+   * @internal A Buffer over the bytes of a contiguous, non-empty view, after _live(). Cached, since
+   * making one costs as much as copying a small view; not for resizable buffers, whose Buffers
+   * could go out of bounds.
+   */
+  _raw(nbytes: number): Buffer {
+    let rb = this._rb
+    if (rb === null || rb.length !== nbytes) {
+      rb = Buffer.from(this._mbuf.buffer as ArrayBuffer, this._mbuf.byteOffset + this._off, nbytes)
+      if (!this._mbuf.resizable) this._rb = rb
+    }
+    return rb
   }
 
   /**
@@ -755,9 +766,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._live()
     const nbytes = product(this._shape) * this._itemsize
     if (nbytes === 0) return ''
-    const hex = this._c
-      ? Buffer.from(this._mbuf.buffer as ArrayBuffer, this._mbuf.byteOffset + this._off, nbytes).toString('hex')
-      : this._bytes('C').toString('hex')
+    const hex = (this._c ? this._raw(nbytes) : this._bytes('C')).toString('hex')
     const k = Math.abs(group)
     if (group === 0 || k >= nbytes) return hex
     const parts: string[] = []
@@ -780,6 +789,13 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._checkFormat()
     const dv = this._live()
     if (this._ndim === 0) return this._read(dv, this._off)
+    const ta = this._ta1 ?? (this._makeTa1() ? this._ta1 : null)
+    if (ta !== null) {
+      const n = ta.length
+      const out = new Array<Value>(n)
+      for (let k = 0; k < n; k++) out[k] = ta[k]
+      return out
+    }
     return this._listRec(dv, 0, this._off)
   }
 
@@ -870,7 +886,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
       vf.char !== 'f' && vf.char !== 'd' && vf.char !== 'e' && (vf.char !== '?' || bothBool)
     if (bytewise && v._c && w._c) {
       const n = product(v._shape) * v._itemsize
-      return Buffer.compare(v._mbuf.u8.subarray(v._off, v._off + n), w._mbuf.u8.subarray(w._off, w._off + n)) === 0
+      return v._raw(n).equals(w._raw(n))
     }
     const rv = bothBool ? readByte : v._read
     const rw = bothBool ? readByte : w._read
@@ -903,12 +919,16 @@ export class MemoryView implements Iterable<Value>, Disposable {
     const view = this
     const n = this._len0
     let i = 0
+    this._makeTa1()
     return {
       next(): IteratorResult<Value> {
         if (i >= n) {
           i = Infinity
           return { done: true, value: undefined }
         }
+        // The view's own TypedArray, re-read each time: release() clears it.
+        const ta = view._ta1
+        if (ta !== null && i < ta.length) return { done: false, value: ta[i++] }
         const dv = view._live()
         const value = view._read(dv, view._off + i * view._stride0)
         i++
@@ -940,6 +960,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._ta = null
     this._ta1 = null
     this._ta2 = null
+    this._rb = null
     mbuf.removeView(this)
   }
 

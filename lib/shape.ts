@@ -114,9 +114,31 @@ function forEachRow(offset: number, shape: readonly number[], strides: readonly 
   }
 }
 
+/** Word arrays for item copies: the widest word that divides the item size and every offset. */
+type Words = Uint8Array | Uint16Array | Uint32Array
+
+function words(u8: Uint8Array, w: number): Words {
+  if (w === 1) return u8
+  const start = u8.byteOffset
+  const Ctor = w === 4 ? Uint32Array : Uint16Array
+  return new Ctor(u8.buffer as ArrayBuffer, start - (start % w), Math.floor((u8.byteLength + (start % w)) / w))
+}
+
+/** The widest of 4, 2, 1 bytes dividing itemsize, strides and both arrays' absolute offsets. */
+function wordSize(itemsize: number, strides: readonly number[], ...absoluteOffsets: number[]): number {
+  for (const w of [4, 2]) {
+    if (itemsize % w !== 0) continue
+    if (strides.some((s) => s % w !== 0) || absoluteOffsets.some((o) => o % w !== 0)) continue
+    return w
+  }
+  return 1
+}
+
 /**
  * Copies the elements of a strided array into `dst` (packed, in C or Fortran order).
  * `src` is a byte view of the whole region and `offset` the first element's position in it.
+ * Items are copied a word at a time when alignment allows (never through floats, which could
+ * change NaN payloads).
  */
 export function gather(
   dst: Uint8Array,
@@ -139,15 +161,27 @@ export function gather(
   }
   const n = shape[shape.length - 1]
   const step = strides[strides.length - 1]
-  let out = 0
-  forEachRow(offset, shape, strides, (base) => {
-    if (step === itemsize) {
+  if (step === itemsize) {
+    let out = 0
+    forEachRow(offset, shape, strides, (base) => {
       dst.set(src.subarray(base, base + n * itemsize), out)
       out += n * itemsize
+    })
+    return
+  }
+  const w = wordSize(itemsize, strides, src.byteOffset + offset, dst.byteOffset)
+  const from = words(src, w)
+  const to = words(dst, w)
+  const per = itemsize / w
+  const wstep = step / w
+  const shift = (src.byteOffset % w) / w
+  let out = (dst.byteOffset % w) / w
+  forEachRow(offset, shape, strides, (base) => {
+    let p = (base / w) + shift
+    if (per === 1) {
+      for (let k = 0; k < n; k++, p += wstep) to[out++] = from[p]
     } else {
-      for (let k = 0, p = base; k < n; k++, p += step) {
-        for (let b = 0; b < itemsize; b++) dst[out++] = src[p + b]
-      }
+      for (let k = 0; k < n; k++, p += wstep) for (let b = 0; b < per; b++) to[out++] = from[p + b]
     }
   })
 }
@@ -168,15 +202,27 @@ export function scatter(
   if (product(shape) === 0) return
   const n = shape[shape.length - 1]
   const step = strides[strides.length - 1]
-  let inp = 0
-  forEachRow(offset, shape, strides, (base) => {
-    if (step === itemsize) {
+  if (step === itemsize) {
+    let inp = 0
+    forEachRow(offset, shape, strides, (base) => {
       dst.set(src.subarray(inp, inp + n * itemsize), base)
       inp += n * itemsize
+    })
+    return
+  }
+  const w = wordSize(itemsize, strides, dst.byteOffset + offset, src.byteOffset)
+  const to = words(dst, w)
+  const from = words(src, w)
+  const per = itemsize / w
+  const wstep = step / w
+  const shift = (dst.byteOffset % w) / w
+  let inp = (src.byteOffset % w) / w
+  forEachRow(offset, shape, strides, (base) => {
+    let p = (base / w) + shift
+    if (per === 1) {
+      for (let k = 0; k < n; k++, p += wstep) to[p] = from[inp++]
     } else {
-      for (let k = 0, p = base; k < n; k++, p += step) {
-        for (let b = 0; b < itemsize; b++) dst[p + b] = src[inp++]
-      }
+      for (let k = 0; k < n; k++, p += wstep) for (let b = 0; b < per; b++) to[p + b] = from[inp++]
     }
   })
 }
