@@ -7,7 +7,9 @@
         "native/errors.cc",
         "native/export.cc",
         "native/layout.cc",
-        "native/pin.cc"
+        "native/mapping.cc",
+        "native/pin.cc",
+        "native/platform_posix.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -12,5 +12,9 @@ export const {
   nativeLoadError,
   NativeExportHandle,
   exportToNative,
+  MappedFile,
+  mmap,
+  allocationGranularity,
+  SharedMemory,
 } = core
 export default core

@@ -9,23 +9,60 @@
  *     registered view goes away (released, or garbage collected without release), the exporter's
  *     `release` hook runs exactly once: this is how a buffer-protocol exporter learns that nobody
  *     uses its descriptor any more.
- *   - `exports` sums the exports (pins, native acquisitions) held on all views of this buffer. The
- *     owner of external memory (a mapped file, shared memory) asks `invalidate()` to refuse closing
- *     while any is held; after invalidate() every view reads as released.
+ *   - External memory (a mapped file, shared memory) has one ExternalMemory record per ArrayBuffer
+ *     over it, found through a registry, so every ManagedBuffer over that ArrayBuffer (also one made
+ *     from a TypedArray the user took from a view) shares it. It counts the exports held on all those
+ *     views; its owner closes it only when there are none, and after that every view reads as
+ *     released.
  *
  * Assumptions: `dv` covers exactly the region; a view's offsets are relative to the region start.
- * `dv` becomes null once the buffer is invalidated, and element access relies on that to fail.
+ * Closing external memory detaches its ArrayBuffer, so every DataView and TypedArray access to it
+ * fails; views then report ERR_MEMORYVIEW_RELEASED through `released`.
  */
 import { BufferError, codes } from './errors'
 import type { TypedArray, TypedArrayCtor } from './format'
 
 export type Region = ArrayBuffer | SharedArrayBuffer
 
+/**
+ * The state of external memory that its owner can close: exports held on any view over it, and
+ * whether it is closed.
+ */
+export class ExternalMemory {
+  exports = 0
+  closed = false
+
+  constructor(readonly what: string) {}
+
+  /**
+   * Called by the owner before it unmaps the memory.
+   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while any view over the memory has an export.
+   */
+  close(): void {
+    if (this.closed) return
+    if (this.exports > 0) {
+      const n = this.exports
+      throw new BufferError(
+        `memoryview: cannot close ${this.what}: ${n} exported buffer${n === 1 ? '' : 's'} still held (release the pins first)`,
+        codes.EXPORTED,
+      )
+    }
+    this.closed = true
+  }
+}
+
+const externals = new WeakMap<Region, ExternalMemory>()
+
+/** Marks `buffer` as external memory with the given state (done once, by its owner). */
+export function registerExternal(buffer: Region, state: ExternalMemory): void {
+  externals.set(buffer, state)
+}
+
 /** Runs release hooks for views that were garbage collected without release(). */
 const collected = new FinalizationRegistry<ManagedBuffer>((mbuf) => mbuf.dropView())
 
 export class ManagedBuffer {
-  /** A DataView over exactly the region; null once the buffer is invalidated. */
+  /** A DataView over exactly the region (null only in the released views' sentinel). */
   dv: DataView | null
   #u8: Uint8Array | null = null
   /** TypedArrays over the region, one per element type, made on first use. */
@@ -34,8 +71,10 @@ export class ManagedBuffer {
   private views = 0
   /** Exports held on views of this buffer. */
   exports = 0
-  /** True once the exporter's release hook has run or the owner invalidated the memory. */
-  released = false
+  /** True once the exporter's release hook has run. */
+  private hookRan = false
+  /** The owner's state when the memory is external, else null. */
+  readonly external: ExternalMemory | null
 
   /**
    * True for a resizable ArrayBuffer. Its DataView and byte view then track the buffer's length, so
@@ -51,6 +90,7 @@ export class ManagedBuffer {
     private hook: (() => void) | null = null,
   ) {
     this.resizable = (buffer as { resizable?: boolean }).resizable === true
+    this.external = externals.get(buffer) ?? null
     this.dv = this.resizable ? new DataView(buffer, byteOffset) : new DataView(buffer, byteOffset, byteLength)
   }
 
@@ -78,6 +118,17 @@ export class ManagedBuffer {
     return ta
   }
 
+  /** True once the exporter's release hook has run or the owner of external memory closed it. */
+  get released(): boolean {
+    return this.hookRan || (this.external !== null && this.external.closed)
+  }
+
+  /** Counts an export taken (+1) or given back (-1) on a view of this buffer. */
+  addExport(delta: number): void {
+    this.exports += delta
+    if (this.external !== null) this.external.exports += delta
+  }
+
   /** Registers a new view; `view` is only used as a GC token. */
   addView(view: object): void {
     if (this.hook === null) return
@@ -101,22 +152,8 @@ export class ManagedBuffer {
     const hook = this.hook
     if (hook === null) return
     this.hook = null
-    this.released = true
+    this.hookRan = true
     hook()
-  }
-
-  /**
-   * Called by the owner of external memory before it unmaps it: refuses while exports are held,
-   * otherwise marks every view over this buffer as released.
-   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while any view has an export.
-   */
-  invalidate(what = 'memory'): void {
-    if (this.exports > 0) {
-      const n = this.exports
-      throw new BufferError(`memoryview: cannot close ${what}: ${n} exported buffer${n === 1 ? '' : 's'} still held`, codes.EXPORTED)
-    }
-    this.dv = null
-    this.released = true
   }
 
   /**

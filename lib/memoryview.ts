@@ -30,7 +30,7 @@ import {
   Format, NATIVE_LITTLE_ENDIAN, Reader, TypedArray, TypedArrayCtor, Value, Writer, isByteFormat, nativeChar, parseSingleFormat,
 } from './format'
 import { ManagedBuffer } from './managed-buffer'
-import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, Resolved, Source, resolveSource } from './sources'
+import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, gather, isCContiguous, isCContiguousView, isFContiguous, isFContiguousView, product, scatter } from './shape'
 import { hashBytes } from './hash'
 
@@ -44,7 +44,6 @@ let nextId = 1
 /** The ManagedBuffer a released view points at: no memory, every access fails. */
 const RELEASED_MBUF = new ManagedBuffer(new ArrayBuffer(0), 0, 0, undefined)
 RELEASED_MBUF.dv = null
-RELEASED_MBUF.released = true
 
 const invalidSliceKey = (): TypeError => typeError(codes.INVALID_INDEX, 'invalid slice key')
 const zeroDim = (): TypeError => typeError(codes.INVALID_INDEX, 'invalid indexing of 0-dim memory')
@@ -166,6 +165,11 @@ export class MemoryView implements Iterable<Value>, Disposable {
     } else if (source instanceof MemoryView) {
       source._checkReleased()
       init = source._copyInit()
+    } else if (source !== null && typeof source === 'object' && OWNED_VIEW in source) {
+      // A mapped file or shared memory: memoryview(owner) shares the owner's managed buffer.
+      const view = (source as { [OWNED_VIEW](): MemoryView })[OWNED_VIEW]()
+      view._checkReleased()
+      init = view._copyInit()
     } else {
       init = resolveSource(source)
     }
@@ -1042,7 +1046,7 @@ export class Pin implements Disposable {
     if (token !== PIN_TOKEN) throw new TypeError('memoryview: Pin objects come from MemoryView.prototype.pin()')
     this.#view = view
     view._exports++
-    view._mbuf.exports++
+    view._mbuf.addExport(1)
   }
 
   /** True once released. */
@@ -1056,7 +1060,7 @@ export class Pin implements Disposable {
     if (view === null) return
     this.#view = null
     view._exports--
-    view._mbuf.exports--
+    view._mbuf.addExport(-1)
   }
 
   [Symbol.dispose](): void {

@@ -11,9 +11,16 @@ import { codes, rangeError, typeError, typeName } from './errors'
 import { Format, parseAnyFormat, parseSingleFormat } from './format'
 import { ManagedBuffer } from './managed-buffer'
 import { cStrides, extent } from './shape'
+import type { MemoryView } from './memoryview'
 
 /** The buffer-protocol method name: `obj[BUFFER_PROTOCOL]()` returns a {@link BufferDescriptor}. */
 export const BUFFER_PROTOCOL: unique symbol = Symbol.for('memoryview.buffer') as never
+
+/**
+ * Owners of external memory (MappedFile, SharedMemory) implement `[OWNED_VIEW]()`, returning their
+ * `buf`; `memoryview(owner)` then shares that view's managed buffer, so closing the owner reaches it.
+ */
+export const OWNED_VIEW: unique symbol = Symbol('memoryview.ownedView') as never
 
 /** What an exporter's `[BUFFER_PROTOCOL]()` returns. */
 export interface BufferDescriptor {
@@ -41,6 +48,7 @@ export type Source =
   | SharedArrayBuffer
   | ArrayBufferView
   | { [BUFFER_PROTOCOL](): BufferDescriptor }
+  | { [OWNED_VIEW](): MemoryView }
 
 export interface Resolved {
   mbuf: ManagedBuffer

@@ -8,6 +8,7 @@
 #include "addon_data.h"
 #include "errors.h"
 #include "export.h"
+#include "mapping.h"
 #include "pin.h"
 
 namespace memoryview {
@@ -16,7 +17,7 @@ namespace {
 
 // Version of the JS <-> native contract below; lib/binding.ts refuses an
 // addon with another version (a stale build/ or prebuild).
-constexpr int kAbiVersion = 1;
+constexpr int kAbiVersion = 2;
 
 Napi::FunctionReference PropertyGetter(Napi::Env env, const char* global,
                                        const char* name) {
@@ -78,6 +79,17 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, InitErrors, "init"));
   exports.Set("Pin", Pin::Define(env));
   exports.Set("Export", Export::Define(env));
+  Napi::Function mapping = Mapping::Define(env);
+  data->mapping = Napi::Persistent(mapping);
+  exports.Set("Mapping", mapping);
+  exports.Set("mapFile", Napi::Function::New(env, MapFileJs, "mapFile"));
+  exports.Set("openSharedMemory",
+              Napi::Function::New(env, OpenSharedMemoryJs, "openSharedMemory"));
+  exports.Set("unlinkSharedMemory",
+              Napi::Function::New(env, UnlinkSharedMemoryJs, "unlinkSharedMemory"));
+  exports.Set("liveMappings", Napi::Function::New(env, LiveMappingsJs, "liveMappings"));
+  exports.Set("allocationGranularity",
+              Napi::Function::New(env, AllocationGranularityJs, "allocationGranularity"));
   exports.Set("livePins", Napi::Function::New(env, LivePinsJs, "livePins"));
   exports.Set("liveExports",
               Napi::Function::New(env, LiveExportsJs, "liveExports"));

@@ -1,0 +1,106 @@
+/**
+ * What mapped files and shared memory have in common: a native mapping exposed as an external
+ * ArrayBuffer, one `buf` view over it, and a close() that refuses while exports are held and
+ * otherwise detaches every JS view and unmaps synchronously.
+ *
+ * Ownership rules: the owner (MappedFile, SharedMemory) holds the native Mapping and the view `buf`.
+ * close() first asks the ExternalMemory record (shared by every managed buffer over this
+ * ArrayBuffer) whether any export is held, then has native code detach the ArrayBuffer and munmap.
+ * An owner that is never closed is unmapped when its ArrayBuffer is garbage collected.
+ */
+import { codes, plainError } from './errors'
+import { ExternalMemory, ManagedBuffer, registerExternal } from './managed-buffer'
+import { MemoryView, Pin } from './memoryview'
+import { parseSingleFormat } from './format'
+import type { NativeMapping } from './binding'
+import { BUFFER_PROTOCOL, BufferDescriptor, OWNED_VIEW } from './sources'
+
+/** The native half of a mapping as binding.ts returns it. */
+export interface MappedRegion {
+  buffer: ArrayBuffer
+  mapping: NativeMapping
+  fileSize: number
+}
+
+export abstract class ExternalOwner implements Disposable {
+  /** @internal */ readonly _mapping: NativeMapping
+  /** @internal */ readonly _state: ExternalMemory
+  readonly #buf: MemoryView
+
+  /** @internal */
+  constructor(region: MappedRegion, what: string, readonly: boolean) {
+    this._mapping = region.mapping
+    this._state = new ExternalMemory(what)
+    registerExternal(region.buffer, this._state)
+    const mbuf = new ManagedBuffer(region.buffer, 0, region.buffer.byteLength, this)
+    this.#buf = MemoryView._derive({
+      mbuf,
+      offset: 0,
+      format: parseSingleFormat('B')!,
+      shape: [region.buffer.byteLength],
+      strides: [1],
+      readonly,
+    })
+  }
+
+  /**
+   * A MemoryView (format 'B') over the whole mapping.
+   * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
+   */
+  get buf(): MemoryView {
+    this._checkOpen()
+    return this.#buf
+  }
+
+  /** Bytes mapped. */
+  get size(): number {
+    return this._mapping.length
+  }
+
+  /** True after close(). */
+  get closed(): boolean {
+    return this._state.closed
+  }
+
+  /**
+   * Takes an export of the mapping: while the returned Pin is held, close() throws BufferError.
+   * Hold one around asynchronous I/O on the memory (fs.write of a view, zlib, a worker reading
+   * it), so that the memory cannot be unmapped while the operation still uses it.
+   * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
+   */
+  lease(): Pin {
+    return this.buf.pin()
+  }
+
+  /**
+   * Detaches every JS view over the memory (TypedArrays read as length 0, MemoryViews throw
+   * ERR_MEMORYVIEW_RELEASED) and unmaps it, synchronously. Idempotent.
+   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while a lease, pin or native export is held;
+   *   nothing is unmapped then.
+   */
+  close(): void {
+    if (this._state.closed) return
+    this._state.close()
+    this._mapping.close()
+  }
+
+  /** `using` closes (and does not unlink shared memory). */
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
+  /** @internal memoryview(owner) shares `buf`'s managed buffer. */
+  [OWNED_VIEW](): MemoryView {
+    return this.buf
+  }
+
+  /** The buffer protocol: a descriptor of the whole mapping; holding it counts as an export. */
+  [BUFFER_PROTOCOL](): Required<BufferDescriptor> {
+    return this.buf[BUFFER_PROTOCOL]()
+  }
+
+  /** @internal */
+  _checkOpen(): void {
+    if (this._state.closed) throw plainError(codes.RELEASED, `operation on a closed ${this._state.what}`)
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * POSIX shared memory with Python's multiprocessing.shared_memory semantics and naming, so that a
+ * Node process and a Python process opening the same name see the same bytes.
+ */
+import { randomBytes } from 'node:crypto'
+import { inspect } from 'node:util'
+import { requireBinding } from './binding'
+import { codes, rangeError, typeError } from './errors'
+import { ExternalOwner } from './external'
+
+export interface SharedMemoryOptions {
+  /** Without the leading slash; generated like Python's ('psm_' + 8 hex digits) when creating without one. */
+  name?: string
+  /** Create a new segment (fails with EEXIST if the name exists). Default false: open an existing one. */
+  create?: boolean
+  /** Bytes, when creating (must be > 0). Ignored when opening: the segment's own size is used. */
+  size?: number
+}
+
+// Python: _SHM_SAFE_NAME_LENGTH = 14 with the prefix '/psm_', so 4 random bytes.
+const generatedName = (): string => `psm_${randomBytes(4).toString('hex')}`
+
+/**
+ * Python's `multiprocessing.shared_memory.SharedMemory(name, create, size)`.
+ * `close()` (and `using`) detaches every view and unmaps; `unlink()` removes the segment.
+ */
+export class SharedMemory extends ExternalOwner {
+  readonly #name: string
+
+  /**
+   * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for a negative size, or size 0 when creating.
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG when `name` is omitted without `create`.
+   * @throws {Error} EEXIST when creating an existing name, ENOENT when opening a missing one.
+   */
+  constructor(options: SharedMemoryOptions = {}) {
+    if (options === null || typeof options !== 'object') throw typeError(codes.INVALID_ARG, 'options must be an object')
+    const { name, create = false, size = 0 } = options
+    if (typeof size !== 'number' || !Number.isInteger(size)) throw typeError(codes.INVALID_ARG, "'size' must be an integer")
+    if (!(size >= 0) || size > Number.MAX_SAFE_INTEGER) throw rangeError(codes.OUT_OF_RANGE, "'size' must be a positive integer")
+    if (create && size === 0) throw rangeError(codes.OUT_OF_RANGE, "'size' must be a positive number different from zero")
+    if (name === undefined && !create) throw typeError(codes.INVALID_ARG, "'name' can only be omitted if create is true")
+    if (name !== undefined && typeof name !== 'string') throw typeError(codes.INVALID_ARG, "'name' must be a string")
+    const binding = requireBinding('shared memory')
+    let chosen = name ?? generatedName()
+    let region
+    for (;;) {
+      try {
+        region = binding.openSharedMemory(`/${chosen}`, create, size)
+        break
+      } catch (err) {
+        // A generated name that happens to exist: try another, as Python does.
+        if (name === undefined && (err as { code?: string }).code === 'EEXIST') {
+          chosen = generatedName()
+          continue
+        }
+        throw err
+      }
+    }
+    super(region, 'shared memory', false)
+    this.#name = chosen
+  }
+
+  /** The segment's name, without the leading slash (as Python reports it). */
+  get name(): string {
+    return this.#name
+  }
+
+  /**
+   * Removes the segment's name (shm_unlink); processes that still have it mapped keep their memory.
+   * @throws {Error} ENOENT when it was already unlinked.
+   */
+  unlink(): void {
+    requireBinding('shared memory').unlinkSharedMemory(`/${this.#name}`)
+  }
+
+  [inspect.custom](): string {
+    return `SharedMemory('${this.#name}', size=${this.size}${this.closed ? ', closed' : ''})`
+  }
+}

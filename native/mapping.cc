@@ -1,0 +1,244 @@
+#include "mapping.h"
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <uv.h>
+
+#include "addon_data.h"
+#include "errors.h"
+
+namespace memoryview {
+
+namespace {
+
+std::atomic<int64_t> live_mappings{0};
+
+// A system error: Error with code = the errno name (ENOENT, EACCES, ...),
+// errno (negative, as Node's own errors), syscall and, when known, path.
+[[noreturn]] void ThrowSystemError(Napi::Env env, int negative_errno,
+                                   const char* syscall,
+                                   const std::string& path) {
+  std::string message = std::string(syscall) + " failed: " +
+                        strerror(-negative_errno);
+  if (!path.empty()) message += " '" + path + "'";
+  Napi::Error error = MakeError(env, ErrorKind::kError,
+                                uv_err_name(negative_errno), message);
+  error.Value().Set("errno", Napi::Number::New(env, negative_errno));
+  error.Value().Set("syscall", Napi::String::New(env, syscall));
+  if (!path.empty()) error.Value().Set("path", Napi::String::New(env, path));
+  throw error;
+}
+
+[[noreturn]] void ThrowRefusal(Napi::Env env, MapRefusal refusal,
+                               int64_t file_size) {
+  switch (refusal) {
+    case MapRefusal::kEmptyFile:
+      ThrowError(env, ErrorKind::kRangeError, "ERR_MEMORYVIEW_EMPTY_FILE",
+                 "cannot mmap an empty file");
+    case MapRefusal::kOffsetPastEnd:
+      ThrowError(env, ErrorKind::kRangeError, "ERR_MEMORYVIEW_PAST_EOF",
+                 "mmap offset is greater than file size (" +
+                     std::to_string(file_size) + " bytes)");
+    default:
+      ThrowError(env, ErrorKind::kRangeError, "ERR_MEMORYVIEW_PAST_EOF",
+                 "mmap length is greater than file size (" +
+                     std::to_string(file_size) + " bytes)");
+  }
+}
+
+// The integer JS validated; native code checks again because a wrong value
+// here would reach mmap().
+int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index) {
+  Napi::Value value = info[index];
+  if (!value.IsNumber()) {
+    ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
+               "expected an integer argument");
+  }
+  double d = value.As<Napi::Number>().DoubleValue();
+  if (!(d >= -1 && d <= 9007199254740991.0) || d != static_cast<int64_t>(d)) {
+    ThrowError(info.Env(), ErrorKind::kRangeError, kCodeOutOfRange,
+               "integer argument out of range");
+  }
+  return static_cast<int64_t>(d);
+}
+
+void FinalizeBuffer(Napi::Env /*env*/, void* /*data*/,
+                    std::shared_ptr<MapState>* hint) {
+  // The buffer is unreachable: unmapping cannot pull memory from under JS.
+  (*hint)->Unmap();
+  delete hint;
+}
+
+Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
+                          const std::string& path) {
+  if (rc != 0) ThrowSystemError(env, rc, result.syscall, path);
+  if (result.refusal != MapRefusal::kNone) {
+    ThrowRefusal(env, result.refusal, result.file_size);
+  }
+  Napi::Object out = Mapping::Create(env, result);
+  out.Set("fileSize", Napi::Number::New(env, static_cast<double>(result.file_size)));
+  return out;
+}
+
+}  // namespace
+
+MapState::~MapState() { Unmap(); }
+
+void MapState::Unmap() {
+  if (unmapped) return;
+  unmapped = true;
+  if (addr != nullptr) {
+    memoryview::Unmap(addr, length);
+    live_mappings--;
+  }
+}
+
+Napi::Function Mapping::Define(Napi::Env env) {
+  return DefineClass(
+      env, "Mapping",
+      {InstanceMethod<&Mapping::Close>("close"),
+       InstanceMethod<&Mapping::Flush>("flush"),
+       InstanceAccessor<&Mapping::GetClosed>("closed"),
+       InstanceAccessor<&Mapping::GetLength>("length")});
+}
+
+Mapping::Mapping(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<Mapping>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
+               "Mapping objects are made by mapFile() and openSharedMemory()");
+  }
+  auto* state = info[0].As<Napi::External<std::shared_ptr<MapState>>>().Data();
+  state_ = *state;
+}
+
+Napi::Object Mapping::Create(Napi::Env env, const MapResult& result) {
+  auto state = std::make_shared<MapState>();
+  state->addr = result.addr;
+  state->length = result.length;
+  live_mappings++;
+
+  auto* hint = new std::shared_ptr<MapState>(state);
+  Napi::ArrayBuffer buffer;
+  try {
+    buffer = Napi::ArrayBuffer::New(env, result.addr, result.length,
+                                    FinalizeBuffer, hint);
+  } catch (...) {
+    // No buffer, so no finalizer: this was the mapping's only owner.
+    delete hint;
+    throw;
+  }
+
+  Napi::Function constructor = GetAddonData(env)->mapping.Value();
+  std::shared_ptr<MapState> handoff = state;
+  Napi::Object mapping =
+      constructor.New({Napi::External<std::shared_ptr<MapState>>::New(env, &handoff)});
+  Mapping::Unwrap(mapping)->buffer_ = Napi::Reference<Napi::ArrayBuffer>::New(buffer, 0);
+
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("buffer", buffer);
+  out.Set("mapping", mapping);
+  return out;
+}
+
+Napi::Value Mapping::Close(const Napi::CallbackInfo& info) {
+  if (state_->unmapped) return info.Env().Undefined();
+  // Mark first: detaching may release the backing store, whose finalizer
+  // must then find nothing left to do.
+  Napi::Value buffer = buffer_.Value();
+  state_->unmapped = true;
+  if (!buffer.IsEmpty() && buffer.IsArrayBuffer()) {
+    Napi::ArrayBuffer ab = buffer.As<Napi::ArrayBuffer>();
+    if (!ab.IsDetached()) ab.Detach();
+  }
+  memoryview::Unmap(state_->addr, state_->length);
+  live_mappings--;
+  return info.Env().Undefined();
+}
+
+Napi::Value Mapping::Flush(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (state_->unmapped) {
+    ThrowError(env, ErrorKind::kError, kCodeReleased, "mmap closed or invalid");
+  }
+  int64_t offset = IntegerArg(info, 0);
+  int64_t length = IntegerArg(info, 1);
+  int rc = memoryview::Flush(state_->addr, state_->length, offset, length);
+  if (rc != 0) ThrowSystemError(env, rc, "msync", "");
+  return env.Undefined();
+}
+
+Napi::Value Mapping::GetClosed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), state_->unmapped);
+}
+
+Napi::Value Mapping::GetLength(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(state_->length));
+}
+
+Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  int fd = -1;
+  if (info[0].IsString()) {
+    path = info[0].As<Napi::String>().Utf8Value();
+    if (path.find('\0') != std::string::npos) {
+      ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+                 "path must not contain null bytes");
+    }
+  } else {
+    fd = static_cast<int>(IntegerArg(info, 1));
+  }
+  int64_t access = IntegerArg(info, 2);
+  if (access < 0 || access > 2) {
+    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange, "bad access");
+  }
+  int64_t offset = IntegerArg(info, 3);
+  int64_t length = IntegerArg(info, 4);
+  int64_t size = IntegerArg(info, 5);
+  if (offset < 0 || length < 0 || offset % AllocationGranularity() != 0) {
+    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
+               "offset must be a non-negative multiple of the allocation granularity");
+  }
+  MapResult result;
+  int rc = MapFile(path.empty() ? nullptr : path.c_str(), fd,
+                   static_cast<Access>(access), offset, length, size, &result);
+  return MapResultToJs(env, rc, result, path);
+}
+
+Napi::Value OpenSharedMemoryJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) {
+    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg, "name must be a string");
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  bool create = info[1].ToBoolean().Value();
+  int64_t size = IntegerArg(info, 2);
+  MapResult result;
+  int rc = MapSharedMemory(name.c_str(), create, size, &result);
+  return MapResultToJs(env, rc, result, name);
+}
+
+Napi::Value UnlinkSharedMemoryJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) {
+    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg, "name must be a string");
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  int rc = UnlinkSharedMemory(name.c_str());
+  if (rc != 0) ThrowSystemError(env, rc, "shm_unlink", name);
+  return env.Undefined();
+}
+
+Napi::Value LiveMappingsJs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(live_mappings.load()));
+}
+
+Napi::Value AllocationGranularityJs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(AllocationGranularity()));
+}
+
+}  // namespace memoryview

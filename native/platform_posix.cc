@@ -1,0 +1,196 @@
+#include "platform.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <limits>
+
+namespace memoryview {
+
+namespace {
+
+int Fail(MapResult* out, const char* syscall) {
+  int err = errno;
+  out->syscall = syscall;
+  return -err;
+}
+
+// Closes fd without disturbing errno (the error being reported is the
+// earlier one).
+void CloseQuietly(int fd) {
+  int saved = errno;
+  close(fd);
+  errno = saved;
+}
+
+int OpenRetrying(const char* path, int flags, mode_t mode) {
+  int fd;
+  do {
+    fd = open(path, flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+// Maps [offset, offset + length) of an open fd; length 0 means "to the end".
+int MapOpenFd(int fd, Access access, int64_t offset, int64_t length,
+              MapResult* out) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return Fail(out, "fstat");
+  if (S_ISDIR(st.st_mode)) {
+    errno = EISDIR;
+    return Fail(out, "mmap");
+  }
+  out->file_size = st.st_size;
+  if (S_ISREG(st.st_mode)) {
+    if (length == 0) {
+      if (st.st_size == 0) {
+        out->refusal = MapRefusal::kEmptyFile;
+        return 0;
+      }
+      if (offset >= st.st_size) {
+        out->refusal = MapRefusal::kOffsetPastEnd;
+        return 0;
+      }
+      length = st.st_size - offset;
+    } else if (offset > st.st_size || st.st_size - offset < length) {
+      out->refusal = MapRefusal::kLengthPastEnd;
+      return 0;
+    }
+  } else if (length == 0) {
+    out->refusal = MapRefusal::kEmptyFile;
+    return 0;
+  }
+  if (static_cast<uint64_t>(length) > std::numeric_limits<size_t>::max()) {
+    errno = ENOMEM;
+    return Fail(out, "mmap");
+  }
+  int flags = access == Access::kWrite ? MAP_SHARED : MAP_PRIVATE;
+  void* addr = mmap(nullptr, static_cast<size_t>(length),
+                    PROT_READ | PROT_WRITE, flags, fd, static_cast<off_t>(offset));
+  if (addr == MAP_FAILED) return Fail(out, "mmap");
+  out->addr = addr;
+  out->length = static_cast<size_t>(length);
+  return 0;
+}
+
+}  // namespace
+
+int64_t AllocationGranularity() {
+  long page = sysconf(_SC_PAGESIZE);
+  return page > 0 ? page : 4096;
+}
+
+int MapFile(const char* path, int fd, Access access, int64_t offset,
+            int64_t length, int64_t size, MapResult* out) {
+  if (fd >= 0) {
+    if (size >= 0) {
+      struct stat st;
+      if (fstat(fd, &st) != 0) return Fail(out, "fstat");
+      if (st.st_size < size && ftruncate(fd, size) != 0) {
+        return Fail(out, "ftruncate");
+      }
+    }
+    return MapOpenFd(fd, access, offset, length, out);
+  }
+
+  bool created = false;
+  int own_fd;
+  if (access == Access::kWrite) {
+    own_fd = OpenRetrying(path, O_RDWR, 0);
+    if (own_fd < 0 && errno == ENOENT && size >= 0) {
+      // Created here, so removed again if anything below fails.
+      own_fd = OpenRetrying(path, O_RDWR | O_CREAT | O_EXCL, 0666);
+      created = own_fd >= 0;
+    }
+  } else {
+    own_fd = OpenRetrying(path, O_RDONLY, 0);
+  }
+  if (own_fd < 0) return Fail(out, "open");
+
+  int rc = 0;
+  if (size >= 0) {
+    struct stat st;
+    if (fstat(own_fd, &st) != 0) {
+      rc = Fail(out, "fstat");
+    } else if (S_ISDIR(st.st_mode)) {
+      errno = EISDIR;
+      rc = Fail(out, "open");
+    } else if (st.st_size < size && ftruncate(own_fd, size) != 0) {
+      rc = Fail(out, "ftruncate");
+    }
+  }
+  if (rc == 0) rc = MapOpenFd(own_fd, access, offset, length, out);
+  CloseQuietly(own_fd);
+  if (created && (rc != 0 || out->refusal != MapRefusal::kNone)) {
+    int saved = errno;
+    unlink(path);
+    errno = saved;
+  }
+  return rc;
+}
+
+int MapSharedMemory(const char* name, bool create, int64_t size,
+                    MapResult* out) {
+  int fd = create ? shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600)
+                  : shm_open(name, O_RDWR, 0);
+  if (fd < 0) return Fail(out, "shm_open");
+  int rc = 0;
+  if (create && ftruncate(fd, size) != 0) rc = Fail(out, "ftruncate");
+  int64_t length = size;
+  if (rc == 0 && !create) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+      rc = Fail(out, "fstat");
+    } else {
+      length = st.st_size;
+      out->file_size = st.st_size;
+    }
+  }
+  if (rc == 0 && length == 0) out->refusal = MapRefusal::kEmptyFile;
+  if (rc == 0 && out->refusal == MapRefusal::kNone) {
+    out->file_size = length;
+    void* addr = mmap(nullptr, static_cast<size_t>(length),
+                      PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (addr == MAP_FAILED) {
+      rc = Fail(out, "mmap");
+    } else {
+      out->addr = addr;
+      out->length = static_cast<size_t>(length);
+    }
+  }
+  CloseQuietly(fd);
+  if (create && (rc != 0 || out->refusal != MapRefusal::kNone)) {
+    int saved = errno;
+    shm_unlink(name);
+    errno = saved;
+  }
+  return rc;
+}
+
+int UnlinkSharedMemory(const char* name) {
+  return shm_unlink(name) == 0 ? 0 : -errno;
+}
+
+int Flush(void* addr, size_t mapping_length, int64_t offset, int64_t length) {
+  int64_t page = AllocationGranularity();
+  int64_t start = offset - offset % page;
+  int64_t end = offset + length;
+  if (end > static_cast<int64_t>(mapping_length)) {
+    end = static_cast<int64_t>(mapping_length);
+  }
+  if (end <= start) return 0;
+  if (msync(static_cast<char*>(addr) + start, static_cast<size_t>(end - start),
+            MS_SYNC) != 0) {
+    return -errno;
+  }
+  return 0;
+}
+
+int Unmap(void* addr, size_t length) {
+  return munmap(addr, length) == 0 ? 0 : -errno;
+}
+
+}  // namespace memoryview
