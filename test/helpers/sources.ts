@@ -6,9 +6,15 @@
  * the view is zero-copy in both directions. `dispose()` (when present) frees what the factory
  * made (a mapping, a shared-memory segment); tests call it in `finally`.
  *
- * Adding a source kind (a mapped file, shared memory, ...) is one entry in SOURCE_KINDS.
+ * Adding a source kind is one entry in SOURCE_KINDS. External memory (a mapped file, shared
+ * memory) is a kind like any other: `source` and `obj` are the owner (MappedFile, SharedMemory),
+ * `memory` is a TypedArray over the mapping, and `dispose()` closes the owner and removes the
+ * file or segment.
  */
-import { memoryview, BUFFER_PROTOCOL, MemoryView } from 'memoryview'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { memoryview, mmap, allocationGranularity, BUFFER_PROTOCOL, MemoryView, SharedMemory } from 'memoryview'
 import type { Source } from 'memoryview'
 
 export interface MadeSource {
@@ -94,6 +100,69 @@ function newResizable(length: number, maxByteLength: number): ArrayBuffer {
 
 function newGrowable(length: number, maxByteLength: number): SharedArrayBuffer {
   return new (SharedArrayBuffer as any)(length, { maxByteLength })
+}
+
+let tempDir: string | null = null
+let tempFiles = 0
+
+/** A fresh path in a directory of this process's own, removed when the process exits. */
+export function tempPath(stem: string): string {
+  if (tempDir === null) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memoryview-test-'))
+    tempDir = dir
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
+  }
+  return path.join(tempDir, `${stem}-${process.pid}-${tempFiles++}`)
+}
+
+/** Closes an owner of external memory, then runs `cleanup` even when close() refused. */
+function closeThen(owner: { close(): void }, cleanup: () => void): () => void {
+  return () => {
+    try {
+      owner.close()
+    } finally {
+      cleanup()
+    }
+  }
+}
+
+/**
+ * A 'write' mapping of a temp file. The data sits one allocation granule into the file, between
+ * poison bytes, and is mapped with `offset` and `length`, so a lost offset or an overlong
+ * mapping shows.
+ */
+export const MAPPED_FILE_KIND: SourceKind = {
+  name: "mapped file ('write', offset one granule)",
+  format: 'B',
+  itemsize: 1,
+  make(bytes) {
+    const granule = allocationGranularity()
+    const file = tempPath('mapped')
+    const contents = Buffer.alloc(granule + bytes.length + 8, 0xee)
+    contents.set(bytes, granule)
+    fs.writeFileSync(file, contents)
+    const owner = mmap(file, { access: 'write', offset: granule, length: bytes.length })
+    const memory = owner.buf.toTypedArray() as Uint8Array
+    return { source: owner, obj: owner, memory, dispose: closeThen(owner, () => fs.rmSync(file, { force: true })) }
+  },
+}
+
+/** A POSIX shared-memory segment of exactly the data's size. */
+export const SHARED_MEMORY_KIND: SourceKind = {
+  name: 'SharedMemory segment',
+  format: 'B',
+  itemsize: 1,
+  make(bytes) {
+    const owner = new SharedMemory({ create: true, size: bytes.length })
+    const memory = owner.buf.toTypedArray() as Uint8Array
+    memory.set(bytes)
+    return {
+      source: owner,
+      obj: owner,
+      memory,
+      dispose: closeThen(owner, () => owner.unlink()),
+    }
+  },
 }
 
 export const SOURCE_KINDS: SourceKind[] = [
@@ -228,6 +297,8 @@ export const SOURCE_KINDS: SourceKind[] = [
       return { source: exporter, obj: exporter, memory }
     },
   },
+  MAPPED_FILE_KIND,
+  SHARED_MEMORY_KIND,
 ]
 
 /** Runs `fn` with a fresh source of `kind` holding `bytes`, disposing of it afterwards. */
