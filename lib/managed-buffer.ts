@@ -58,6 +58,11 @@ export function registerExternal(buffer: Region, state: ExternalMemory): void {
   externals.set(buffer, state)
 }
 
+/** The ExternalMemory record of `buffer`, if it is external memory. */
+export function externalOf(buffer: Region): ExternalMemory | undefined {
+  return externals.get(buffer)
+}
+
 /** Runs release hooks for views that were garbage collected without release(). */
 const collected = new FinalizationRegistry<ManagedBuffer>((mbuf) => mbuf.dropView())
 

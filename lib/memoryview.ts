@@ -251,7 +251,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
   /** @internal The DataView to touch memory through, after the released and bounds checks. */
   _live(): DataView {
     const dv = this._mbuf.dv
-    if (dv === null || this._released) throw releasedError()
+    if (dv === null || this._released || this._mbuf.released) throw releasedError()
     if (this._outOfBounds()) throw outOfBoundsError()
     return dv
   }

@@ -103,7 +103,7 @@ export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {})
     throw typeError(codes.INVALID_ARG, `mmap() needs a path, a file: URL or a file descriptor, not ${typeof pathOrFd}`)
   }
   if (options === null || typeof options !== 'object') throw typeError(codes.INVALID_ARG, 'options must be an object')
-  const access = options.access ?? 'read'
+  const access = options.access === undefined ? 'read' : options.access
   if (!Object.prototype.hasOwnProperty.call(ACCESS, access)) {
     throw typeError(codes.INVALID_ARG, `access must be 'read', 'write' or 'copy', not ${String(access)}`)
   }

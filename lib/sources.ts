@@ -7,9 +7,9 @@
  * rejects the descriptor it calls the descriptor's release() before throwing, so a failed
  * construction never leaks an export. Otherwise the release hook passes to the ManagedBuffer.
  */
-import { codes, rangeError, typeError, typeName } from './errors'
+import { codes, outOfBoundsError, rangeError, releasedError, typeError, typeName } from './errors'
 import { Format, parseAnyFormat, parseSingleFormat } from './format'
-import { ManagedBuffer } from './managed-buffer'
+import { ManagedBuffer, externalOf } from './managed-buffer'
 import { cStrides, extent } from './shape'
 import type { MemoryView } from './memoryview'
 
@@ -87,6 +87,7 @@ function isArrayBufferLike(v: unknown): v is ArrayBuffer | SharedArrayBuffer {
 }
 
 function plain(mbufSource: ArrayBuffer | SharedArrayBuffer, byteOffset: number, byteLength: number, obj: unknown, fmt: string): Resolved {
+  checkAttached(mbufSource)
   const format = parseSingleFormat(fmt)!
   const n = Math.floor(byteLength / format.itemsize)
   return {
@@ -99,9 +100,22 @@ function plain(mbufSource: ArrayBuffer | SharedArrayBuffer, byteOffset: number, 
   }
 }
 
+/**
+ * A detached ArrayBuffer (transferred, or external memory that was closed) cannot be viewed.
+ * @throws {Error} ERR_MEMORYVIEW_RELEASED for closed external memory, ERR_MEMORYVIEW_OUT_OF_BOUNDS otherwise.
+ */
+function checkAttached(buffer: ArrayBuffer | SharedArrayBuffer): void {
+  if (buffer instanceof ArrayBuffer && isDetached(buffer)) {
+    if (externalOf(buffer)?.closed === true) throw releasedError()
+    throw outOfBoundsError()
+  }
+}
+
 /** @throws {TypeError} ERR_MEMORYVIEW_INVALID_SOURCE for values that are not sources. */
 export function resolveSource(source: unknown): Resolved {
   if (ArrayBuffer.isView(source)) {
+    // Before byteOffset: a DataView over a detached buffer throws on reading it.
+    checkAttached(source.buffer)
     const tag = typedArrayTag.call(source) as string | undefined
     if (tag === undefined) {
       // A DataView: bytes, like Python's view of a bytearray.
@@ -121,6 +135,19 @@ export function resolveSource(source: unknown): Resolved {
 
 function notASource(source: unknown): TypeError {
   return typeError(codes.INVALID_SOURCE, `a bytes-like object is required, not '${typeName(source)}'`)
+}
+
+/** ArrayBuffer.prototype.detached is newer than Node 20; a detached buffer refuses a DataView. */
+function isDetached(buffer: ArrayBuffer): boolean {
+  const flag = (buffer as { detached?: boolean }).detached
+  if (typeof flag === 'boolean') return flag
+  if (buffer.byteLength !== 0) return false
+  try {
+    new DataView(buffer)
+    return false
+  } catch {
+    return true
+  }
 }
 
 const isIntegral = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v)
@@ -144,6 +171,7 @@ function checkDescriptor(obj: unknown, d: BufferDescriptor, release: (() => void
   if (d === null || typeof d !== 'object') throw bad('the buffer-protocol method must return an object')
   const { buffer } = d
   if (!isArrayBufferLike(buffer)) throw bad('buffer must be an ArrayBuffer or SharedArrayBuffer')
+  checkAttached(buffer)
   const byteOffset = d.byteOffset ?? 0
   if (!isIntegral(byteOffset)) throw bad('byteOffset must be an integer')
   const fmtStr = d.format ?? 'B'

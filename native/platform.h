@@ -42,7 +42,9 @@ int64_t AllocationGranularity();
 
 // Maps `length` bytes (0: to the end of the file) at `offset` of the file at
 // `path` (when `fd` < 0) or of `fd`. `size` >= 0 creates the file if missing
-// and extends it to at least `size` bytes first (only with kWrite). Access:
+// and extends it to at least `size` bytes first (only with kWrite), with the
+// blocks allocated (posix_fallocate): a full filesystem fails here with
+// ENOSPC rather than with SIGBUS at the first write. Access:
 //   kRead  - MAP_PRIVATE, PROT_READ|PROT_WRITE on a read-only fd: a stray
 //            write lands in a private copy-on-write page, never faults and
 //            never reaches the file;
@@ -51,7 +53,7 @@ int64_t AllocationGranularity();
 int MapFile(const char* path, int fd, Access access, int64_t offset,
             int64_t length, int64_t size, MapResult* out);
 
-// Creates (O_CREAT|O_EXCL, mode 0600, then ftruncate to `size`) or opens the
+// Creates (O_CREAT|O_EXCL, mode 0600, then fallocate to `size`) or opens the
 // POSIX shared-memory object `name` (with its leading slash) and maps all of
 // it shared and read-write.
 int MapSharedMemory(const char* name, bool create, int64_t size,

@@ -76,6 +76,30 @@ int MapOpenFd(int fd, Access access, int64_t offset, int64_t length,
   return 0;
 }
 
+// Grows the file to `size` bytes with the blocks allocated, so that a full
+// filesystem (or /dev/shm) refuses here with ENOSPC instead of killing the
+// process with SIGBUS on the first write to a page it cannot back. On
+// failure the file is put back to its old size.
+int Grow(int fd, int64_t old_size, int64_t size) {
+  int rc;
+  do {
+    rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
+  } while (rc == EINTR);
+  if (rc == EOPNOTSUPP || rc == EINVAL) {
+    // A filesystem without fallocate: plain extension (sparse, as before).
+    rc = ftruncate(fd, static_cast<off_t>(size)) == 0 ? 0 : errno;
+  }
+  if (rc != 0) {
+    int saved = rc;
+    if (ftruncate(fd, static_cast<off_t>(old_size)) != 0) {
+      // Nothing more can be done; the first error is the one to report.
+    }
+    errno = saved;
+    return -1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int64_t AllocationGranularity() {
@@ -89,8 +113,8 @@ int MapFile(const char* path, int fd, Access access, int64_t offset,
     if (size >= 0) {
       struct stat st;
       if (fstat(fd, &st) != 0) return Fail(out, "fstat");
-      if (st.st_size < size && ftruncate(fd, size) != 0) {
-        return Fail(out, "ftruncate");
+      if (st.st_size < size && Grow(fd, st.st_size, size) != 0) {
+        return Fail(out, "fallocate");
       }
     }
     return MapOpenFd(fd, access, offset, length, out);
@@ -118,8 +142,8 @@ int MapFile(const char* path, int fd, Access access, int64_t offset,
     } else if (S_ISDIR(st.st_mode)) {
       errno = EISDIR;
       rc = Fail(out, "open");
-    } else if (st.st_size < size && ftruncate(own_fd, size) != 0) {
-      rc = Fail(out, "ftruncate");
+    } else if (st.st_size < size && Grow(own_fd, st.st_size, size) != 0) {
+      rc = Fail(out, "fallocate");
     }
   }
   if (rc == 0) rc = MapOpenFd(own_fd, access, offset, length, out);
@@ -138,7 +162,7 @@ int MapSharedMemory(const char* name, bool create, int64_t size,
                   : shm_open(name, O_RDWR, 0);
   if (fd < 0) return Fail(out, "shm_open");
   int rc = 0;
-  if (create && ftruncate(fd, size) != 0) rc = Fail(out, "ftruncate");
+  if (create && Grow(fd, 0, size) != 0) rc = Fail(out, "fallocate");
   int64_t length = size;
   if (rc == 0 && !create) {
     struct stat st;
