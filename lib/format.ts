@@ -36,6 +36,11 @@ export interface Format {
   readonly convert: (value: unknown) => number | bigint
   /** A TypedArray whose plain element reads return this format's values, or null. */
   readonly typed: TypedArrayCtor | null
+  /**
+   * True when two views of this same format are equal exactly when their bytes are: not for floats
+   * (NaN, -0) nor for non-native '?' (compared as bools); native '?' compares bytes, as CPython's _Bool.
+   */
+  readonly bytewise: boolean
 }
 
 /** Struct letters and their native sizes on this platform. */
@@ -90,6 +95,7 @@ function buildSingle(str: string): Format | null {
     write: makeWriter(convert, letter, itemsize, le),
     convert,
     typed: typedFor(letter, itemsize, le),
+    bytewise: letter !== 'f' && letter !== 'd' && letter !== 'e' && (letter !== '?' || native),
   }
 }
 
@@ -108,7 +114,7 @@ export function parseAnyFormat(str: string, itemsize?: number): Format | null {
   }
   return {
     str, char: '', itemsize: size, native: false, littleEndian: NATIVE_LITTLE_ENDIAN,
-    read: unsupported, write: unsupported, convert: unsupported, typed: null,
+    read: unsupported, write: unsupported, convert: unsupported, typed: null, bytewise: false,
   }
 }
 

@@ -848,6 +848,17 @@ export class MemoryView implements Iterable<Value>, Disposable {
    * equal to itself, -0 equals 0, values compare across formats). Non-sources compare unequal.
    */
   equals(other: unknown): boolean {
+    // Two 1-D views of one byte-comparable format whose byte Buffers are cached compare with a single
+    // memcmp. A Buffer over a detached or closed mapping reads as empty, so its length check also
+    // covers release and close; released views have no cached Buffer.
+    const a = this._rb
+    if (a !== null && other instanceof MemoryView && this._ndim === 1 && other._ndim === 1) {
+      const b = other._rb
+      if (b !== null && this._fmt === other._fmt && this._fmt.bytewise && this._len0 === other._len0) {
+        const n = this._len0 * this._itemsize
+        if (a.length === n && b.length === n) return a.equals(b)
+      }
+    }
     if (this.released) return this === other
     let w: MemoryView
     let temporary = false
@@ -886,8 +897,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
     // stored bytes: 1 and 2 are then unequal. Across other formats '?' compares as a bool.
     const bothBool = vf.native && wf.native && vf.char === '?' && wf.char === '?'
     const bytewise =
-      vf.char === wf.char && vf.itemsize === wf.itemsize && vf.littleEndian === wf.littleEndian &&
-      vf.char !== 'f' && vf.char !== 'd' && vf.char !== 'e' && (vf.char !== '?' || bothBool)
+      vf.char === wf.char && vf.itemsize === wf.itemsize && vf.littleEndian === wf.littleEndian && vf.bytewise && wf.bytewise
     if (bytewise && v._c && w._c) {
       const n = product(v._shape) * v._itemsize
       return v._raw(n).equals(w._raw(n))
