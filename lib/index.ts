@@ -4,6 +4,8 @@
  * The public entry point. Everything here works over JS memory without the native addon; features
  * that need it load it lazily through ./binding.
  */
+import * as path from 'node:path'
+
 export { MemoryView, Pin, memoryview } from './memoryview'
 export type { Index } from './memoryview'
 export type { Value } from './format'
@@ -18,3 +20,11 @@ export { MappedFile, allocationGranularity, mmap } from './mmap'
 export type { Access, MmapOptions } from './mmap'
 export { SharedMemory } from './shm'
 export type { SharedMemoryOptions } from './shm'
+export { NATIVE_API, NativeMemory, bufferFlags } from './native-api'
+export type { NativeApi } from './native-api'
+
+/**
+ * The directory of include/memoryview.h, the header-only C++ API for other addons (like
+ * node-addon-api's `include_dir`): `"include_dirs": ["<!(node -p \"require('memoryview').include\")"]`.
+ */
+export const include: string = path.join(__dirname, '..', '..', 'include')

@@ -1,0 +1,278 @@
+/**
+ * The JS half of the header-only C++ API (include/memoryview.h): what other addons call, through
+ * `globalThis[Symbol.for('memoryview.native')]`, to acquire a buffer (PEP 3118's getbuffer) and to
+ * wrap native memory as a view. Nothing here needs our own addon.
+ *
+ * Ownership rules:
+ *   - acquire() takes one export: a Pin of the view (the source itself when it is a MemoryView, else a
+ *     private view over it, released with the export), or, for plain JS memory that nobody can close,
+ *     a strong reference to the TypedArray/DataView itself. The record lives in `held` under an
+ *     integer id until release(id) runs, so the memory stays reachable (and mapped) meanwhile: the
+ *     view cannot be released and the owner of external memory refuses to close.
+ *   - The layout of the last acquisition is written into `scratch` (a Float64Array the native side
+ *     reads through one pointer) and is only valid until the next call into JS.
+ *   - wrap() turns an external ArrayBuffer made by native code into a view; the ArrayBuffer owns the
+ *     native memory (its finalizer frees it when it is garbage collected).
+ *
+ * Assumptions: the header reads scratch right after acquire() returns, before any other JS runs.
+ */
+import { codes, rangeError, typeError } from './errors'
+import { externalOf } from './managed-buffer'
+import { MemoryView, Pin } from './memoryview'
+import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM } from './sources'
+
+/** Where the header finds this API: `globalThis[NATIVE_API]`. */
+export const NATIVE_API: unique symbol = Symbol.for('memoryview.native') as never
+
+/** Version of the contract between this file and include/memoryview.h (kApiVersion there). */
+export const NATIVE_API_VERSION = 1
+
+/** PEP 3118 request flags, with CPython's values (include/memoryview.h has the same constants). */
+export const bufferFlags = Object.freeze({
+  SIMPLE: 0,
+  WRITABLE: 0x1,
+  FORMAT: 0x4,
+  ND: 0x8,
+  STRIDES: 0x18,
+  C_CONTIGUOUS: 0x38,
+  F_CONTIGUOUS: 0x58,
+  ANY_CONTIGUOUS: 0x98,
+  INDIRECT: 0x118,
+})
+const KNOWN_FLAGS = 0x1ff
+
+/** Slots of the scratch array (mirrored by include/memoryview.h). */
+export const enum Slot {
+  Id = 0,
+  Offset = 1,
+  Readonly = 2,
+  Itemsize = 3,
+  Ndim = 4,
+  Nbytes = 5,
+  FormatLength = 6,
+  Contiguity = 7,
+  Shape = 16,
+  Strides = 16 + MAX_NDIM,
+  Format = 16 + 2 * MAX_NDIM,
+}
+const MAX_FORMAT = 256
+const scratch = new Float64Array(Slot.Format + MAX_FORMAT)
+
+/** What `held` keeps for one acquisition. */
+type Held = Pin | ArrayBufferView | { pin: Pin; view: MemoryView }
+
+const held = new Map<number, Held>()
+let nextId = 1
+
+const TYPED_FORMATS: Record<string, string> = {
+  Uint8Array: 'B', Uint8ClampedArray: 'B', Int8Array: 'b', Int16Array: 'h', Uint16Array: 'H',
+  Int32Array: 'i', Uint32Array: 'I', BigInt64Array: 'q', BigUint64Array: 'Q', Float32Array: 'f',
+  Float64Array: 'd', Float16Array: 'e',
+}
+const typedArrayTag = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Int8Array.prototype),
+  Symbol.toStringTag,
+)!.get!
+
+const notContiguous = (what: string): TypeError =>
+  typeError(codes.NOT_CONTIGUOUS, `the request needs a ${what} buffer, and this view is not one`)
+
+/** Checks `flags` against a layout (CPython's memory_getbuf order) and fills scratch. */
+function describe(
+  flags: number, readonly: boolean, offset: number, format: string, itemsize: number,
+  shape: readonly number[], strides: readonly number[], c: boolean, f: boolean,
+): void {
+  if ((flags & bufferFlags.WRITABLE) !== 0 && readonly) {
+    throw typeError(codes.READONLY, 'the request is WRITABLE and the buffer is read-only')
+  }
+  if ((flags & bufferFlags.C_CONTIGUOUS) === bufferFlags.C_CONTIGUOUS && !c) throw notContiguous('C-contiguous')
+  if ((flags & bufferFlags.F_CONTIGUOUS) === bufferFlags.F_CONTIGUOUS && !f) throw notContiguous('Fortran-contiguous')
+  if ((flags & bufferFlags.ANY_CONTIGUOUS) === bufferFlags.ANY_CONTIGUOUS && !c && !f) throw notContiguous('contiguous')
+  if ((flags & bufferFlags.STRIDES) !== bufferFlags.STRIDES && !c) {
+    throw notContiguous('C-contiguous (no STRIDES requested)')
+  }
+  const s = scratch
+  let nbytes = itemsize
+  for (let i = 0; i < shape.length; i++) nbytes *= shape[i]
+  s[Slot.Offset] = offset
+  s[Slot.Readonly] = readonly ? 1 : 0
+  s[Slot.Itemsize] = itemsize
+  s[Slot.Nbytes] = nbytes
+  s[Slot.Contiguity] = (c ? 1 : 0) | (f ? 2 : 0)
+  if ((flags & bufferFlags.ND) === 0) {
+    // PEP 3118: without ND the consumer sees one dimension of nbytes / itemsize items.
+    s[Slot.Ndim] = 1
+    s[Slot.Shape] = nbytes / itemsize
+    s[Slot.Strides] = itemsize
+  } else {
+    const n = shape.length
+    s[Slot.Ndim] = n
+    for (let i = 0; i < n; i++) {
+      s[Slot.Shape + i] = shape[i]
+      s[Slot.Strides + i] = strides[i]
+    }
+  }
+  if ((flags & bufferFlags.FORMAT) === 0) {
+    // PEP 3118: no FORMAT means the consumer treats the memory as unsigned bytes (format NULL).
+    s[Slot.FormatLength] = -1
+  } else {
+    const n = format.length
+    s[Slot.FormatLength] = n
+    for (let i = 0; i < n; i++) s[Slot.Format + i] = format.charCodeAt(i)
+  }
+}
+
+function checkFlags(flags: unknown): number {
+  if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || (flags & ~KNOWN_FLAGS) !== 0) {
+    throw typeError(codes.INVALID_ARG, `invalid buffer request flags ${String(flags)}`)
+  }
+  return flags
+}
+
+function take(entry: Held): number {
+  const id = nextId++
+  held.set(id, entry)
+  scratch[Slot.Id] = id
+  return id
+}
+
+function acquireView(view: MemoryView, flags: number, own: boolean): ArrayBufferView {
+  const pin = view.pin()
+  try {
+    const mbuf = view._mbuf
+    if (mbuf.resizable) {
+      throw typeError(codes.INVALID_SOURCE, 'a resizable ArrayBuffer cannot be acquired by native code (shrinking it would pull memory from under it)')
+    }
+    if (view._outOfBounds()) view._live()
+    describe(flags, view._readonly, view._off, view._fmt.str, view._itemsize, view._shape, view._strides, view._c, view._f)
+    const region = mbuf.u8
+    take(own ? { pin, view } : pin)
+    return region
+  } catch (err) {
+    pin.release()
+    throw err
+  }
+}
+
+/**
+ * PEP 3118's getbuffer for native code: takes one export of `value` and describes it in scratch.
+ * Returns the memory as an ArrayBufferView whose data pointer is the base that scratch's offset is
+ * relative to.
+ * @throws TypeError ERR_MEMORYVIEW_INVALID_ARG for bad flags, ERR_MEMORYVIEW_INVALID_SOURCE for values
+ *   memoryview() refuses (and resizable ArrayBuffers), ERR_MEMORYVIEW_READONLY for WRITABLE on a
+ *   read-only view, ERR_MEMORYVIEW_NOT_CONTIGUOUS when the requested contiguity is not there;
+ *   Error ERR_MEMORYVIEW_RELEASED for a released view or closed memory.
+ */
+function acquire(value: unknown, rawFlags: unknown): ArrayBufferView {
+  const flags = checkFlags(rawFlags)
+  if (value instanceof MemoryView) return acquireView(value, flags, false)
+  if (ArrayBuffer.isView(value) && value.byteLength !== 0) {
+    // Plain JS memory that nobody can close or shrink: hold the object itself, no view needed.
+    const buffer = value.buffer
+    if (externalOf(buffer) === undefined && (buffer as { resizable?: boolean }).resizable !== true) {
+      const tag = typedArrayTag.call(value) as string | undefined
+      const format = tag === undefined ? 'B' : TYPED_FORMATS[tag]
+      if (format !== undefined) {
+        const itemsize = tag === undefined ? 1 : (value as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT
+        describe(flags, false, 0, format, itemsize, [value.byteLength / itemsize], [itemsize], true, true)
+        take(value)
+        return value
+      }
+    }
+  }
+  const view = new MemoryView(value as never)
+  try {
+    return acquireView(view, flags, true)
+  } catch (err) {
+    view.release()
+    throw err
+  }
+}
+
+/** Ends the acquisition `id`; unknown ids (released twice) are ignored. */
+function release(id: number): void {
+  const entry = held.get(id)
+  if (entry === undefined) return
+  held.delete(id)
+  if (entry instanceof Pin) {
+    entry.release()
+  } else if (!ArrayBuffer.isView(entry)) {
+    entry.pin.release()
+    entry.view.release()
+  }
+}
+
+/**
+ * The exporter behind a view of native memory (`m.obj`): its buffer is the external ArrayBuffer
+ * whose finalizer frees the memory.
+ */
+export class NativeMemory {
+  readonly #descriptor: BufferDescriptor
+
+  /** @internal Made by the native API's wrap(). */
+  constructor(descriptor: BufferDescriptor) {
+    this.#descriptor = descriptor
+  }
+
+  /** The external ArrayBuffer over the native memory. */
+  get buffer(): ArrayBuffer | SharedArrayBuffer {
+    return this.#descriptor.buffer
+  }
+
+  /** Buffer protocol: the layout native code gave. */
+  [BUFFER_PROTOCOL](): BufferDescriptor {
+    return { ...this.#descriptor }
+  }
+}
+
+/**
+ * Wraps an external ArrayBuffer made by native code as a view (no copy).
+ * @throws TypeError ERR_MEMORYVIEW_INVALID_DESCRIPTOR for arguments of the wrong kind, TypeError
+ *   ERR_MEMORYVIEW_FORMAT for an unknown format, RangeError ERR_MEMORYVIEW_OUT_OF_RANGE when the
+ *   layout reaches outside the buffer.
+ */
+function wrap(
+  buffer: unknown, byteOffset: unknown, format: unknown, itemsize: unknown,
+  shape: unknown, strides: unknown, readonly: unknown,
+): MemoryView {
+  const bad = (what: string): TypeError => typeError('ERR_MEMORYVIEW_INVALID_DESCRIPTOR', `invalid native descriptor: ${what}`)
+  if (!(buffer instanceof ArrayBuffer)) throw bad('buffer must be an ArrayBuffer')
+  if (typeof format !== 'string' || format.length === 0 || format.length > MAX_FORMAT) throw bad('format must be a string of 1 to 256 characters')
+  if (!Number.isSafeInteger(itemsize) || (itemsize as number) <= 0) throw bad('itemsize must be a positive integer')
+  if (!Array.isArray(shape) || !Array.isArray(strides)) throw bad('shape and strides must be arrays')
+  if (shape.length > MAX_NDIM) throw rangeError(codes.OUT_OF_RANGE, `number of dimensions must not exceed ${MAX_NDIM}`)
+  if (typeof readonly !== 'boolean') throw bad('readonly must be a boolean')
+  const descriptor: BufferDescriptor = {
+    buffer, byteOffset: byteOffset as number, format, itemsize: itemsize as number, shape, strides, readonly,
+  }
+  return new MemoryView(new NativeMemory(descriptor))
+}
+
+/** What `globalThis[Symbol.for('memoryview.native')]` holds. */
+export interface NativeApi {
+  readonly version: number
+  readonly scratch: Float64Array
+  acquire(value: unknown, flags: number): ArrayBufferView
+  release(id: number): void
+  wrap(
+    buffer: ArrayBuffer, byteOffset: number, format: string, itemsize: number,
+    shape: number[], strides: number[], readonly: boolean,
+  ): MemoryView
+  /** Acquisitions not yet released in this realm (for leak tests). */
+  held(): number
+}
+
+export const nativeApi: NativeApi = Object.freeze({
+  version: NATIVE_API_VERSION,
+  scratch,
+  acquire,
+  release,
+  wrap: wrap as NativeApi['wrap'],
+  held: () => held.size,
+})
+
+// The first copy of the package loaded in a realm serves every addon; a later copy (another
+// version in node_modules) leaves it in place, as views of either copy are buffer-protocol objects.
+if (!Object.prototype.hasOwnProperty.call(globalThis, NATIVE_API)) {
+  Object.defineProperty(globalThis, NATIVE_API, { value: nativeApi, configurable: true, enumerable: false, writable: false })
+}
