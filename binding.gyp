@@ -6,7 +6,6 @@
         "native/addon.cc",
         "native/errors.cc",
         "native/export.cc",
-        "native/layout.cc",
         "native/mapping.cc",
         "native/pin.cc",
         "native/platform_posix.cc"
