@@ -16,5 +16,9 @@ export const {
   mmap,
   allocationGranularity,
   SharedMemory,
+  NATIVE_API,
+  NativeMemory,
+  bufferFlags,
+  include,
 } = core
 export default core

@@ -6,7 +6,7 @@
  * Ownership rules:
  *   - acquire() takes one export: a Pin of the view (the source itself when it is a MemoryView, else a
  *     private view over it, released with the export), or, for plain JS memory that nobody can close,
- *     a strong reference to the TypedArray/DataView itself. The record lives in `held` under an
+ *     a strong reference to the TypedArray/DataView itself. The record lives in `slots` under an
  *     integer id until release(id) runs, so the memory stays reachable (and mapped) meanwhile: the
  *     view cannot be released and the owner of external memory refuses to close.
  *   - The layout of the last acquisition is written into `scratch` (a Float64Array the native side
@@ -58,11 +58,8 @@ export const enum Slot {
 const MAX_FORMAT = 256
 const scratch = new Float64Array(Slot.Format + MAX_FORMAT)
 
-/** What `held` keeps for one acquisition. */
+/** What `slots` keeps for one acquisition. */
 type Held = Pin | ArrayBufferView | { pin: Pin; view: MemoryView }
-
-const held = new Map<number, Held>()
-let nextId = 1
 
 const TYPED_FORMATS: Record<string, string> = {
   Uint8Array: 'B', Uint8ClampedArray: 'B', Int8Array: 'b', Int16Array: 'h', Uint16Array: 'H',
@@ -76,6 +73,25 @@ const typedArrayTag = Object.getOwnPropertyDescriptor(
 
 const notContiguous = (what: string): TypeError =>
   typeError(codes.NOT_CONTIGUOUS, `the request needs a ${what} buffer, and this view is not one`)
+
+/** A Uint8Array over a plain (not external, not resizable, attached) buffer, made once per buffer. */
+const plainBuffers = new WeakMap<ArrayBuffer | SharedArrayBuffer, Uint8Array>()
+
+function plainBytes(buffer: ArrayBuffer | SharedArrayBuffer): Uint8Array | null {
+  let bytes = plainBuffers.get(buffer)
+  if (bytes === undefined) {
+    if (buffer.byteLength === 0 || externalOf(buffer) !== undefined || (buffer as { resizable?: boolean }).resizable === true) return null
+    // Length-tracking for a growable SharedArrayBuffer, which only grows.
+    bytes = new Uint8Array(buffer)
+    plainBuffers.set(buffer, bytes)
+  }
+  // A transferred (detached) ArrayBuffer reads as empty: the view path reports it.
+  return bytes.byteLength === 0 ? null : bytes
+}
+
+// Shape and strides of the 1-D fast path, reused (describe() copies them into scratch).
+const ONE = [0]
+const ITEM = [0]
 
 /** Checks `flags` against a layout (CPython's memory_getbuf order) and fills scratch. */
 function describe(
@@ -129,11 +145,46 @@ function checkFlags(flags: unknown): number {
   return flags
 }
 
-function take(entry: Held): number {
-  const id = nextId++
-  held.set(id, entry)
-  scratch[Slot.Id] = id
-  return id
+// Held acquisitions. An id is slot + generation * SLOT_LIMIT: slots are reused through a free list
+// (the hot path never grows a Map), and a stale id (released twice) matches no live generation.
+const SLOT_LIMIT = 2 ** 24
+const slots: (Held | undefined)[] = [undefined]
+const generations: number[] = [0]
+const freeIds: number[] = []
+let heldCount = 0
+
+function take(entry: Held): void {
+  let slot = freeIds.pop()
+  if (slot === undefined) {
+    slot = slots.length
+    if (slot >= SLOT_LIMIT) throw rangeError(codes.OUT_OF_RANGE, `more than ${SLOT_LIMIT - 1} buffers acquired at once`)
+    slots.push(entry)
+    generations.push(0)
+  } else {
+    slots[slot] = entry
+  }
+  heldCount++
+  scratch[Slot.Id] = slot + generations[slot] * SLOT_LIMIT
+}
+
+/**
+ * Plain TypedArrays and DataViews that native code may hold directly (not external memory, not
+ * resizable), with their format and itemsize: checked once per object, as none of that can change.
+ */
+const plainViews = new WeakMap<ArrayBufferView, { format: string; itemsize: number }>()
+
+function plainView(value: ArrayBufferView): { format: string; itemsize: number } | null {
+  const known = plainViews.get(value)
+  if (known !== undefined) return known
+  const buffer = value.buffer
+  if (externalOf(buffer) !== undefined || (buffer as { resizable?: boolean }).resizable === true) return null
+  const tag = typedArrayTag.call(value) as string | undefined
+  // Float16Array has no Node-API TypedArray type yet: it takes the view path.
+  const format = tag === undefined ? 'B' : tag === 'Float16Array' ? undefined : TYPED_FORMATS[tag]
+  if (format === undefined) return null
+  const info = { format, itemsize: tag === undefined ? 1 : (value as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT }
+  plainViews.set(value, info)
+  return info
 }
 
 function acquireView(view: MemoryView, flags: number, own: boolean): ArrayBufferView {
@@ -168,16 +219,24 @@ function acquire(value: unknown, rawFlags: unknown): ArrayBufferView {
   if (value instanceof MemoryView) return acquireView(value, flags, false)
   if (ArrayBuffer.isView(value) && value.byteLength !== 0) {
     // Plain JS memory that nobody can close or shrink: hold the object itself, no view needed.
-    const buffer = value.buffer
-    if (externalOf(buffer) === undefined && (buffer as { resizable?: boolean }).resizable !== true) {
-      const tag = typedArrayTag.call(value) as string | undefined
-      const format = tag === undefined ? 'B' : TYPED_FORMATS[tag]
-      if (format !== undefined) {
-        const itemsize = tag === undefined ? 1 : (value as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT
-        describe(flags, false, 0, format, itemsize, [value.byteLength / itemsize], [itemsize], true, true)
-        take(value)
-        return value
-      }
+    const info = plainView(value)
+    if (info !== null) {
+      const { format, itemsize } = info
+      ONE[0] = value.byteLength / itemsize
+      ITEM[0] = itemsize
+      describe(flags, false, 0, format, itemsize, ONE, ITEM, true, true)
+      take(value)
+      return value
+    }
+  }
+  if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer)) {
+    const bytes = plainBytes(value)
+    if (bytes !== null) {
+      ONE[0] = bytes.byteLength
+      ITEM[0] = 1
+      describe(flags, false, 0, 'B', 1, ONE, ITEM, true, true)
+      take(bytes)
+      return bytes
     }
   }
   const view = new MemoryView(value as never)
@@ -191,9 +250,13 @@ function acquire(value: unknown, rawFlags: unknown): ArrayBufferView {
 
 /** Ends the acquisition `id`; unknown ids (released twice) are ignored. */
 function release(id: number): void {
-  const entry = held.get(id)
-  if (entry === undefined) return
-  held.delete(id)
+  const slot = id % SLOT_LIMIT
+  const entry = slots[slot]
+  if (entry === undefined || generations[slot] !== (id - slot) / SLOT_LIMIT) return
+  slots[slot] = undefined
+  generations[slot] = (generations[slot] + 1) % 2 ** 28
+  freeIds.push(slot)
+  heldCount--
   if (entry instanceof Pin) {
     entry.release()
   } else if (!ArrayBuffer.isView(entry)) {
@@ -268,7 +331,7 @@ export const nativeApi: NativeApi = Object.freeze({
   acquire,
   release,
   wrap: wrap as NativeApi['wrap'],
-  held: () => held.size,
+  held: () => heldCount,
 })
 
 // The first copy of the package loaded in a realm serves every addon; a later copy (another
