@@ -1,0 +1,43 @@
+/**
+ * Builds test/fixtures/consumer (an addon that uses include/memoryview.h) with node-gyp, offline:
+ * node's headers come from the running node's prefix. Used by test 80 and bench 10.
+ */
+import { spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+
+export const root = path.join(__dirname, '..', '..', '..')
+export const consumerDir = path.join(root, 'test', 'fixtures', 'consumer')
+
+export interface ConsumerBuild {
+  example: string
+  consumer: string
+  ms: number
+}
+
+/** Where node-gyp finds headers without a download: the running node's own include/node. */
+function offlineNodedir(): Record<string, string> {
+  const prefix = path.dirname(path.dirname(process.execPath))
+  if (fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) return { npm_config_nodedir: prefix }
+  return {}
+}
+
+/** Runs `node-gyp rebuild` (or only when nothing is built yet, with `onlyIfMissing`). */
+export function buildConsumer(onlyIfMissing = false): ConsumerBuild {
+  const release = path.join(consumerDir, 'build', 'Release')
+  const result = { example: path.join(release, 'example.node'), consumer: path.join(release, 'consumer.node'), ms: 0 }
+  if (onlyIfMissing && fs.existsSync(result.example) && fs.existsSync(result.consumer)) return result
+  const start = Date.now()
+  const gyp = require.resolve('node-gyp/bin/node-gyp.js')
+  const child = spawnSync(process.execPath, [gyp, 'rebuild', '-j', '2'], {
+    cwd: consumerDir,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, ...offlineNodedir() },
+  })
+  if (child.status !== 0) {
+    throw new Error(`node-gyp rebuild of the consumer failed (${child.status} ${child.signal}):\n${child.stdout}\n${child.stderr}`)
+  }
+  result.ms = Date.now() - start
+  return result
+}
