@@ -27,8 +27,11 @@
 // - memoryview::Wrap() hands memory owned by native code to JS as a
 //   MemoryView without copying. From a successful Wrap on, the ArrayBuffer
 //   under the view owns the memory: `finalize(env, data, hint)` runs exactly
-//   once, on the JS thread, after the ArrayBuffer was garbage collected, so
-//   never while a view or an export of one is alive. If Wrap fails (a
+//   once, on the JS thread, either when JS closes the owner
+//   (`view.obj.close()`, refused with BufferError while an export is held;
+//   the ArrayBuffer is detached first, so every view over it reads as
+//   released) or after the ArrayBuffer was garbage collected — never while
+//   an export of a view is alive. If Wrap fails (a
 //   JS exception), the finalizer is never called and the caller still owns
 //   the memory.
 //
@@ -46,7 +49,9 @@
 // (1 = C, 2 = Fortran), [16..80) shape, [80..144) strides, [144..400) format
 // char codes. Read it before any other JS runs; end the export with
 // `api.release(id)`. `api.wrap(arrayBuffer, byteOffset, format, itemsize,
-// shape, strides, readonly)` makes a view of an external ArrayBuffer.
+// shape, strides, readonly, close?)` makes a view of an external ArrayBuffer;
+// `close`, when given, is called (once) by NativeMemory.close() to detach the
+// buffer and free the memory now.
 
 #ifndef MEMORYVIEW_INCLUDE_MEMORYVIEW_H_
 #define MEMORYVIEW_INCLUDE_MEMORYVIEW_H_
@@ -289,22 +294,63 @@ inline int64_t ElementSize(napi_typedarray_type type) {
   }
 }
 
-/// What Wrap() hands to Node-API as the external ArrayBuffer's hint.
+/// What Wrap() shares between the external ArrayBuffer's finalizer and the
+/// owner's close function (NativeMemory.close() in JS). Both run on the JS
+/// thread; the last of the two holders to go deletes it.
 struct WrapState {
   Finalizer finalize = nullptr;
   void* hint = nullptr;
+  void* data = nullptr;
   /// False until Wrap succeeded: a failed Wrap leaves the memory to its
   /// caller, so the orphan ArrayBuffer's finalizer must not free it.
   bool armed = false;
+  /// Weak: the ArrayBuffer to detach when the owner closes.
+  napi_ref buffer = nullptr;
+  int holders = 1;
 };
 
-/// The external ArrayBuffer's finalizer.
-inline void OnWrappedFinalize(napi_env env, void* data, void* hint) {
-  WrapState* state = static_cast<WrapState*>(hint);
-  if (state->armed && state->finalize != nullptr) {
-    state->finalize(env, data, state->hint);
-  }
+inline void DropWrapState(napi_env env, WrapState* state) {
+  if (--state->holders > 0) return;
+  if (state->buffer != nullptr) napi_delete_reference(env, state->buffer);
   delete state;
+}
+
+/// Runs the finalizer at most once: the first of close() and garbage
+/// collection wins.
+inline void RunFinalizer(napi_env env, WrapState* state) {
+  Finalizer finalize = state->finalize;
+  state->finalize = nullptr;
+  if (state->armed && finalize != nullptr) finalize(env, state->data, state->hint);
+}
+
+/// The external ArrayBuffer's finalizer.
+inline void OnWrappedFinalize(napi_env env, void* /*data*/, void* hint) {
+  WrapState* state = static_cast<WrapState*>(hint);
+  RunFinalizer(env, state);
+  DropWrapState(env, state);
+}
+
+/// JS: close() -> undefined. Called by NativeMemory.close() after it checked
+/// that no export is held: detaches the ArrayBuffer (every view over it is
+/// then empty), then runs the finalizer now instead of after GC.
+inline napi_value OnOwnerClose(napi_env env, napi_callback_info info) {
+  void* data = nullptr;
+  napi_get_cb_info(env, info, nullptr, nullptr, nullptr, &data);
+  WrapState* state = static_cast<WrapState*>(data);
+  if (state->finalize != nullptr && state->armed) {
+    napi_value buffer = nullptr;
+    if (state->buffer != nullptr &&
+        napi_get_reference_value(env, state->buffer, &buffer) == napi_ok &&
+        buffer != nullptr) {
+      napi_detach_arraybuffer(env, buffer);
+    }
+    RunFinalizer(env, state);
+  }
+  return nullptr;
+}
+
+inline void OnOwnerCloseCollected(napi_env env, void* data, void* /*hint*/) {
+  DropWrapState(env, static_cast<WrapState*>(data));
 }
 
 }  // namespace detail
@@ -431,7 +477,9 @@ struct Layout {
 };
 
 /// Wraps `layout` as a MemoryView without copying; `finalize(env, data,
-/// hint)` runs once after the view's ArrayBuffer was garbage collected.
+/// hint)` runs once: when JS closes the owner (`view.obj.close()`, which
+/// refuses while exports are held) or after the view's ArrayBuffer was
+/// garbage collected, whichever comes first.
 /// Throws (or returns an empty value with a pending exception) when: the
 /// layout is invalid (RangeError/TypeError ERR_MEMORYVIEW_INVALID_DESCRIPTOR,
 /// TypeError ERR_MEMORYVIEW_FORMAT for an unknown format), the runtime
@@ -654,7 +702,10 @@ inline Napi::Value Wrap(Napi::Env env, const Layout& layout,
   detail::Api* api = detail::GetApi(env, &error);
   if (api == nullptr) NAPI_THROW(error, Napi::Value());
 
-  auto* state = new detail::WrapState{finalize, hint, false};
+  auto* state = new detail::WrapState{};
+  state->finalize = finalize;
+  state->hint = hint;
+  state->data = layout.data;
   napi_value buffer = nullptr;
   napi_status status = napi_create_external_arraybuffer(
       env, layout.data, layout.byte_length, detail::OnWrappedFinalize, state,
@@ -676,6 +727,17 @@ inline Napi::Value Wrap(Napi::Env env, const Layout& layout,
                        : "could not create an external ArrayBuffer"),
                Napi::Value());
   }
+  // The owner's close function shares the state with the buffer's finalizer.
+  napi_value close = nullptr;
+  napi_create_reference(env, buffer, 0, &state->buffer);
+  if (napi_create_function(env, "close", NAPI_AUTO_LENGTH, detail::OnOwnerClose,
+                           state, &close) == napi_ok &&
+      napi_add_finalizer(env, close, state, detail::OnOwnerCloseCollected,
+                         nullptr, nullptr) == napi_ok) {
+    state->holders++;
+  } else {
+    close = nullptr;
+  }
   napi_value shape_array = nullptr;
   napi_value strides_array = nullptr;
   napi_create_array_with_length(env, shape.size(), &shape_array);
@@ -687,19 +749,21 @@ inline Napi::Value Wrap(Napi::Env env, const Layout& layout,
     napi_create_double(env, static_cast<double>(strides[i]), &n);
     napi_set_element(env, strides_array, static_cast<uint32_t>(i), n);
   }
-  napi_value argv[7] = {buffer};
+  napi_value argv[8] = {buffer};
   napi_create_double(env, static_cast<double>(layout.byte_offset), &argv[1]);
   napi_create_string_utf8(env, layout.format, format_length, &argv[2]);
   napi_create_double(env, static_cast<double>(itemsize), &argv[3]);
   argv[4] = shape_array;
   argv[5] = strides_array;
   napi_get_boolean(env, layout.readonly, &argv[6]);
+  if (close == nullptr) napi_get_undefined(env, &close);
+  argv[7] = close;
   napi_value function = nullptr;
   napi_value receiver = nullptr;
   napi_value view = nullptr;
   napi_get_reference_value(env, api->wrap, &function);
   napi_get_undefined(env, &receiver);
-  if (napi_call_function(env, receiver, function, 7, argv, &view) != napi_ok) {
+  if (napi_call_function(env, receiver, function, 8, argv, &view) != napi_ok) {
     // The orphan ArrayBuffer's finalizer will not touch the caller's memory.
     NAPI_THROW(Napi::Error::New(env), Napi::Value());
   }

@@ -16,8 +16,8 @@
  *
  * Assumptions: the header reads scratch right after acquire() returns, before any other JS runs.
  */
-import { codes, rangeError, typeError } from './errors'
-import { externalOf } from './managed-buffer'
+import { codes, plainError, rangeError, typeError } from './errors'
+import { ExternalMemory, externalOf, registerExternal } from './managed-buffer'
 import { MemoryView, Pin } from './memoryview'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM } from './sources'
 
@@ -267,14 +267,18 @@ function release(id: number): void {
 
 /**
  * The exporter behind a view of native memory (`m.obj`): its buffer is the external ArrayBuffer
- * whose finalizer frees the memory.
+ * whose finalizer frees the memory. close() frees it now instead of after garbage collection.
  */
-export class NativeMemory {
+export class NativeMemory implements Disposable {
   readonly #descriptor: BufferDescriptor
+  readonly #state = new ExternalMemory('native memory')
+  #close: (() => void) | null
 
   /** @internal Made by the native API's wrap(). */
-  constructor(descriptor: BufferDescriptor) {
+  constructor(descriptor: BufferDescriptor, close: (() => void) | null) {
     this.#descriptor = descriptor
+    this.#close = close
+    registerExternal(descriptor.buffer, this.#state)
   }
 
   /** The external ArrayBuffer over the native memory. */
@@ -282,21 +286,45 @@ export class NativeMemory {
     return this.#descriptor.buffer
   }
 
+  /** True after close(). */
+  get closed(): boolean {
+    return this.#state.closed
+  }
+
+  /**
+   * Detaches every view of the memory and runs the native finalizer now. Idempotent.
+   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while an export (a pin, a native Buffer::Acquire)
+   *   of any view of it is held; nothing is freed then.
+   */
+  close(): void {
+    if (this.#state.closed) return
+    this.#state.close()
+    const close = this.#close
+    this.#close = null
+    close?.()
+  }
+
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
   /** Buffer protocol: the layout native code gave. */
   [BUFFER_PROTOCOL](): BufferDescriptor {
+    if (this.#state.closed) throw plainError(codes.RELEASED, 'operation on closed native memory')
     return { ...this.#descriptor }
   }
 }
 
 /**
- * Wraps an external ArrayBuffer made by native code as a view (no copy).
+ * Wraps an external ArrayBuffer made by native code as a view (no copy). `close`, from the header,
+ * detaches the buffer and runs the native finalizer when the owner is closed.
  * @throws TypeError ERR_MEMORYVIEW_INVALID_DESCRIPTOR for arguments of the wrong kind, TypeError
  *   ERR_MEMORYVIEW_FORMAT for an unknown format, RangeError ERR_MEMORYVIEW_OUT_OF_RANGE when the
  *   layout reaches outside the buffer.
  */
 function wrap(
   buffer: unknown, byteOffset: unknown, format: unknown, itemsize: unknown,
-  shape: unknown, strides: unknown, readonly: unknown,
+  shape: unknown, strides: unknown, readonly: unknown, close?: unknown,
 ): MemoryView {
   const bad = (what: string): TypeError => typeError('ERR_MEMORYVIEW_INVALID_DESCRIPTOR', `invalid native descriptor: ${what}`)
   if (!(buffer instanceof ArrayBuffer)) throw bad('buffer must be an ArrayBuffer')
@@ -305,10 +333,12 @@ function wrap(
   if (!Array.isArray(shape) || !Array.isArray(strides)) throw bad('shape and strides must be arrays')
   if (shape.length > MAX_NDIM) throw rangeError(codes.OUT_OF_RANGE, `number of dimensions must not exceed ${MAX_NDIM}`)
   if (typeof readonly !== 'boolean') throw bad('readonly must be a boolean')
+  if (close !== undefined && typeof close !== 'function') throw bad('close must be a function')
+  if (externalOf(buffer) !== undefined) throw bad('buffer is already owned')
   const descriptor: BufferDescriptor = {
     buffer, byteOffset: byteOffset as number, format, itemsize: itemsize as number, shape, strides, readonly,
   }
-  return new MemoryView(new NativeMemory(descriptor))
+  return new MemoryView(new NativeMemory(descriptor, (close as (() => void) | undefined) ?? null))
 }
 
 /** What `globalThis[Symbol.for('memoryview.native')]` holds. */
@@ -319,7 +349,7 @@ export interface NativeApi {
   release(id: number): void
   wrap(
     buffer: ArrayBuffer, byteOffset: number, format: string, itemsize: number,
-    shape: number[], strides: number[], readonly: boolean,
+    shape: number[], strides: number[], readonly: boolean, close?: () => void,
   ): MemoryView
   /** Acquisitions not yet released in this realm (for leak tests). */
   held(): number

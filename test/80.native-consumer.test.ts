@@ -365,6 +365,44 @@ describe('80 native consumer: include/memoryview.h from another addon', function
       expect(consumer.finalized().calls).to.equal(before)
     })
 
+    it('closing the owner (view.obj.close()) runs the finalizer now, once; refused while an export is held', () => {
+      const script = `
+        const assert = require('node:assert')
+        const { memoryview, BufferError } = require(${JSON.stringify(root)})
+        const c = require(${JSON.stringify(build.consumer)})
+        const settle = async () => { for (let i = 0; i < 10; i++) { global.gc(); await new Promise((r) => setImmediate(r)) } }
+        ;(async () => {
+          const start = c.finalized().calls
+          const view = c.wrap('bytes', 8)
+          const owner = view.obj
+          const slice = view.subarray(2)
+          const ta = view.toTypedArray()
+          const again = memoryview(owner)
+          const pin = slice.pin()
+          assert.throws(() => owner.close(), (e) => e instanceof BufferError && e.code === 'ERR_MEMORYVIEW_EXPORTED')
+          assert.equal(c.finalized().calls, start, 'refused: nothing freed')
+          assert.equal(view.get(0), 0)
+          pin.release()
+          const slot = c.hold(again)
+          assert.throws(() => owner.close(), (e) => e instanceof BufferError && e.code === 'ERR_MEMORYVIEW_EXPORTED')
+          c.drop(slot)
+          owner.close()
+          assert.equal(c.finalized().calls, start + 1, 'freed at close, not at GC')
+          assert.equal(owner.closed, true)
+          assert.equal(ta.length, 0)
+          for (const v of [view, slice, again]) assert.throws(() => v.get(0), { code: 'ERR_MEMORYVIEW_RELEASED' })
+          assert.throws(() => memoryview(owner), { code: 'ERR_MEMORYVIEW_RELEASED' })
+          owner.close()
+          await settle()
+          assert.equal(c.finalized().calls, start + 1, 'exactly once, also after GC')
+          console.log('closed ok')
+        })().catch((e) => { console.error(e); process.exit(1) })
+      `
+      const r = runChild(script, ['--expose-gc'])
+      expect(r.status, r.out).to.equal(0)
+      expect(r.out).to.contain('closed ok')
+    })
+
     it('runs the finalizer exactly once per allocation, after the last view and export are gone (--expose-gc)', () => {
       const script = `
         const assert = require('node:assert')
