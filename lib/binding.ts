@@ -15,7 +15,7 @@ import * as path from 'node:path'
 import { BufferError, codes } from './errors'
 
 /** The contract version this file expects; native/addon.cc exports its own as `abiVersion`. */
-export const ABI_VERSION = 2
+export const ABI_VERSION = 3
 
 /** A buffer native code can hold: the only two kinds Node-API can pin. */
 export type NativeBuffer = ArrayBuffer | SharedArrayBuffer
@@ -91,10 +91,17 @@ export interface NativeBinding {
   livePins(): number
   /** Exports whose `release` has not run yet, in this process. */
   liveExports(): number
-  /** Maps a file (native/mapping.h): access 0 read, 1 write, 2 copy; size -1 = do not create/extend. */
-  mapFile(path: string | null, fd: number, access: number, offset: number, length: number, size: number): NativeRegion
-  /** Creates or opens POSIX shared memory; `name` has its leading slash. */
-  openSharedMemory(name: string, create: boolean, size: number): NativeRegion
+  /**
+   * Maps a file (native/mapping.h) and returns an external ArrayBuffer over it: access 0 read,
+   * 1 write, 2 copy; size -1 = do not create or extend the file.
+   */
+  mapFile(path: string | null, fd: number, access: number, offset: number, length: number, size: number): ArrayBuffer
+  /** Creates or opens POSIX shared memory (`name` has its leading slash) and maps all of it. */
+  openSharedMemory(name: string, create: boolean, size: number): ArrayBuffer
+  /** Detaches a mapping's ArrayBuffer and munmaps it; false if it is not a live mapping made here. */
+  unmap(buffer: ArrayBuffer): boolean
+  /** msync(MS_SYNC) of the pages covering [offset, offset + length) of a live mapping. */
+  flush(buffer: ArrayBuffer, offset: number, length: number): void
   unlinkSharedMemory(name: string): void
   /** Mappings not yet unmapped in this process. */
   liveMappings(): number
@@ -102,21 +109,6 @@ export interface NativeBinding {
   allocationGranularity(): number
 }
 
-/** A native mapping (native/mapping.h): close() detaches its ArrayBuffer and unmaps. */
-export interface NativeMapping {
-  readonly closed: boolean
-  readonly length: number
-  close(): void
-  /** msync(MS_SYNC) of the pages covering [offset, offset + length). */
-  flush(offset: number, length: number): void
-}
-
-/** What mapFile() and openSharedMemory() return. */
-export interface NativeRegion {
-  buffer: ArrayBuffer
-  mapping: NativeMapping
-  fileSize: number
-}
 
 type LoadState = { binding: NativeBinding; error?: undefined } | { binding?: undefined; error: Error }
 

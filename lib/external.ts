@@ -3,7 +3,7 @@
  * ArrayBuffer, one `buf` view over it, and a close() that refuses while exports are held and
  * otherwise detaches every JS view and unmaps synchronously.
  *
- * Ownership rules: the owner (MappedFile, SharedMemory) holds the native Mapping and the view `buf`.
+ * Ownership rules: the owner (MappedFile, SharedMemory) holds the mapping's ArrayBuffer and the view `buf`.
  * close() first asks the ExternalMemory record (shared by every managed buffer over this
  * ArrayBuffer) whether any export is held, then has native code detach the ArrayBuffer and munmap.
  * An owner that is never closed is unmapped when its ArrayBuffer is garbage collected.
@@ -12,32 +12,27 @@ import { codes, plainError } from './errors'
 import { ExternalMemory, ManagedBuffer, registerExternal } from './managed-buffer'
 import { MemoryView, Pin } from './memoryview'
 import { parseSingleFormat } from './format'
-import type { NativeMapping } from './binding'
+import { requireBinding } from './binding'
 import { BUFFER_PROTOCOL, BufferDescriptor, OWNED_VIEW } from './sources'
 
-/** The native half of a mapping as binding.ts returns it. */
-export interface MappedRegion {
-  buffer: ArrayBuffer
-  mapping: NativeMapping
-  fileSize: number
-}
-
 export abstract class ExternalOwner implements Disposable {
-  /** @internal */ readonly _mapping: NativeMapping
+  /** @internal The external ArrayBuffer over the mapping (detached by close()). */ readonly _buffer: ArrayBuffer
+  /** @internal */ readonly _size: number
   /** @internal */ readonly _state: ExternalMemory
   readonly #buf: MemoryView
 
   /** @internal */
-  constructor(region: MappedRegion, what: string, readonly: boolean) {
-    this._mapping = region.mapping
+  constructor(buffer: ArrayBuffer, what: string, readonly: boolean) {
+    this._buffer = buffer
+    this._size = buffer.byteLength
     this._state = new ExternalMemory(what)
-    registerExternal(region.buffer, this._state)
-    const mbuf = new ManagedBuffer(region.buffer, 0, region.buffer.byteLength, this)
+    registerExternal(buffer, this._state)
+    const mbuf = new ManagedBuffer(buffer, 0, buffer.byteLength, this)
     this.#buf = MemoryView._derive({
       mbuf,
       offset: 0,
       format: parseSingleFormat('B')!,
-      shape: [region.buffer.byteLength],
+      shape: [buffer.byteLength],
       strides: [1],
       readonly,
     })
@@ -54,7 +49,7 @@ export abstract class ExternalOwner implements Disposable {
 
   /** Bytes mapped. */
   get size(): number {
-    return this._mapping.length
+    return this._size
   }
 
   /** True after close(). */
@@ -81,7 +76,7 @@ export abstract class ExternalOwner implements Disposable {
   close(): void {
     if (this._state.closed) return
     this._state.close()
-    this._mapping.close()
+    requireBinding('mmap').unmap(this._buffer)
   }
 
   /** `using` closes (and does not unlink shared memory). */

@@ -51,8 +51,8 @@ export class MappedFile extends ExternalOwner {
   readonly source: string | number
 
   /** @internal Use {@link mmap}. */
-  constructor(region: ConstructorParameters<typeof ExternalOwner>[0], access: Access, source: string | number) {
-    super(region, 'mapped file', access === 'read')
+  constructor(buffer: ArrayBuffer, access: Access, source: string | number) {
+    super(buffer, 'mapped file', access === 'read')
     this.access = access
     this.source = source
   }
@@ -70,7 +70,7 @@ export class MappedFile extends ExternalOwner {
     const len = length === undefined ? size - offset : integerOption('length', length, 0)
     if (len < 0 || size - offset < len) throw rangeError(codes.OUT_OF_RANGE, 'flush values out of range')
     if (this.access !== 'write') return
-    this._mapping.flush(offset, len)
+    requireBinding('mmap').flush(this._buffer, offset, len)
   }
 
   [inspect.custom](): string {
@@ -120,6 +120,6 @@ export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {})
   if (offset % granularity !== 0) {
     throw rangeError('ERR_MEMORYVIEW_UNALIGNED', `offset must be a multiple of the allocation granularity (${granularity})`)
   }
-  const region = binding.mapFile(path, fd, ACCESS[access], offset, length, size)
-  return new MappedFile(region, access, path ?? fd)
+  const buffer = binding.mapFile(path, fd, ACCESS[access], offset, length, size)
+  return new MappedFile(buffer, access, path ?? fd)
 }

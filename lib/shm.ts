@@ -42,10 +42,10 @@ export class SharedMemory extends ExternalOwner {
     if (name !== undefined && typeof name !== 'string') throw typeError(codes.INVALID_ARG, "'name' must be a string")
     const binding = requireBinding('shared memory')
     let chosen = name ?? generatedName()
-    let region
+    let buffer: ArrayBuffer
     for (;;) {
       try {
-        region = binding.openSharedMemory(`/${chosen}`, create, size)
+        buffer = binding.openSharedMemory(`/${chosen}`, create, size)
         break
       } catch (err) {
         // A generated name that happens to exist: try another, as Python does.
@@ -56,7 +56,7 @@ export class SharedMemory extends ExternalOwner {
         throw err
       }
     }
-    super(region, 'shared memory', false)
+    super(buffer, 'shared memory', false)
     this.#name = chosen
   }
 

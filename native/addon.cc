@@ -17,7 +17,7 @@ namespace {
 
 // Version of the JS <-> native contract below; lib/binding.ts refuses an
 // addon with another version (a stale build/ or prebuild).
-constexpr int kAbiVersion = 2;
+constexpr int kAbiVersion = 3;
 
 Napi::FunctionReference PropertyGetter(Napi::Env env, const char* global,
                                        const char* name) {
@@ -79,9 +79,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, InitErrors, "init"));
   exports.Set("Pin", Pin::Define(env));
   exports.Set("Export", Export::Define(env));
-  Napi::Function mapping = Mapping::Define(env);
-  data->mapping = Napi::Persistent(mapping);
-  exports.Set("Mapping", mapping);
+  exports.Set("unmap", Napi::Function::New(env, UnmapJs, "unmap"));
+  exports.Set("flush", Napi::Function::New(env, FlushJs, "flush"));
   exports.Set("mapFile", Napi::Function::New(env, MapFileJs, "mapFile"));
   exports.Set("openSharedMemory",
               Napi::Function::New(env, OpenSharedMemoryJs, "openSharedMemory"));

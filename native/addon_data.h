@@ -46,9 +46,6 @@ struct AddonData {
   Napi::FunctionReference sab_byte_length;
   Napi::FunctionReference ab_resizable;
 
-  // The Mapping class (mapping.h), to construct wrappers from native code.
-  Napi::FunctionReference mapping;
-
   ReleaseQueue release_queue;
   bool release_queue_alive = false;
 };

@@ -3,7 +3,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include <uv.h>
 
@@ -15,6 +18,43 @@ namespace memoryview {
 namespace {
 
 std::atomic<int64_t> live_mappings{0};
+
+struct MapState {
+  void* addr = nullptr;
+  size_t length = 0;
+  bool unmapped = false;
+  // Unmaps once; later calls do nothing.
+  void Unmap() {
+    if (unmapped) return;
+    unmapped = true;
+    memoryview::Unmap(addr, length);
+    live_mappings--;
+  }
+};
+
+// Live mappings by address. Process-wide (worker threads map too), so
+// guarded by a mutex; an address is unique while it is mapped.
+std::mutex table_mutex;
+std::unordered_map<void*, std::shared_ptr<MapState>>& Table() {
+  static auto* table = new std::unordered_map<void*, std::shared_ptr<MapState>>();
+  return *table;
+}
+
+// Removes and returns the live mapping at `addr`, if any.
+std::shared_ptr<MapState> Take(void* addr) {
+  std::lock_guard<std::mutex> lock(table_mutex);
+  auto it = Table().find(addr);
+  if (it == Table().end()) return nullptr;
+  std::shared_ptr<MapState> state = std::move(it->second);
+  Table().erase(it);
+  return state;
+}
+
+std::shared_ptr<MapState> Find(void* addr) {
+  std::lock_guard<std::mutex> lock(table_mutex);
+  auto it = Table().find(addr);
+  return it == Table().end() ? nullptr : it->second;
+}
 
 // A system error: Error with code = the errno name (ENOENT, EACCES, ...),
 // errno (negative, as Node's own errors), syscall and, when known, path.
@@ -68,6 +108,11 @@ int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index) {
 void FinalizeBuffer(Napi::Env /*env*/, void* /*data*/,
                     std::shared_ptr<MapState>* hint) {
   // The buffer is unreachable: unmapping cannot pull memory from under JS.
+  {
+    std::lock_guard<std::mutex> lock(table_mutex);
+    auto it = Table().find((*hint)->addr);
+    if (it != Table().end() && it->second == *hint) Table().erase(it);
+  }
   (*hint)->Unmap();
   delete hint;
 }
@@ -78,49 +123,10 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
   if (result.refusal != MapRefusal::kNone) {
     ThrowRefusal(env, result.refusal, result.file_size);
   }
-  Napi::Object out = Mapping::Create(env, result);
-  out.Set("fileSize", Napi::Number::New(env, static_cast<double>(result.file_size)));
-  return out;
-}
-
-}  // namespace
-
-MapState::~MapState() { Unmap(); }
-
-void MapState::Unmap() {
-  if (unmapped) return;
-  unmapped = true;
-  if (addr != nullptr) {
-    memoryview::Unmap(addr, length);
-    live_mappings--;
-  }
-}
-
-Napi::Function Mapping::Define(Napi::Env env) {
-  return DefineClass(
-      env, "Mapping",
-      {InstanceMethod<&Mapping::Close>("close"),
-       InstanceMethod<&Mapping::Flush>("flush"),
-       InstanceAccessor<&Mapping::GetClosed>("closed"),
-       InstanceAccessor<&Mapping::GetLength>("length")});
-}
-
-Mapping::Mapping(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<Mapping>(info) {
-  if (info.Length() != 1 || !info[0].IsExternal()) {
-    ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
-               "Mapping objects are made by mapFile() and openSharedMemory()");
-  }
-  auto* state = info[0].As<Napi::External<std::shared_ptr<MapState>>>().Data();
-  state_ = *state;
-}
-
-Napi::Object Mapping::Create(Napi::Env env, const MapResult& result) {
   auto state = std::make_shared<MapState>();
   state->addr = result.addr;
   state->length = result.length;
   live_mappings++;
-
   auto* hint = new std::shared_ptr<MapState>(state);
   Napi::ArrayBuffer buffer;
   try {
@@ -128,55 +134,50 @@ Napi::Object Mapping::Create(Napi::Env env, const MapResult& result) {
                                     FinalizeBuffer, hint);
   } catch (...) {
     // No buffer, so no finalizer: this was the mapping's only owner.
+    state->Unmap();
     delete hint;
     throw;
   }
-
-  Napi::Function constructor = GetAddonData(env)->mapping.Value();
-  std::shared_ptr<MapState> handoff = state;
-  Napi::Object mapping =
-      constructor.New({Napi::External<std::shared_ptr<MapState>>::New(env, &handoff)});
-  Mapping::Unwrap(mapping)->buffer_ = Napi::Reference<Napi::ArrayBuffer>::New(buffer, 0);
-
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("buffer", buffer);
-  out.Set("mapping", mapping);
-  return out;
+  std::lock_guard<std::mutex> lock(table_mutex);
+  Table()[result.addr] = std::move(state);
+  return buffer;
 }
 
-Napi::Value Mapping::Close(const Napi::CallbackInfo& info) {
-  if (state_->unmapped) return info.Env().Undefined();
-  // Mark first: detaching may release the backing store, whose finalizer
-  // must then find nothing left to do.
-  Napi::Value buffer = buffer_.Value();
-  state_->unmapped = true;
-  if (!buffer.IsEmpty() && buffer.IsArrayBuffer()) {
-    Napi::ArrayBuffer ab = buffer.As<Napi::ArrayBuffer>();
-    if (!ab.IsDetached()) ab.Detach();
+// The data pointer of an ArrayBuffer argument (nullptr when detached).
+void* BufferData(const Napi::CallbackInfo& info) {
+  if (!info[0].IsArrayBuffer()) {
+    ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
+               "expected the ArrayBuffer of a mapping");
   }
-  memoryview::Unmap(state_->addr, state_->length);
-  live_mappings--;
-  return info.Env().Undefined();
+  return info[0].As<Napi::ArrayBuffer>().Data();
 }
 
-Napi::Value Mapping::Flush(const Napi::CallbackInfo& info) {
+}  // namespace
+
+Napi::Value UnmapJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (state_->unmapped) {
+  void* addr = BufferData(info);
+  std::shared_ptr<MapState> state = addr == nullptr ? nullptr : Take(addr);
+  if (state == nullptr) return Napi::Boolean::New(env, false);
+  // Detach first: from here on no JS can reach the memory, then unmap.
+  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+  if (!buffer.IsDetached()) buffer.Detach();
+  state->Unmap();
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value FlushJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* addr = BufferData(info);
+  std::shared_ptr<MapState> state = addr == nullptr ? nullptr : Find(addr);
+  if (state == nullptr) {
     ThrowError(env, ErrorKind::kError, kCodeReleased, "mmap closed or invalid");
   }
-  int64_t offset = IntegerArg(info, 0);
-  int64_t length = IntegerArg(info, 1);
-  int rc = memoryview::Flush(state_->addr, state_->length, offset, length);
+  int64_t offset = IntegerArg(info, 1);
+  int64_t length = IntegerArg(info, 2);
+  int rc = memoryview::Flush(state->addr, state->length, offset, length);
   if (rc != 0) ThrowSystemError(env, rc, "msync", "");
   return env.Undefined();
-}
-
-Napi::Value Mapping::GetClosed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), state_->unmapped);
-}
-
-Napi::Value Mapping::GetLength(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(state_->length));
 }
 
 Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
