@@ -447,7 +447,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
     // Kept small so that V8 inlines it: bounds check, value conversion (which throws before
     // anything is written), one element store.
     const nargs = arguments.length
-    if (nargs === 2 && typeof a === 'number' && !this._readonly) {
+    if (nargs === 2 && typeof a === 'number' && this._readonly === false) {
       const ta = this._ta1
       if (ta !== null) {
         const k = a < 0 ? a + this._len0 : a
@@ -456,7 +456,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
           return
         }
       }
-    } else if (nargs === 3 && typeof a === 'number' && typeof b === 'number' && !this._readonly) {
+    } else if (nargs === 3 && typeof a === 'number' && typeof b === 'number' && this._readonly === false) {
       const ta = this._ta2
       const k0 = a < 0 ? a + this._len0 : a
       const k1 = b < 0 ? b + this._len1 : b
