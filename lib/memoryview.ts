@@ -128,6 +128,8 @@ export class MemoryView implements Iterable<Value>, Disposable {
    * a plain `ta[i]`; made on first element access (null until then, when not applicable, after release).
    */
   _ta1: TypedArray | null
+  /** @internal `_ta1` when the view is writable, else null: set()'s one check for both. */
+  _ta1w: TypedArray | null
   /** @internal `_ta` for 2-D views, null otherwise: the 2-D fast path's only check of the view's kind. */
   _ta2: TypedArray | null
   /** @internal Element index of element [0, ..., 0] in `_ta`. */ _eoff: number
@@ -183,6 +185,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._conv = format.convert
     this._ta = null
     this._ta1 = null
+    this._ta1w = null
     this._ta2 = null
     this._eoff = 0
     this._es0 = 0
@@ -393,6 +396,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
     const start = this._mbuf.byteOffset + this._off
     if ((this._stride0 !== size && this._len0 > 1) || start % size !== 0 || this._outOfBounds()) return false
     this._ta1 = new Ctor(this._mbuf.buffer, this._len0 === 0 ? 0 : start, this._len0)
+    this._ta1w = this._readonly ? null : this._ta1
     return true
   }
 
@@ -447,8 +451,8 @@ export class MemoryView implements Iterable<Value>, Disposable {
     // Kept small so that V8 inlines it: bounds check, value conversion (which throws before
     // anything is written), one element store.
     const nargs = arguments.length
-    if (nargs === 2 && typeof a === 'number' && this._readonly === false) {
-      const ta = this._ta1
+    if (nargs === 2 && typeof a === 'number') {
+      const ta = this._ta1w
       if (ta !== null) {
         const k = a < 0 ? a + this._len0 : a
         if (k >>> 0 === k && k < ta.length) {
@@ -973,6 +977,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._dv = null
     this._ta = null
     this._ta1 = null
+    this._ta1w = null
     this._ta2 = null
     this._rb = null
     mbuf.removeView(this)
