@@ -7,6 +7,8 @@
 import { describe, it } from 'mocha'
 import { expect } from 'chai'
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const pkg = join(__dirname, '..', '..')
@@ -23,15 +25,23 @@ function inSmallTmpfs(mountPoint: string, script: string): { status: number | nu
 
 describe('74 out of space: ENOSPC, not SIGBUS', () => {
   it('mmap(path, { size }) on a full filesystem throws ENOSPC and leaves no file', () => {
-    const r = inSmallTmpfs(
-      '/tmp/memoryview-enospc',
-      `const { mmap } = require(process.env.PKG)
-       const fs = require('fs')
-       try {
-         mmap('/tmp/memoryview-enospc/big.bin', { access: 'write', size: 8 << 20 }).buf.toTypedArray().fill(7)
-         console.log('mapped')
-       } catch (e) { console.log(e.code, fs.existsSync('/tmp/memoryview-enospc/big.bin')) }`,
-    )
+    // The tmpfs is mounted in the child's own namespace; the directory under it is ours to remove.
+    const dir = mkdtempSync(join(tmpdir(), 'memoryview-enospc-'))
+    let r
+    try {
+      r = inSmallTmpfs(
+        dir,
+        `const { mmap } = require(process.env.PKG)
+         const fs = require('fs')
+         const file = ${JSON.stringify(join(dir, 'big.bin'))}
+         try {
+           mmap(file, { access: 'write', size: 8 << 20 }).buf.toTypedArray().fill(7)
+           console.log('mapped')
+         } catch (e) { console.log(e.code, fs.existsSync(file)) }`,
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
     expect(r.signal, r.stderr).to.equal(null)
     expect(r.status, r.stderr).to.equal(0)
     expect(r.stdout.trim()).to.equal('ENOSPC false')
