@@ -41,6 +41,14 @@ function withFile(fn: (path: string) => Row[]): Row[] {
   }
 }
 
+/** The baseline: open, read the whole small file, close. */
+function openReadClose(path: string, scratch: Buffer): number {
+  const fd = openSync(path, 'r')
+  const n = readSync(fd, scratch, 0, SIZE, 0)
+  closeSync(fd)
+  return n
+}
+
 function loop(op: () => unknown): (n: number) => unknown {
   return (n) => {
     let r: unknown
@@ -60,12 +68,7 @@ benchMain({
       const scratch = Buffer.alloc(SIZE)
       return [timed(
         `mmap(path).close() ${sizeName(SIZE)}`, 'openSync+readSync+closeSync',
-        () => {
-          const fd = openSync(path, 'r')
-          const n = readSync(fd, scratch, 0, SIZE, 0)
-          closeSync(fd)
-          return n
-        },
+        () => openReadClose(path, scratch),
         () => mmap(path).close(),
       )]
     }),
@@ -100,12 +103,7 @@ benchMain({
       const scratch = Buffer.alloc(SIZE)
       return [timed(
         `mmap(path).close() ${sizeName(SIZE)}, 20000-cycle reps`, 'openSync+readSync+closeSync',
-        () => {
-          const fd = openSync(path, 'r')
-          const n = readSync(fd, scratch, 0, SIZE, 0)
-          closeSync(fd)
-          return n
-        },
+        () => openReadClose(path, scratch),
         () => mmap(path).close(),
         20000, 5,
       )]
@@ -117,12 +115,7 @@ benchMain({
       try {
         return [timed(
           `mmap(fd).close() ${sizeName(SIZE)}`, 'openSync+readSync+closeSync',
-          () => {
-            const f = openSync(path, 'r')
-            const n = readSync(f, scratch, 0, SIZE, 0)
-            closeSync(f)
-            return n
-          },
+          () => openReadClose(path, scratch),
           () => mmap(fd).close(),
         )]
       } finally {
