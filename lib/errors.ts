@@ -74,7 +74,6 @@ function make<T extends Error>(Cls: ErrorClass, code: string, message: string): 
 export const typeError = (code: string, message: string): TypeError => make(TypeError, code, message)
 export const rangeError = (code: string, message: string): RangeError => make(RangeError, code, message)
 export const plainError = (code: string, message: string): Error => make(Error, code, message)
-export const bufferError = (message: string): BufferError => new BufferError(`memoryview: ${message}`)
 
 export const releasedError = (): Error =>
   plainError(codes.RELEASED, 'operation forbidden on released memoryview object')

@@ -31,7 +31,7 @@ import {
 } from './format'
 import { ManagedBuffer } from './managed-buffer'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
-import { cStrides, extent, gather, isCContiguous, isCContiguousView, isFContiguous, isFContiguousView, product, scatter } from './shape'
+import { cStrides, extent, gather, isCContiguousView, isFContiguousView, product, scatter } from './shape'
 import { hashBytes } from './hash'
 
 /** An index or slice bound: an integral number or a bigint. */
@@ -87,14 +87,8 @@ function adjustSlice(length: number, start: number | null, stop: number | null, 
   return [a, a < b ? Math.floor((b - a - 1) / step) + 1 : 0]
 }
 
-/** A TypedArray constructor per native format letter, for zero-copy interop. */
-const TYPED_ARRAYS: Record<string, { new (b: ArrayBufferLike, o: number, n: number): ArrayBufferView; BYTES_PER_ELEMENT: number }> = {
-  b: Int8Array, h: Int16Array, H: Uint16Array, i: Int32Array, I: Uint32Array,
-  l: BigInt64Array, L: BigUint64Array, q: BigInt64Array, Q: BigUint64Array, n: BigInt64Array, N: BigUint64Array,
-  P: BigUint64Array, f: Float32Array, d: Float64Array,
-}
-const Float16 = (globalThis as { Float16Array?: (typeof TYPED_ARRAYS)[string] }).Float16Array
-if (Float16 !== undefined) TYPED_ARRAYS.e = Float16
+/** Float16Array where the runtime has one (not Node 20): toTypedArray() of native 'e' views. */
+const Float16 = (globalThis as { Float16Array?: TypedArrayCtor }).Float16Array
 
 /** Equality of two element values as Python's `==` sees them (NaN != NaN, -0 == 0, 1 == 1.0 == True). */
 function valueEquals(a: Value, b: Value): boolean {
@@ -119,21 +113,21 @@ export class MemoryView implements Iterable<Value>, Disposable {
   /** @internal */ _write: Writer
   /** @internal Validates and converts a value for a store. */ _conv: (value: unknown) => number | bigint
   /**
-   * @internal A TypedArray over the managed buffer whose elements are this view's elements, when the
-   * format has one and the view is aligned to it; null otherwise and after release.
-   */
-  _ta: TypedArray | null
-  /**
    * @internal A TypedArray over exactly the elements of a 1-D view with unit stride, so that get(i) is
    * a plain `ta[i]`; made on first element access (null until then, when not applicable, after release).
    */
   _ta1: TypedArray | null
   /** @internal `_ta1` when the view is writable, else null: set()'s one check for both. */
   _ta1w: TypedArray | null
-  /** @internal `_ta` for 2-D views, null otherwise: the 2-D fast path's only check of the view's kind. */
+  /**
+   * @internal A TypedArray over the managed buffer whose elements are this 2-D view's elements, when
+   * the format has one and the view is aligned to it; null otherwise (the 2-D fast path's only check).
+   */
   _ta2: TypedArray | null
-  /** @internal Element index of element [0, ..., 0] in `_ta`. */ _eoff: number
-  /** @internal Strides of the first two dimensions in elements of `_ta`. */ _es0: number
+  /** @internal `_ta2` when the view is writable, else null: set(i, j, v)'s one check for both. */
+  _ta2w: TypedArray | null
+  /** @internal Element index of element [0, ..., 0] in `_ta2`. */ _eoff: number
+  /** @internal Strides of the two dimensions in elements of `_ta2`. */ _es0: number
   /** @internal */ _es1: number
   /** @internal */ _itemsize: number
   /** @internal */ _shape: readonly number[]
@@ -183,10 +177,10 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._read = format.read
     this._write = format.write
     this._conv = format.convert
-    this._ta = null
     this._ta1 = null
     this._ta1w = null
     this._ta2 = null
+    this._ta2w = null
     this._eoff = 0
     this._es0 = 0
     this._es1 = 0
@@ -202,8 +196,8 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._len1 = shape.length > 1 ? shape[1] : 0
     this._stride1 = shape.length > 1 ? strides[1] : 0
     // Only the 2-D fast path reads elements through a strided TypedArray; 1-D views make an exact one lazily.
-    if (format.typed !== null && shape.length === 2) this._useTyped(format.typed)
     this._readonly = init.readonly
+    if (format.typed !== null && shape.length === 2) this._useTyped2(format.typed)
     this._c = isCContiguousView(shape, strides, format.itemsize)
     this._f = isFContiguousView(shape, strides, format.itemsize)
     this._released = false
@@ -214,18 +208,17 @@ export class MemoryView implements Iterable<Value>, Disposable {
     init.mbuf.addView(this)
   }
 
-  /** Element access through a TypedArray when offset and strides are whole elements of it. */
-  private _useTyped(Ctor: TypedArrayCtor): void {
+  /** 2-D element access through a TypedArray when offset and strides are whole elements of it. */
+  private _useTyped2(Ctor: TypedArrayCtor): void {
     const size = Ctor.BYTES_PER_ELEMENT
-    if (this._off % size !== 0) return
-    for (let d = 0; d < this._strides.length; d++) if (this._strides[d] % size !== 0) return
+    if (this._off % size !== 0 || this._stride0 % size !== 0 || this._stride1 % size !== 0) return
     const ta = this._mbuf.typed(Ctor)
     if (ta === null) return
-    this._ta = ta
+    this._ta2 = ta
+    this._ta2w = this._readonly ? null : ta
     this._eoff = this._off / size
-    this._es0 = this._ndim > 0 ? this._strides[0] / size : 0
-    this._es1 = this._ndim > 1 ? this._strides[1] / size : 0
-    if (this._ndim === 2) this._ta2 = ta
+    this._es0 = this._stride0 / size
+    this._es1 = this._stride1 / size
   }
 
   /** @internal A new view over the same managed buffer. */
@@ -460,8 +453,8 @@ export class MemoryView implements Iterable<Value>, Disposable {
           return
         }
       }
-    } else if (nargs === 3 && typeof a === 'number' && typeof b === 'number' && this._readonly === false) {
-      const ta = this._ta2
+    } else if (nargs === 3 && typeof a === 'number' && typeof b === 'number') {
+      const ta = this._ta2w
       const k0 = a < 0 ? a + this._len0 : a
       const k1 = b < 0 ? b + this._len1 : b
       if (ta !== null && k0 >>> 0 === k0 && k0 < this._len0 && k1 >>> 0 === k1 && k1 < this._len1) {
@@ -835,8 +828,10 @@ export class MemoryView implements Iterable<Value>, Disposable {
     if (nbytes !== 0 && !this._c && !this._f) throw typeError(codes.NOT_CONTIGUOUS, 'toTypedArray() needs a contiguous view')
     const start = mbuf.byteOffset + (nbytes === 0 ? 0 : this._off)
     if (fmt.char === 'B' || fmt.char === 'c') return Buffer.from(mbuf.buffer as ArrayBuffer, start, nbytes)
-    const Ctor = TYPED_ARRAYS[fmt.char]
-    if (Ctor === undefined || fmt.itemsize !== Ctor.BYTES_PER_ELEMENT || fmt.littleEndian !== NATIVE_LITTLE_ENDIAN) {
+    // The format's own TypedArray (native byte order, matching size); 'e' stores go through a
+    // DataView, so its Float16Array is only for interop.
+    const Ctor = fmt.typed ?? (fmt.char === 'e' && fmt.littleEndian === NATIVE_LITTLE_ENDIAN ? Float16 : undefined)
+    if (Ctor === undefined) {
       throw typeError(codes.FORMAT, `no TypedArray matches format '${fmt.str}'`)
     }
     if (start % Ctor.BYTES_PER_ELEMENT !== 0) {
@@ -975,10 +970,10 @@ export class MemoryView implements Iterable<Value>, Disposable {
     const mbuf = this._mbuf
     this._mbuf = RELEASED_MBUF
     this._dv = null
-    this._ta = null
     this._ta1 = null
     this._ta1w = null
     this._ta2 = null
+    this._ta2w = null
     this._rb = null
     mbuf.removeView(this)
   }

@@ -17,17 +17,6 @@ export function cStrides(shape: readonly number[], itemsize: number): number[] {
   return strides
 }
 
-/** Strides of a Fortran-contiguous array of this shape. */
-export function fStrides(shape: readonly number[], itemsize: number): number[] {
-  const strides = new Array<number>(shape.length)
-  let sd = itemsize
-  for (let i = 0; i < shape.length; i++) {
-    strides[i] = sd
-    sd *= shape[i]
-  }
-  return strides
-}
-
 export function product(shape: readonly number[]): number {
   let n = 1
   for (let i = 0; i < shape.length; i++) n *= shape[i]
