@@ -370,8 +370,9 @@ class Buffer {
   /// (not a bytes-like value, or a resizable ArrayBuffer), Error
   /// ERR_MEMORYVIEW_RELEASED (released view, closed mapping), TypeError
   /// ERR_MEMORYVIEW_INVALID_ARG (unknown flag bits), Error
-  /// ERR_MEMORYVIEW_NOT_LOADED (the package was never required). JS thread
-  /// only.
+  /// ERR_MEMORYVIEW_NOT_LOADED (the package was never required), Error
+  /// ERR_MEMORYVIEW_NATIVE_API_VERSION (the loaded package speaks another
+  /// version of the native API than this header). JS thread only.
   static Buffer Acquire(Napi::Value value, int flags = kRecordsRo);
 
   /// An empty Buffer (held() is false).

@@ -46,6 +46,27 @@ export const codes = {
   OUT_OF_BOUNDS: 'ERR_MEMORYVIEW_OUT_OF_BOUNDS',
   /** A native feature was used but the addon could not be loaded (Error). */
   NATIVE_UNAVAILABLE: 'ERR_MEMORYVIEW_NATIVE_UNAVAILABLE',
+  /** Memory not aligned for the TypedArray asked for, or an mmap offset off the granularity (RangeError). */
+  UNALIGNED: 'ERR_MEMORYVIEW_UNALIGNED',
+  /** mmap() of a whole file that is empty (RangeError; Python: "cannot mmap an empty file"). */
+  EMPTY_FILE: 'ERR_MEMORYVIEW_EMPTY_FILE',
+  /** An mmap() offset or length past the end of the file (RangeError). */
+  PAST_EOF: 'ERR_MEMORYVIEW_PAST_EOF',
+  /** A malformed descriptor handed across the native boundary (TypeError or RangeError). */
+  INVALID_DESCRIPTOR: 'ERR_MEMORYVIEW_INVALID_DESCRIPTOR',
+  /** include/memoryview.h used in a realm where `require('memoryview')` never ran (Error). */
+  NOT_LOADED: 'ERR_MEMORYVIEW_NOT_LOADED',
+  /** include/memoryview.h and the loaded package speak different versions of the native API (Error). */
+  NATIVE_API_VERSION: 'ERR_MEMORYVIEW_NATIVE_API_VERSION',
+  /** The runtime refuses external ArrayBuffers (Electron's memory cage), so Wrap() cannot work (Error). */
+  EXTERNAL_UNSUPPORTED: 'ERR_MEMORYVIEW_EXTERNAL_UNSUPPORTED',
+  /**
+   * Not thrown: the `code` of the process warning emitted when an exporter's `release()` throws
+   * after its last view was garbage collected (there is no caller left to throw to).
+   */
+  RELEASE_FAILED: 'ERR_MEMORYVIEW_RELEASE_FAILED',
+  /** A native object's method called on a foreign receiver ("Illegal invocation", TypeError). */
+  INVALID_THIS: 'ERR_INVALID_THIS',
 } as const
 
 export type ErrorCode = (typeof codes)[keyof typeof codes]

@@ -835,7 +835,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
       throw typeError(codes.FORMAT, `no TypedArray matches format '${fmt.str}'`)
     }
     if (start % Ctor.BYTES_PER_ELEMENT !== 0) {
-      throw rangeError('ERR_MEMORYVIEW_UNALIGNED', `memory at byte ${start} is not aligned for a ${Ctor.name}`)
+      throw rangeError(codes.UNALIGNED, `memory at byte ${start} is not aligned for a ${Ctor.name}`)
     }
     return new Ctor(mbuf.buffer, start, nbytes / fmt.itemsize)
   }

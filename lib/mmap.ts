@@ -118,7 +118,7 @@ export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {})
   const binding = requireBinding('mmap')
   const granularity = binding.allocationGranularity()
   if (offset % granularity !== 0) {
-    throw rangeError('ERR_MEMORYVIEW_UNALIGNED', `offset must be a multiple of the allocation granularity (${granularity})`)
+    throw rangeError(codes.UNALIGNED, `offset must be a multiple of the allocation granularity (${granularity})`)
   }
   const buffer = binding.mapFile(path, fd, ACCESS[access], offset, length, size)
   return new MappedFile(buffer, access, path ?? fd)

@@ -326,7 +326,7 @@ function wrap(
   buffer: unknown, byteOffset: unknown, format: unknown, itemsize: unknown,
   shape: unknown, strides: unknown, readonly: unknown, close?: unknown,
 ): MemoryView {
-  const bad = (what: string): TypeError => typeError('ERR_MEMORYVIEW_INVALID_DESCRIPTOR', `invalid native descriptor: ${what}`)
+  const bad = (what: string): TypeError => typeError(codes.INVALID_DESCRIPTOR, `invalid native descriptor: ${what}`)
   if (!(buffer instanceof ArrayBuffer)) throw bad('buffer must be an ArrayBuffer')
   if (typeof format !== 'string' || format.length === 0 || format.length > MAX_FORMAT) throw bad('format must be a string of 1 to 256 characters')
   if (!Number.isSafeInteger(itemsize) || (itemsize as number) <= 0) throw bad('itemsize must be a positive integer')
