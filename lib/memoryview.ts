@@ -479,6 +479,9 @@ export class MemoryView implements Iterable<Value>, Disposable {
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_TYPE for a value of the wrong kind (0.5 for an int format).
    * @throws {RangeError} ERR_MEMORYVIEW_INVALID_VALUE for a value out of the format's range.
    * @throws {RangeError} ERR_MEMORYVIEW_INDEX, {TypeError} ERR_MEMORYVIEW_INVALID_INDEX as get().
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG when called with no arguments at all.
+   * @throws {Error} ERR_MEMORYVIEW_NOT_IMPLEMENTED for fewer indices than dimensions, such as `set(1)` with
+   *   the value forgotten on a 1-D view (Python's `m[()] = 1`); the message names the call meant.
    */
   set(value: unknown): void
   set(i: Index, value: unknown): void
@@ -1187,7 +1190,10 @@ const PIN_TOKEN = Symbol('memoryview.pin')
 export class Pin implements Disposable {
   #view: MemoryView | null
 
-  /** @internal Pins come from {@link MemoryView.pin}. */
+  /**
+   * @internal Pins come from {@link MemoryView.pin}.
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG when called directly.
+   */
   constructor(token: symbol, view: MemoryView) {
     if (token !== PIN_TOKEN) {
       throw typeError(codes.INVALID_ARG, 'Pin objects cannot be constructed: take one with view.pin() or owner.lease()')
