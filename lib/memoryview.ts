@@ -64,8 +64,12 @@ const plural = (n: number, one: string, many: string): string => `${n} ${n === 1
 
 /** How a call with these arguments reads in messages: `set(1, 2)`, `get('a')`. */
 function callText(method: string, args: readonly unknown[]): string {
-  const shown = args.map((a) => (typeof a === 'string' ? `'${a.length > 16 ? `${a.slice(0, 16)}…` : a}'` : typeof a === 'bigint' ? `${a}n` : typeof a === 'object' && a !== null ? '[object]' : String(a)))
-  return `${method}(${shown.join(', ')})`
+  const show = (a: unknown): string => {
+    if (typeof a === 'string') return `'${a.length > 16 ? `${a.slice(0, 16)}…` : a}'`
+    if (typeof a === 'bigint') return `${a}n`
+    return typeof a === 'object' && a !== null ? '[object]' : String(a)
+  }
+  return `${method}(${args.map(show).join(', ')})`
 }
 
 /**
@@ -535,7 +539,8 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._checkReleased()
     const ndim = this._ndim
     if (args.length === 0) {
-      const wanted = ndim === 0 ? 'set(value)' : ndim === 1 ? 'set(index, value)' : `set(${Array.from({ length: ndim }, (_, d) => `i${d}`).join(', ')}, value)`
+      const indices = Array.from({ length: ndim }, (_, d) => `i${d}`).join(', ')
+      const wanted = ndim === 0 ? 'set(value)' : ndim === 1 ? 'set(index, value)' : `set(${indices}, value)`
       throw typeError(codes.INVALID_ARG, `set() needs a value to store: a ${ndim}-D view takes ${wanted}`)
     }
     const all = args.slice()
