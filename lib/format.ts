@@ -110,12 +110,51 @@ export function parseAnyFormat(str: string, itemsize?: number): Format | null {
   const size = itemsize ?? calcsize(str)
   if (size === null || size <= 0) return null
   const unsupported = (): never => {
-    throw notImplemented(`memoryview: unsupported format ${str}`)
+    throw unsupportedFormat(str)
   }
   return {
     str, char: '', itemsize: size, native: false, littleEndian: NATIVE_LITTLE_ENDIAN,
     read: unsupported, write: unsupported, convert: unsupported, typed: null, bytewise: false,
   }
+}
+
+/**
+ * CPython's NotImplementedError for element access through a multi-item format. CPython's own message
+ * ("memoryview: unsupported format 2i") carries the prefix that the error factory adds.
+ */
+export function unsupportedFormat(str: string): Error {
+  return notImplemented(
+    `unsupported format '${str}': element access needs a single-item format such as 'B', 'i' or '<d'; ` +
+      "cast('B') reads the bytes",
+  )
+}
+
+/**
+ * A JS value as error messages show it: its type and, for primitives, the value itself (strings
+ * and long bigints shortened), so that a message says what was actually passed.
+ */
+export function describeValue(v: unknown): string {
+  switch (typeof v) {
+    case 'string': {
+      const s = v.length > 32 ? `${v.slice(0, 32)}…` : v
+      return `string '${s}'`
+    }
+    case 'number': return `number ${Object.is(v, -0) ? '-0' : String(v)}`
+    case 'bigint': return `bigint ${shortBigint(v)}n`
+    case 'boolean': return `boolean ${String(v)}`
+    case 'undefined': return 'undefined'
+    case 'symbol': return 'a symbol'
+    case 'function': return 'a function'
+  }
+  if (v === null) return 'null'
+  if (v instanceof Uint8Array) return `${typeName(v)} of ${v.length} byte${v.length === 1 ? '' : 's'}`
+  return `an object (${typeName(v)})`
+}
+
+/** A bigint's decimal digits, shortened to its first digits and its length when it is long. */
+function shortBigint(v: bigint): string {
+  const s = String(v)
+  return s.length > 40 ? `${s.slice(0, 20)}…(${s.replace('-', '').length} digits)` : s
 }
 
 /** CPython's get_native_fmtchar(): the letter of a native single-character format, or '' if it is not one. */
@@ -209,18 +248,26 @@ function typedFor(letter: string, itemsize: number, le: boolean): TypedArrayCtor
  * '?', the 16 bits for 'e') or a bigint for 8-byte integers. Throws before anything is written.
  */
 function makeConverter(str: string, letter: string, itemsize: number): (v: unknown) => number | bigint {
+  // The messages are built only here, after a check failed: the converters sit on set()'s fast path.
+  const expected =
+    letter === 'c' ? 'a 1-byte Buffer or Uint8Array'
+      : letter === 'f' || letter === 'd' || letter === 'e' ? 'a number, bigint or boolean'
+        : 'an integral number, bigint or boolean'
   const invalidType = (v: unknown): never => {
-    throw typeError(codes.INVALID_TYPE, `invalid type for format '${str}' (got ${typeName(v)})`)
+    const why = typeof v === 'number' && letter !== 'c' ? ' (not an integer)' : ''
+    throw typeError(codes.INVALID_TYPE, `invalid type for format '${str}': expected ${expected}, got ${describeValue(v)}${why}`)
   }
-  const invalidValue = (): never => {
-    throw rangeError(codes.INVALID_VALUE, `invalid value for format '${str}'`)
+  const invalidValue = (v: unknown, lo?: bigint, hi?: bigint): never => {
+    const shown = typeof v === 'bigint' ? shortBigint(v) : String(v)
+    const detail = lo === undefined ? `expected ${expected}, got ${describeValue(v)}` : `${shown} is out of range [${lo}, ${hi}]`
+    throw rangeError(codes.INVALID_VALUE, `invalid value for format '${str}': ${detail}`)
   }
   switch (letter) {
     case '?': return (v) => (v ? 1 : 0)
     case 'c':
       return (v) => {
         if (!(v instanceof Uint8Array)) return invalidType(v)
-        if (v.length !== 1) return invalidValue()
+        if (v.length !== 1) return invalidValue(v)
         return v[0]
       }
     case 'f': case 'd': case 'e': {
@@ -230,7 +277,9 @@ function makeConverter(str: string, letter: string, itemsize: number): (v: unkno
         if (typeof v === 'bigint') {
           const d = Number(v)
           // CPython: "int too large to convert to float" (OverflowError).
-          if (!Number.isFinite(d)) throw rangeError(codes.INVALID_VALUE, 'int too large to convert to float')
+          if (!Number.isFinite(d)) {
+            throw rangeError(codes.INVALID_VALUE, `invalid value for format '${str}': int too large to convert to float (${shortBigint(v)})`)
+          }
           return d
         }
         return invalidType(v)
@@ -238,7 +287,12 @@ function makeConverter(str: string, letter: string, itemsize: number): (v: unkno
       if (letter !== 'e') return toDouble
       return (v) => {
         const bits = numberToF16(toDouble(v))
-        if (bits < 0) throw rangeError(codes.INVALID_VALUE, 'float too large to pack with e format')
+        if (bits < 0) {
+          throw rangeError(
+            codes.INVALID_VALUE,
+            `float too large to pack with e format: ${describeValue(v)} rounds outside [-65504, 65504]`,
+          )
+        }
         return bits
       }
     }
@@ -257,7 +311,7 @@ function makeConverter(str: string, letter: string, itemsize: number): (v: unkno
         b = BigInt(v)
       } else if (typeof v === 'boolean') b = v ? 1n : 0n
       else return invalidType(v)
-      if (b < min || b > max) return invalidValue()
+      if (b < min || b > max) return invalidValue(b, min, max)
       return b
     }
   }
@@ -269,11 +323,11 @@ function makeConverter(str: string, letter: string, itemsize: number): (v: unkno
   return (v) => {
     if (typeof v === 'number') {
       if (!Number.isInteger(v)) return invalidType(v)
-      if (v < min || v > max) return invalidValue()
+      if (v < min || v > max) return invalidValue(v, blo, bhi)
       return v
     }
     if (typeof v === 'bigint') {
-      if (v < blo || v > bhi) return invalidValue()
+      if (v < blo || v > bhi) return invalidValue(v, blo, bhi)
       return Number(v)
     }
     if (typeof v === 'boolean') return v ? 1 : 0

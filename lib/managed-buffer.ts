@@ -43,7 +43,8 @@ export class ExternalMemory {
     if (this.exports > 0) {
       const n = this.exports
       throw new BufferError(
-        `memoryview: cannot close ${this.what}: ${n} exported buffer${n === 1 ? '' : 's'} still held (release the pins first)`,
+        `memoryview: cannot close ${this.what}: ${n} exported buffer${n === 1 ? ' is' : 's are'} still held; ` +
+          'release the Pin returned by lease() or pin() (or end the native export), then close() again',
         codes.EXPORTED,
       )
     }

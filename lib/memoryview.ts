@@ -27,7 +27,8 @@ import {
   typeError,
 } from './errors'
 import {
-  Format, NATIVE_LITTLE_ENDIAN, Reader, TypedArray, TypedArrayCtor, Value, Writer, isByteFormat, nativeChar, parseSingleFormat,
+  Format, NATIVE_LITTLE_ENDIAN, Reader, TypedArray, TypedArrayCtor, Value, Writer, describeValue, isByteFormat, nativeChar,
+  parseSingleFormat, unsupportedFormat,
 } from './format'
 import { ManagedBuffer } from './managed-buffer'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
@@ -45,8 +46,47 @@ let nextId = 1
 const RELEASED_MBUF = new ManagedBuffer(new ArrayBuffer(0), 0, 0, undefined)
 RELEASED_MBUF.dv = null
 
-const invalidSliceKey = (): TypeError => typeError(codes.INVALID_INDEX, 'invalid slice key')
-const zeroDim = (): TypeError => typeError(codes.INVALID_INDEX, 'invalid indexing of 0-dim memory')
+// Error messages start with CPython's words and add what a JS caller needs: the value passed, the
+// allowed range, the call that was meant. They are built only after a check failed.
+
+/** CPython's TypeError for `m['1']`, `m[1.5]`; `position` names the index among several. */
+const invalidSliceKey = (key: unknown, position = ''): TypeError =>
+  typeError(
+    codes.INVALID_INDEX,
+    `invalid slice key: expected an integral number or bigint index${position}, got ${describeValue(key)}`,
+  )
+
+/** CPython's TypeError for indexing a 0-d view; `hint` says what works instead. */
+const zeroDim = (hint: string): TypeError => typeError(codes.INVALID_INDEX, `invalid indexing of 0-dim memory: ${hint}`)
+
+/** `1 index`, `2 indices`. */
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
+
+/** How a call with these arguments reads in messages: `set(1, 2)`, `get('a')`. */
+function callText(method: string, args: readonly unknown[]): string {
+  const show = (a: unknown): string => {
+    if (typeof a === 'string') return `'${a.length > 16 ? `${a.slice(0, 16)}…` : a}'`
+    if (typeof a === 'bigint') return `${a}n`
+    return typeof a === 'object' && a !== null ? '[object]' : String(a)
+  }
+  return `${method}(${args.map(show).join(', ')})`
+}
+
+/**
+ * CPython's NotImplementedError for fewer indices than dimensions (`m[()]`, `m[i]` on a 2-D view), told
+ * as the JS call that reached it and the call that was probably meant. `indices` excludes set()'s value.
+ */
+function subViews(cpython: string, method: 'get' | 'set', args: readonly unknown[], nIndices: number, ndim: number): Error {
+  const need = ndim === 1 ? 'index' : Array.from({ length: ndim }, (_, d) => `i${d}`).join(', ')
+  const wanted = method === 'get' ? `get(${need})` : `set(${need}, value)`
+  const count = `${args.length} argument${args.length === 1 ? '' : 's'}`
+  const meant =
+    method === 'set' && nIndices === 0
+      ? `${callText('set', args)} got ${count}: a ${ndim}-D view needs ${wanted} (set(value) alone is m[()] = value)`
+      : `${callText(method, args)} gives ${nIndices} of ${ndim} indices: a ${ndim}-D view needs ${wanted}` +
+        (nIndices === 1 ? '; subarray(i, i + 1) is a view of row i' : '')
+  return notImplemented(`${cpython}: ${meant}`)
+}
 
 /** An integral index, or null when the value is not an index at all. */
 function toIndex(v: unknown): number | null {
@@ -60,14 +100,22 @@ const SSIZE_MAX = 2n ** 63n - 1n
 /** CPython's PyNumber_AsSsize_t(key, IndexError): an index must fit a 64-bit signed integer. */
 function checkSsize(v: unknown): void {
   const fits = typeof v === 'bigint' ? v >= -SSIZE_MAX - 1n && v <= SSIZE_MAX : (v as number) >= -(2 ** 63) && (v as number) < 2 ** 63
-  if (!fits) throw rangeError(codes.INDEX, "cannot fit 'int' into an index-sized integer")
+  if (!fits) {
+    throw rangeError(codes.INDEX, `cannot fit 'int' into an index-sized integer: ${describeValue(v)} is outside [-2**63, 2**63 - 1]`)
+  }
 }
 
-/** A slice bound: null for Python's None. */
-function sliceBound(v: unknown): number | null {
+/** A slice bound: null for Python's None. `name` is the argument's name, for the message. */
+function sliceBound(v: unknown, name: string): number | null {
   if (v === undefined || v === null) return null
   const k = toIndex(v)
-  if (k === null) throw typeError(codes.INVALID_INDEX, 'slice indices must be integers or None')
+  if (k === null) {
+    throw typeError(
+      codes.INVALID_INDEX,
+      `slice indices must be integers or None: subarray() argument '${name}' is ${describeValue(v)}; ` +
+        'pass an integral number, a bigint, undefined or null',
+    )
+  }
   return k
 }
 
@@ -411,19 +459,19 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._checkReleased()
     const ndim = this._ndim
     if (ndim === 0) {
-      if (args.length !== 0) throw zeroDim()
+      if (args.length !== 0) throw zeroDim(`${callText('get', args)} on a 0-d view: read its one element with get()`)
       return this._read(this._live(), this._off)
     }
     let offset: number
     if (args.length === 1) {
       const k = toIndex(args[0])
-      if (k === null) throw invalidSliceKey()
+      if (k === null) throw invalidSliceKey(args[0])
       checkSsize(args[0])
       this._checkFormat()
-      if (ndim > 1) throw notImplemented('multi-dimensional sub-views are not implemented')
-      offset = this._lookup(0, this._off, k)
+      if (ndim > 1) throw subViews('multi-dimensional sub-views are not implemented', 'get', args, 1, ndim)
+      offset = this._lookup(0, this._off, k, args[0])
     } else {
-      offset = this._lookupTuple(args)
+      offset = this._lookupTuple(args, 'get', args)
     }
     return this._read(this._live(), offset)
   }
@@ -435,6 +483,9 @@ export class MemoryView implements Iterable<Value>, Disposable {
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_TYPE for a value of the wrong kind (0.5 for an int format).
    * @throws {RangeError} ERR_MEMORYVIEW_INVALID_VALUE for a value out of the format's range.
    * @throws {RangeError} ERR_MEMORYVIEW_INDEX, {TypeError} ERR_MEMORYVIEW_INVALID_INDEX as get().
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG when called with no arguments at all.
+   * @throws {Error} ERR_MEMORYVIEW_NOT_IMPLEMENTED for fewer indices than dimensions, such as `set(1)` with
+   *   the value forgotten on a 1-D view (Python's `m[()] = 1`); the message names the call meant.
    */
   set(value: unknown): void
   set(i: Index, value: unknown): void
@@ -486,23 +537,28 @@ export class MemoryView implements Iterable<Value>, Disposable {
 
   private _setSlow(args: unknown[]): void {
     this._checkReleased()
-    if (args.length === 0) throw typeError(codes.INVALID_ARG, 'set() needs a value to store')
+    const ndim = this._ndim
+    if (args.length === 0) {
+      const indices = Array.from({ length: ndim }, (_, d) => `i${d}`).join(', ')
+      const wanted = ndim === 0 ? 'set(value)' : ndim === 1 ? 'set(index, value)' : `set(${indices}, value)`
+      throw typeError(codes.INVALID_ARG, `set() needs a value to store: a ${ndim}-D view takes ${wanted}`)
+    }
+    const all = args.slice()
     const value = args.pop()
     this._checkFormat()
     if (this._readonly) throw readonlyError()
-    const ndim = this._ndim
     let offset: number
     if (ndim === 0) {
-      if (args.length !== 0) throw zeroDim()
+      if (args.length !== 0) throw zeroDim(`${callText('set', all)} on a 0-d view: store its one element with set(value)`)
       offset = this._off
     } else if (args.length === 1) {
       const k = toIndex(args[0])
-      if (k === null) throw invalidSliceKey()
-      if (ndim > 1) throw notImplemented('sub-views are not implemented')
+      if (k === null) throw invalidSliceKey(args[0])
+      if (ndim > 1) throw subViews('sub-views are not implemented', 'set', all, 1, ndim)
       checkSsize(args[0])
-      offset = this._lookup(0, this._off, k)
+      offset = this._lookup(0, this._off, k, args[0])
     } else {
-      offset = this._lookupTuple(args)
+      offset = this._lookupTuple(args, 'set', all)
     }
     const dv = this._live()
     this._write(dv, offset, value)
@@ -510,34 +566,47 @@ export class MemoryView implements Iterable<Value>, Disposable {
 
   /** CPython's adjust_fmt(): element access needs a single-item format. */
   private _checkFormat(): void {
-    if (this._fmt.char === '') throw notImplemented(`memoryview: unsupported format ${this._fmt.str}`)
+    if (this._fmt.char === '') throw unsupportedFormat(this._fmt.str)
   }
 
-  /** CPython's lookup_dimension(). */
-  private _lookup(dim: number, offset: number, index: number): number {
+  /** CPython's lookup_dimension(). `key` is the index as passed, for the message. */
+  private _lookup(dim: number, offset: number, index: number, key: unknown): number {
     const n = this._shape[dim]
     const k = index < 0 ? index + n : index
-    if (k < 0 || k >= n) throw rangeError(codes.INDEX, `index out of bounds on dimension ${dim + 1}`)
+    if (k < 0 || k >= n) {
+      const shown = typeof key === 'bigint' ? `${key}n` : String(key)
+      const allowed = n === 0 ? `dimension ${dim + 1} has length 0` : `${shown} is not in [${-n}, ${n - 1}] (length ${n})`
+      throw rangeError(codes.INDEX, `index out of bounds on dimension ${dim + 1}: ${allowed}`)
+    }
     return offset + k * this._strides[dim]
   }
 
-  /** CPython's memory_item_multi() and ptr_from_tuple() for a tuple of indices. */
-  private _lookupTuple(keys: unknown[]): number {
+  /**
+   * CPython's memory_item_multi() and ptr_from_tuple() for a tuple of indices. `method` and `all` (the
+   * call's arguments, set()'s value included) only feed the messages.
+   */
+  private _lookupTuple(keys: unknown[], method: 'get' | 'set', all: readonly unknown[]): number {
     const indices = new Array<number>(keys.length)
     for (let d = 0; d < keys.length; d++) {
       const k = toIndex(keys[d])
-      if (k === null) throw invalidSliceKey()
+      if (k === null) throw invalidSliceKey(keys[d], keys.length > 1 ? ` at position ${d}` : '')
       indices[d] = k
     }
     this._checkFormat()
-    if (keys.length < this._ndim) throw notImplemented('sub-views are not implemented')
+    if (keys.length < this._ndim) throw subViews('sub-views are not implemented', method, all, keys.length, this._ndim)
     if (keys.length > this._ndim) {
-      throw typeError(codes.INVALID_INDEX, `cannot index ${this._ndim}-dimension view with ${keys.length}-element tuple`)
+      const indices = plural(this._ndim, 'index', 'indices')
+      const wanted = method === 'get' ? indices : `${indices} and the value`
+      throw typeError(
+        codes.INVALID_INDEX,
+        `cannot index ${this._ndim}-dimension view with ${keys.length}-element tuple: ${callText(method, all)} passes ` +
+          `${keys.length} indices, this view takes ${wanted}`,
+      )
     }
     let offset = this._off
     for (let d = 0; d < indices.length; d++) {
       checkSsize(keys[d])
-      offset = this._lookup(d, offset, indices[d])
+      offset = this._lookup(d, offset, indices[d], keys[d])
     }
     return offset
   }
@@ -551,11 +620,13 @@ export class MemoryView implements Iterable<Value>, Disposable {
    */
   subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView {
     this._checkReleased()
-    if (this._ndim === 0) throw zeroDim()
-    let st = sliceBound(step) ?? 1
-    if (st === 0) throw rangeError(codes.OUT_OF_RANGE, 'slice step cannot be zero')
-    const a = sliceBound(start)
-    const b = sliceBound(stop)
+    if (this._ndim === 0) throw zeroDim('a 0-d view cannot be sliced; read it with get()')
+    let st = sliceBound(step, 'step') ?? 1
+    if (st === 0) {
+      throw rangeError(codes.OUT_OF_RANGE, "slice step cannot be zero: subarray() argument 'step' must be non-zero, or undefined for 1")
+    }
+    const a = sliceBound(start, 'start')
+    const b = sliceBound(stop, 'stop')
     if (st < -Number.MAX_SAFE_INTEGER) st = -Number.MAX_SAFE_INTEGER
     const [first, length] = adjustSlice(this._len0, a, b, st)
     const init = this._copyInit()
@@ -589,34 +660,60 @@ export class MemoryView implements Iterable<Value>, Disposable {
    */
   cast(format: string, shape?: readonly number[]): MemoryView {
     if (typeof format !== 'string') {
-      throw typeError(codes.INVALID_ARG, `cast() argument 'format' must be str, not ${typeof format}`)
+      throw typeError(codes.INVALID_ARG, `cast() argument 'format' must be str, not ${describeValue(format)}`)
     }
     this._checkReleased()
-    if (!this._c) throw typeError(codes.CAST, 'casts are restricted to C-contiguous views')
+    if (!this._c) {
+      throw typeError(
+        codes.CAST,
+        `casts are restricted to C-contiguous views: this view has shape [${this._shape.join(', ')}] and strides ` +
+          `[${this._strides.join(', ')}]; cast a copy, memoryview(m.tobytes())`,
+      )
+    }
     const hasShape = shape !== undefined
     if ((hasShape || this._ndim !== 1) && this._shape.includes(0)) {
-      throw typeError(codes.CAST, 'cannot cast view with zeros in shape or strides')
+      throw typeError(codes.CAST, `cannot cast view with zeros in shape or strides: shape is [${this._shape.join(', ')}]`)
     }
     let ndim = 1
     if (hasShape) {
-      if (!Array.isArray(shape)) throw typeError(codes.INVALID_ARG, 'shape must be a list or a tuple')
+      if (!Array.isArray(shape)) {
+        throw typeError(codes.INVALID_ARG, `shape must be a list or a tuple: cast() argument 'shape' must be an array, not ${describeValue(shape)}`)
+      }
       ndim = shape.length
-      if (ndim > MAX_NDIM) throw rangeError(codes.OUT_OF_RANGE, `number of dimensions must not exceed ${MAX_NDIM}`)
-      if (this._ndim !== 1 && ndim !== 1) throw typeError(codes.CAST, 'cast must be 1D -> ND or ND -> 1D')
+      if (ndim > MAX_NDIM) {
+        throw rangeError(codes.OUT_OF_RANGE, `number of dimensions must not exceed ${MAX_NDIM}: cast() got a shape of ${ndim}`)
+      }
+      if (this._ndim !== 1 && ndim !== 1) {
+        throw typeError(
+          codes.CAST,
+          `cast must be 1D -> ND or ND -> 1D: this view is ${this._ndim}-D and the shape has ${ndim} dimensions; ` +
+            'cast to 1-D first, then to the new shape',
+        )
+      }
     }
     // cast_to_1D()
     const dest = parseSingleFormat(format)
     if (dest === null) {
       throw typeError(
         codes.FORMAT,
-        "destination format must be a native single character format prefixed with an optional '@' (or a byte-order prefix)",
+        "destination format must be a native single character format prefixed with an optional '@' (or a byte-order " +
+          `prefix), such as 'B', '@i' or '<d': got '${format}'`,
       )
     }
     if (!isByteFormat(this._fmt) && !isByteFormat(dest)) {
-      throw typeError(codes.CAST, 'cannot cast between two non-byte formats')
+      throw typeError(
+        codes.CAST,
+        `cannot cast between two non-byte formats: '${this._fmt.str}' to '${dest.str}'; cast to 'B' first, then to '${dest.str}'`,
+      )
     }
     const nbytes = product(this._shape) * this._itemsize
-    if (nbytes % dest.itemsize !== 0) throw typeError(codes.CAST, 'length is not a multiple of itemsize')
+    if (nbytes % dest.itemsize !== 0) {
+      throw typeError(
+        codes.CAST,
+        `length is not a multiple of itemsize: ${plural(nbytes, 'byte', 'bytes')} do not divide into items of ` +
+          `${dest.itemsize} ('${dest.str}')`,
+      )
+    }
     let newShape = [nbytes / dest.itemsize]
     // cast_to_ND()
     if (hasShape) {
@@ -625,14 +722,27 @@ export class MemoryView implements Iterable<Value>, Disposable {
       for (let i = 0; i < ndim; i++) {
         const x = shape[i]
         if (typeof x !== 'number' || !Number.isInteger(x)) {
-          throw typeError(codes.INVALID_ARG, 'memoryview.cast(): elements of shape must be integers')
+          throw typeError(codes.INVALID_ARG, `memoryview.cast(): elements of shape must be integers: shape[${i}] is ${describeValue(x)}`)
         }
-        if (x <= 0) throw rangeError(codes.OUT_OF_RANGE, 'memoryview.cast(): elements of shape must be integers > 0')
-        if (x > Number.MAX_SAFE_INTEGER / len) throw rangeError(codes.OUT_OF_RANGE, 'memoryview.cast(): product(shape) > SSIZE_MAX')
+        if (x <= 0) {
+          throw rangeError(codes.OUT_OF_RANGE, `memoryview.cast(): elements of shape must be integers > 0: shape[${i}] is ${x}`)
+        }
+        if (x > Number.MAX_SAFE_INTEGER / len) {
+          throw rangeError(
+            codes.OUT_OF_RANGE,
+            `memoryview.cast(): product(shape) > SSIZE_MAX: shape [${shape.join(', ')}] is above 2**53 - 1 bytes`,
+          )
+        }
         len *= x
         newShape[i] = x
       }
-      if (len !== nbytes) throw typeError(codes.CAST, 'product(shape) * itemsize != buffer size')
+      if (len !== nbytes) {
+        throw typeError(
+          codes.CAST,
+          `product(shape) * itemsize != buffer size: shape [${newShape.join(', ')}] of '${dest.str}' is ` +
+            `${plural(len, 'byte', 'bytes')}, the view has ${nbytes}`,
+        )
+      }
     }
     return MemoryView._derive({
       mbuf: this._mbuf,
@@ -655,8 +765,10 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._checkReleased()
     this._checkFormat()
     if (this._readonly) throw readonlyError()
-    if (this._ndim === 0) throw zeroDim()
-    if (this._ndim > 1) throw notImplemented('memoryview slice assignments are currently restricted to ndim = 1')
+    if (this._ndim === 0) throw zeroDim('assign() needs a 1-D view; store a 0-d view\'s element with set(value)')
+    if (this._ndim > 1) {
+      throw notImplemented(`memoryview slice assignments are currently restricted to ndim = 1: this view is ${this._ndim}-D`)
+    }
     const temporary = !(src instanceof MemoryView)
     const s = src instanceof MemoryView ? src : new MemoryView(src)
     try {
@@ -664,7 +776,11 @@ export class MemoryView implements Iterable<Value>, Disposable {
       const dfmt = this._fmt.str.replace(/^@/, '')
       const sfmt = s._fmt.str.replace(/^@/, '')
       if (dfmt !== sfmt || this._itemsize !== s._itemsize || s._ndim !== 1 || s._len0 !== this._len0) {
-        throw typeError(codes.STRUCTURE, 'memoryview assignment: lvalue and rvalue have different structures')
+        throw typeError(
+          codes.STRUCTURE,
+          `memoryview assignment: lvalue and rvalue have different structures: this view is format '${this._fmt.str}' ` +
+            `shape [${this._shape.join(', ')}], the source is format '${s._fmt.str}' shape [${s._shape.join(', ')}]`,
+        )
       }
       this._live()
       s._live()
@@ -721,11 +837,13 @@ export class MemoryView implements Iterable<Value>, Disposable {
    */
   tobytes(order?: 'C' | 'F' | 'A' | null): Buffer {
     if (order !== undefined && order !== null && typeof order !== 'string') {
-      throw typeError(codes.INVALID_ARG, `tobytes() argument 'order' must be str or None, not ${typeof order}`)
+      throw typeError(codes.INVALID_ARG, `tobytes() argument 'order' must be str or None, not ${describeValue(order)}`)
     }
     this._checkReleased()
     const ord = order ?? 'C'
-    if (ord !== 'C' && ord !== 'F' && ord !== 'A') throw typeError(codes.INVALID_ARG, "order must be 'C', 'F' or 'A'")
+    if (ord !== 'C' && ord !== 'F' && ord !== 'A') {
+      throw typeError(codes.INVALID_ARG, `order must be 'C', 'F' or 'A': tobytes() got ${describeValue(ord)}`)
+    }
     return this._bytes(ord)
   }
 
@@ -739,10 +857,13 @@ export class MemoryView implements Iterable<Value>, Disposable {
     let group = 1
     if (bytesPerSep !== undefined) {
       if (typeof bytesPerSep !== 'number' || !Number.isInteger(bytesPerSep)) {
-        throw typeError(codes.INVALID_ARG, `bytesPerSep must be an integer, not ${typeof bytesPerSep}`)
+        throw typeError(codes.INVALID_ARG, `hex() argument 'bytesPerSep' must be an integer, not ${describeValue(bytesPerSep)}`)
       }
       if (bytesPerSep > 2147483647 || bytesPerSep < -2147483648) {
-        throw rangeError(codes.OUT_OF_RANGE, 'bytesPerSep is too large to convert to C int')
+        throw rangeError(
+          codes.OUT_OF_RANGE,
+          `bytesPerSep is too large to convert to C int: ${bytesPerSep} is outside [-2147483648, 2147483647]`,
+        )
       }
       group = bytesPerSep
     }
@@ -751,15 +872,17 @@ export class MemoryView implements Iterable<Value>, Disposable {
     if (sep !== undefined) {
       let code: number
       if (typeof sep === 'string') {
-        if (sep.length !== 1) throw typeError(codes.INVALID_ARG, 'sep must be length 1.')
+        if (sep.length !== 1) throw typeError(codes.INVALID_ARG, `sep must be length 1: hex() got ${describeValue(sep)}`)
         code = sep.charCodeAt(0)
       } else if (sep instanceof Uint8Array) {
-        if (sep.length !== 1) throw typeError(codes.INVALID_ARG, 'sep must be length 1.')
+        if (sep.length !== 1) throw typeError(codes.INVALID_ARG, `sep must be length 1: hex() got ${describeValue(sep)}`)
         code = sep[0]
       } else {
-        throw typeError(codes.INVALID_ARG, 'sep must be str or bytes.')
+        throw typeError(codes.INVALID_ARG, `sep must be str or bytes: hex() got ${describeValue(sep)}`)
       }
-      if (code > 127) throw typeError(codes.INVALID_ARG, 'sep must be ASCII.')
+      if (code > 127) {
+        throw typeError(codes.INVALID_ARG, `sep must be ASCII: hex() got character code ${code}`)
+      }
       sepChar = String.fromCharCode(code)
     } else {
       group = 0
@@ -825,17 +948,30 @@ export class MemoryView implements Iterable<Value>, Disposable {
     const nbytes = product(this._shape) * this._itemsize
     const fmt = this._fmt
     const mbuf = this._mbuf
-    if (nbytes !== 0 && !this._c && !this._f) throw typeError(codes.NOT_CONTIGUOUS, 'toTypedArray() needs a contiguous view')
+    if (nbytes !== 0 && !this._c && !this._f) {
+      throw typeError(
+        codes.NOT_CONTIGUOUS,
+        `toTypedArray() needs a contiguous view: this one has shape [${this._shape.join(', ')}] and strides ` +
+          `[${this._strides.join(', ')}]; tobytes() makes a contiguous copy`,
+      )
+    }
     const start = mbuf.byteOffset + (nbytes === 0 ? 0 : this._off)
     if (fmt.char === 'B' || fmt.char === 'c') return Buffer.from(mbuf.buffer as ArrayBuffer, start, nbytes)
     // The format's own TypedArray (native byte order, matching size); 'e' stores go through a
     // DataView, so its Float16Array is only for interop.
     const Ctor = fmt.typed ?? (fmt.char === 'e' && fmt.littleEndian === NATIVE_LITTLE_ENDIAN ? Float16 : undefined)
     if (Ctor === undefined) {
-      throw typeError(codes.FORMAT, `no TypedArray matches format '${fmt.str}'`)
+      throw typeError(
+        codes.FORMAT,
+        `no TypedArray matches format '${fmt.str}' in this byte order; cast('B') or tobytes() give the bytes, tolist() the values`,
+      )
     }
     if (start % Ctor.BYTES_PER_ELEMENT !== 0) {
-      throw rangeError(codes.UNALIGNED, `memory at byte ${start} is not aligned for a ${Ctor.name}`)
+      throw rangeError(
+        codes.UNALIGNED,
+        `memory at byte ${start} is not aligned for a ${Ctor.name} (a multiple of ${Ctor.BYTES_PER_ELEMENT}); ` +
+          'tobytes() makes an aligned copy',
+      )
     }
     return new Ctor(mbuf.buffer, start, nbytes / fmt.itemsize)
   }
@@ -914,10 +1050,13 @@ export class MemoryView implements Iterable<Value>, Disposable {
   hash(): number {
     if (this._hash !== undefined) return this._hash
     this._checkReleased()
-    if (!this._readonly) throw typeError(codes.HASH, 'cannot hash writable memoryview object')
+    if (!this._readonly) throw typeError(codes.HASH, 'cannot hash writable memoryview object: hash m.toreadonly() instead')
     const ch = nativeChar(this._fmt)
     if (ch !== 'B' && ch !== 'b' && ch !== 'c') {
-      throw typeError(codes.HASH, "hashing is restricted to formats 'B', 'b' or 'c'")
+      throw typeError(
+        codes.HASH,
+        `hashing is restricted to formats 'B', 'b' or 'c': this view's format is '${this._fmt.str}'; hash m.cast('B') instead`,
+      )
     }
     this._hash = hashBytes(this._bytes('C'))
     return this._hash
@@ -926,8 +1065,13 @@ export class MemoryView implements Iterable<Value>, Disposable {
   /** Python's `iter(m)` (1-D views): reads live data; next() after release() throws. */
   [Symbol.iterator](): IterableIterator<Value> {
     this._checkReleased()
-    if (this._ndim === 0) throw zeroDim()
-    if (this._ndim !== 1) throw notImplemented('multi-dimensional sub-views are not implemented')
+    if (this._ndim === 0) throw zeroDim('a 0-d view cannot be iterated; read it with get()')
+    if (this._ndim !== 1) {
+      throw notImplemented(
+        `multi-dimensional sub-views are not implemented: iteration needs a 1-D view and this one is ${this._ndim}-D; ` +
+          "tolist() gives nested arrays, cast('B') a 1-D view of the bytes",
+      )
+    }
     this._checkFormat()
     const view = this
     const n = this._len0
@@ -1051,9 +1195,14 @@ const PIN_TOKEN = Symbol('memoryview.pin')
 export class Pin implements Disposable {
   #view: MemoryView | null
 
-  /** @internal Pins come from {@link MemoryView.pin}. */
+  /**
+   * @internal Pins come from {@link MemoryView.pin}.
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG when called directly.
+   */
   constructor(token: symbol, view: MemoryView) {
-    if (token !== PIN_TOKEN) throw new TypeError('memoryview: Pin objects come from MemoryView.prototype.pin()')
+    if (token !== PIN_TOKEN) {
+      throw typeError(codes.INVALID_ARG, 'Pin objects cannot be constructed: take one with view.pin() or owner.lease()')
+    }
     this.#view = view
     view._exports++
     view._mbuf.addExport(1)

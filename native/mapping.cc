@@ -81,26 +81,34 @@ std::shared_ptr<MapState> Find(void* addr) {
     case MapRefusal::kOffsetPastEnd:
       ThrowError(env, ErrorKind::kRangeError, "ERR_MEMORYVIEW_PAST_EOF",
                  "mmap offset is greater than file size (" +
-                     std::to_string(file_size) + " bytes)");
+                     std::to_string(file_size) +
+                     " bytes): pass an offset below the file size, or "
+                     "size to extend the file (access 'write')");
     default:
       ThrowError(env, ErrorKind::kRangeError, "ERR_MEMORYVIEW_PAST_EOF",
                  "mmap length is greater than file size (" +
-                     std::to_string(file_size) + " bytes)");
+                     std::to_string(file_size) +
+                     " bytes): pass a smaller length, or size to extend the "
+                     "file (access 'write')");
   }
 }
 
 // The integer JS validated; native code checks again because a wrong value
-// here would reach mmap().
-int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index) {
+// here would reach mmap(). `name` is the argument's name, for the message.
+int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index,
+                   const char* name) {
   Napi::Value value = info[index];
   if (!value.IsNumber()) {
     ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
-               "expected an integer argument");
+               std::string(name) + " (argument " + std::to_string(index) +
+                   ") must be an integer number");
   }
   double d = value.As<Napi::Number>().DoubleValue();
   if (!(d >= -1 && d <= 9007199254740991.0) || d != static_cast<int64_t>(d)) {
     ThrowError(info.Env(), ErrorKind::kRangeError, kCodeOutOfRange,
-               "integer argument out of range");
+               std::string(name) + " (argument " + std::to_string(index) +
+                   ") must be an integer in [-1, 2**53 - 1], got " +
+                   value.ToString().Utf8Value());
   }
   return static_cast<int64_t>(d);
 }
@@ -171,10 +179,12 @@ Napi::Value FlushJs(const Napi::CallbackInfo& info) {
   void* addr = BufferData(info);
   std::shared_ptr<MapState> state = addr == nullptr ? nullptr : Find(addr);
   if (state == nullptr) {
-    ThrowError(env, ErrorKind::kError, kCodeReleased, "mmap closed or invalid");
+    ThrowError(env, ErrorKind::kError, kCodeReleased,
+               "flush() on a mapping that is closed (or a buffer that is not "
+               "a mapping)");
   }
-  int64_t offset = IntegerArg(info, 1);
-  int64_t length = IntegerArg(info, 2);
+  int64_t offset = IntegerArg(info, 1, "offset");
+  int64_t length = IntegerArg(info, 2, "length");
   int rc = memoryview::Flush(state->addr, state->length, offset, length);
   if (rc != 0) ThrowSystemError(env, rc, "msync", "");
   return env.Undefined();
@@ -188,21 +198,28 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
     path = info[0].As<Napi::String>().Utf8Value();
     if (path.find('\0') != std::string::npos) {
       ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
-                 "path must not contain null bytes");
+                 "path must not contain null bytes (one is at index " +
+                     std::to_string(path.find('\0')) + ")");
     }
   } else {
-    fd = static_cast<int>(IntegerArg(info, 1));
+    fd = static_cast<int>(IntegerArg(info, 1, "fd"));
   }
-  int64_t access = IntegerArg(info, 2);
+  int64_t access = IntegerArg(info, 2, "access");
   if (access < 0 || access > 2) {
-    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange, "bad access");
+    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
+               "access must be 0 (read), 1 (write) or 2 (copy), got " +
+                   std::to_string(access));
   }
-  int64_t offset = IntegerArg(info, 3);
-  int64_t length = IntegerArg(info, 4);
-  int64_t size = IntegerArg(info, 5);
+  int64_t offset = IntegerArg(info, 3, "offset");
+  int64_t length = IntegerArg(info, 4, "length");
+  int64_t size = IntegerArg(info, 5, "size");
   if (offset < 0 || length < 0 || offset % AllocationGranularity() != 0) {
     ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
-               "offset must be a non-negative multiple of the allocation granularity");
+               "offset must be a non-negative multiple of the allocation "
+               "granularity (" +
+                   std::to_string(AllocationGranularity()) + "), got offset " +
+                   std::to_string(offset) + " and length " +
+                   std::to_string(length));
   }
   MapResult result;
   int rc = MapFile(path.empty() ? nullptr : path.c_str(), fd,
@@ -213,11 +230,12 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
 Napi::Value OpenSharedMemoryJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) {
-    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg, "name must be a string");
+    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+               "the shared memory name must be a string");
   }
   std::string name = info[0].As<Napi::String>().Utf8Value();
   bool create = info[1].ToBoolean().Value();
-  int64_t size = IntegerArg(info, 2);
+  int64_t size = IntegerArg(info, 2, "size");
   MapResult result;
   int rc = MapSharedMemory(name.c_str(), create, size, &result);
   return MapResultToJs(env, rc, result, name);
@@ -226,7 +244,8 @@ Napi::Value OpenSharedMemoryJs(const Napi::CallbackInfo& info) {
 Napi::Value UnlinkSharedMemoryJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) {
-    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg, "name must be a string");
+    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+               "the shared memory name must be a string");
   }
   std::string name = info[0].As<Napi::String>().Utf8Value();
   int rc = UnlinkSharedMemory(name.c_str());

@@ -21,6 +21,24 @@ constexpr napi_type_tag kPinTag = {0x6d656d6f72797669ULL,
 
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 
+// What a JS value is, for messages: typeof, with null told apart.
+std::string JsTypeName(Napi::Value value) {
+  switch (value.Type()) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean: return "boolean";
+    case napi_number: return "number";
+    case napi_string: return "string";
+    case napi_symbol: return "symbol";
+    case napi_function: return "function";
+    case napi_bigint: return "bigint";
+    default: break;
+  }
+  if (value.IsTypedArray()) return "a TypedArray (pass its .buffer)";
+  if (value.IsDataView()) return "a DataView (pass its .buffer)";
+  return "an object";
+}
+
 bool CallBrandGetter(Napi::FunctionReference& getter, Napi::Value value,
                      Napi::Value* result) {
   if (getter.IsEmpty()) return false;
@@ -71,7 +89,8 @@ BufferInfo ResolveBuffer(Napi::Env env, Napi::Value value, const char* code) {
     return info;
   }
   ThrowError(env, ErrorKind::kTypeError, code,
-             "buffer must be an ArrayBuffer or a SharedArrayBuffer");
+             "buffer must be an ArrayBuffer or a SharedArrayBuffer, got " +
+                 JsTypeName(value));
 }
 
 PinnedMemory::PinnedMemory(Napi::Env env, Napi::Value buffer,
@@ -136,13 +155,16 @@ int64_t LivePins() { return live_pins.load(std::memory_order_relaxed); }
 int64_t ToSafeInteger(Napi::Env env, Napi::Value value,
                       const std::string& name, const char* code) {
   if (!value.IsNumber()) {
-    ThrowError(env, ErrorKind::kTypeError, code, name + " must be an integer");
+    ThrowError(env, ErrorKind::kTypeError, code,
+               name + " must be an integer number, got " +
+                   JsTypeName(value));
   }
   double number = value.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(number) || std::trunc(number) != number ||
       std::fabs(number) > kMaxSafeInteger) {
     ThrowError(env, ErrorKind::kTypeError, code,
-               name + " must be a safe integer");
+               name + " must be a safe integer, got " +
+                   value.ToString().Utf8Value());
   }
   return static_cast<int64_t>(number);
 }
@@ -152,7 +174,8 @@ int64_t ToNonNegativeInteger(const Napi::CallbackInfo& info, size_t index,
   int64_t value = ToSafeInteger(info.Env(), info[index], name, code);
   if (value < 0) {
     ThrowError(info.Env(), ErrorKind::kRangeError, kCodeOutOfRange,
-               std::string(name) + " must be >= 0");
+               std::string(name) + " must be >= 0, got " +
+                   std::to_string(value));
   }
   return value;
 }
