@@ -46,6 +46,8 @@ export const codes = {
   OUT_OF_BOUNDS: 'ERR_MEMORYVIEW_OUT_OF_BOUNDS',
   /** A native feature was used but the addon could not be loaded (Error). */
   NATIVE_UNAVAILABLE: 'ERR_MEMORYVIEW_NATIVE_UNAVAILABLE',
+  /** More memory than the runtime lets one buffer hold, e.g. memoryview::Wrap() past buffer.constants.MAX_LENGTH (RangeError). */
+  TOO_LARGE: 'ERR_MEMORYVIEW_TOO_LARGE',
 } as const
 
 export type ErrorCode = (typeof codes)[keyof typeof codes]
