@@ -20,7 +20,11 @@
 //   C++: the accessors and the memory they describe may be used from any
 //   thread (e.g. in Napi::AsyncWorker::Execute), a Buffer may be moved to
 //   another thread, but one Buffer object must not be used by two threads at
-//   once. Releasing on the wrong thread aborts the process with a message.
+//   once. Releasing on the wrong thread aborts the process with a message,
+//   unless that environment was torn down already (a worker that ended):
+//   then the export is gone and Release just forgets it, on any thread.
+// - Each addon has its own napi_env; the JS table is cached per environment
+//   and thread, so several addons built with this header work side by side.
 // - A Buffer cannot stop JS from *transferring* a plain ArrayBuffer
 //   (postMessage/structuredClone with transfer) that it points into; memory
 //   that our package can close (mapped files, shared memory) is protected.
@@ -428,8 +432,9 @@ class Buffer {
   /// TypeError ERR_MEMORYVIEW_NOT_CONTIGUOUS (contiguity requested or no
   /// kStrides, on a view without it), TypeError ERR_MEMORYVIEW_INVALID_SOURCE
   /// (not a bytes-like value, or a resizable ArrayBuffer), Error
-  /// ERR_MEMORYVIEW_RELEASED (released view, closed mapping), TypeError
-  /// ERR_MEMORYVIEW_INVALID_ARG (unknown flag bits), Error
+  /// ERR_MEMORYVIEW_RELEASED (released view, closed mapping), Error
+  /// ERR_MEMORYVIEW_OUT_OF_BOUNDS (a detached, e.g. transferred, buffer),
+  /// TypeError ERR_MEMORYVIEW_INVALID_ARG (unknown flag bits), Error
   /// ERR_MEMORYVIEW_NOT_LOADED (the package was never required). JS thread
   /// only.
   static Buffer Acquire(Napi::Value value, int flags = kRecordsRo);
@@ -453,7 +458,8 @@ class Buffer {
   ~Buffer() { Release(); }
 
   /// Ends the export (PyBuffer_Release); idempotent. JS thread only when
-  /// held; after the environment was torn down it just forgets the export.
+  /// held; after the environment was torn down it just forgets the export,
+  /// on any thread.
   void Release() noexcept;
 
   /// True between a successful Acquire and Release.
@@ -528,11 +534,13 @@ struct Layout {
   const char* format = "B";
   /// Bytes per element; must match `format`.
   int64_t itemsize = 1;
-  /// Number of dimensions (0 to 64); ignored when `shape` is nullptr.
+  /// Number of dimensions (0 to 64).
   int ndim = 1;
-  /// ndim extents; nullptr = one dimension covering the rest of the memory.
+  /// ndim extents. nullptr with ndim 1: one dimension covering the rest of
+  /// the memory; with ndim 0: a 0-d view (one element); with ndim > 1: an
+  /// error. With ndim 0 the pointer is not read (an empty vector's data()).
   const int64_t* shape = nullptr;
-  /// ndim byte strides; nullptr = C-contiguous.
+  /// ndim byte strides; nullptr = C-contiguous. Only read with a shape.
   const int64_t* strides = nullptr;
   /// Whether JS may write through the view.
   bool readonly = false;
@@ -542,12 +550,20 @@ struct Layout {
 /// hint)` runs once: when JS closes the owner (`view.obj.close()`, which
 /// refuses while exports are held) or after the view's ArrayBuffer was
 /// garbage collected, whichever comes first.
-/// Throws (or returns an empty value with a pending exception) when: the
-/// layout is invalid (RangeError/TypeError ERR_MEMORYVIEW_INVALID_DESCRIPTOR,
-/// TypeError ERR_MEMORYVIEW_FORMAT for an unknown format), the runtime
-/// refuses external buffers (Error ERR_MEMORYVIEW_EXTERNAL_UNSUPPORTED,
-/// e.g. Electron's memory cage; nothing is copied), or the package is not
-/// loaded. On failure the caller keeps the memory. JS thread only.
+/// Throws (or returns an empty value with a pending exception) when, in this
+/// order: the layout is invalid (RangeError ERR_MEMORYVIEW_INVALID_DESCRIPTOR
+/// for ndim outside 0..64, shape x strides outside the memory or
+/// overflowing, itemsize <= 0, byte_length > 2**53; TypeError
+/// ERR_MEMORYVIEW_INVALID_DESCRIPTOR for a null shape with ndim > 1, a null
+/// or empty format, null data), the package is not loaded (Error
+/// ERR_MEMORYVIEW_NOT_LOADED / ERR_MEMORYVIEW_NATIVE_API_VERSION),
+/// byte_length exceeds the runtime's limit for one buffer (RangeError
+/// ERR_MEMORYVIEW_TOO_LARGE, buffer.constants.MAX_LENGTH, 2**32 on Node 20;
+/// the message gives it), the runtime refuses external buffers (Error
+/// ERR_MEMORYVIEW_EXTERNAL_UNSUPPORTED, e.g. Electron's memory cage; nothing
+/// is copied), the format is one struct cannot size or `itemsize` is not
+/// its size (TypeError ERR_MEMORYVIEW_FORMAT). On failure the finalizer is
+/// never called and the caller keeps the memory. JS thread only.
 Napi::Value Wrap(Napi::Env env, const Layout& layout, Finalizer finalize,
                  void* hint);
 
