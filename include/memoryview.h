@@ -55,7 +55,8 @@
 // `api.release(id)`. `api.wrap(arrayBuffer, byteOffset, format, itemsize,
 // shape, strides, readonly, close?)` makes a view of an external ArrayBuffer;
 // `close`, when given, is called (once) by NativeMemory.close() to detach the
-// buffer and free the memory now.
+// buffer and free the memory now. `api.maxByteLength` is the largest
+// external ArrayBuffer the runtime accepts (buffer.constants.MAX_LENGTH).
 
 #ifndef MEMORYVIEW_INCLUDE_MEMORYVIEW_H_
 #define MEMORYVIEW_INCLUDE_MEMORYVIEW_H_
