@@ -280,18 +280,25 @@ describe('81 native header: include/memoryview.h keeps its promises', function (
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const napiDir = (require('node-addon-api') as { include_dir: string }).include_dir
         const nodeDir = path.join(path.dirname(path.dirname(process.execPath)), 'include', 'node')
-        const cxx = (args: string[]): void => {
-          const c = spawnSync('g++', ['-std=c++17', '-Wall', '-Wextra', '-Werror', ...args], { encoding: 'utf8', timeout: BUILD_TIMEOUT_MS })
-          expect(c.status, `g++ ${args.join(' ')}\n${c.stderr}`).to.equal(0)
+        // g++ always (node-gyp needs it here); clang++ too where it is installed.
+        const compilers = ['g++', 'clang++'].filter((name, i) => i === 0 || spawnSync(name, ['--version']).status === 0)
+        const outputs: string[] = []
+        for (const compiler of compilers) {
+          const cxx = (args: string[]): void => {
+            const c = spawnSync(compiler, ['-std=c++17', '-Wall', '-Wextra', '-Werror', ...args], { encoding: 'utf8', timeout: BUILD_TIMEOUT_MS })
+            expect(c.status, `${compiler} ${args.join(' ')}\n${c.stderr}`).to.equal(0)
+          }
+          for (const mode of ['-DNAPI_CPP_EXCEPTIONS', '-DNAPI_DISABLE_CPP_EXCEPTIONS']) {
+            cxx([mode, '-fsyntax-only', '-I', napiDir, '-I', nodeDir, '-x', 'c++', path.join(include, 'memoryview.h')])
+          }
+          for (const define of ['', '-DMEMORYVIEW_PORTABLE_OVERFLOW']) {
+            const exe = path.join(tmp, `overflow-${outputs.length}`)
+            cxx([...(define ? [define] : []), '-I', include, path.join(consumerDir, 'overflow-check.cc'), '-o', exe])
+            outputs.push(spawnSync(exe, { encoding: 'utf8' }).stdout)
+          }
         }
-        cxx(['-fsyntax-only', '-I', napiDir, '-I', nodeDir, '-x', 'c++', path.join(include, 'memoryview.h')])
-        const outputs = ['', '-DMEMORYVIEW_PORTABLE_OVERFLOW'].map((define, i) => {
-          const exe = path.join(tmp, `overflow-${i}`)
-          cxx([...(define ? [define] : []), '-I', include, path.join(consumerDir, 'overflow-check.cc'), '-o', exe])
-          return spawnSync(exe, { encoding: 'utf8' }).stdout
-        })
         expect(outputs[0].split('\n').length).to.equal(20 * 20 + 1)
-        expect(outputs[1]).to.equal(outputs[0])
+        for (const output of outputs) expect(output).to.equal(outputs[0])
         // INT64_MIN * -1 overflows, INT64_MIN + -1 too; 3037000499² fits, 3037000500² does not.
         const lines = outputs[0].split('\n')
         expect(lines).to.include('-9223372036854775808 -1 1 0 1 0')
