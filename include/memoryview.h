@@ -20,7 +20,11 @@
 //   C++: the accessors and the memory they describe may be used from any
 //   thread (e.g. in Napi::AsyncWorker::Execute), a Buffer may be moved to
 //   another thread, but one Buffer object must not be used by two threads at
-//   once. Releasing on the wrong thread aborts the process with a message.
+//   once. Releasing on the wrong thread aborts the process with a message,
+//   unless that environment was torn down already (a worker that ended):
+//   then the export is gone and Release just forgets it, on any thread.
+// - Each addon has its own napi_env; the JS table is cached per environment
+//   and thread, so several addons built with this header work side by side.
 // - A Buffer cannot stop JS from *transferring* a plain ArrayBuffer
 //   (postMessage/structuredClone with transfer) that it points into; memory
 //   that our package can close (mapped files, shared memory) is protected.
@@ -51,17 +55,20 @@
 // `api.release(id)`. `api.wrap(arrayBuffer, byteOffset, format, itemsize,
 // shape, strides, readonly, close?)` makes a view of an external ArrayBuffer;
 // `close`, when given, is called (once) by NativeMemory.close() to detach the
-// buffer and free the memory now.
+// buffer and free the memory now. `api.maxByteLength` is the largest
+// external ArrayBuffer the runtime accepts (buffer.constants.MAX_LENGTH).
 
 #ifndef MEMORYVIEW_INCLUDE_MEMORYVIEW_H_
 #define MEMORYVIEW_INCLUDE_MEMORYVIEW_H_
 
 #include <napi.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -137,9 +144,13 @@ enum Slot : int {
   kSlotEnd = kSlotFormat + 256,
 };
 
-/// The JS function table of one environment, cached per thread.
+/// The JS function table of one environment. Each addon has its own
+/// napi_env, even on one thread, so the cache is a per-thread list keyed by
+/// env: two addons built with this header never share (or steal) entries,
+/// also when the dynamic linker merged their copies of these inline
+/// functions into one.
 struct Api {
-  /// The environment the references belong to; nullptr when not looked up.
+  /// The environment the references belong to.
   napi_env env = nullptr;
   /// Strong references to api.acquire, api.release and api.wrap.
   napi_ref acquire = nullptr;
@@ -147,21 +158,52 @@ struct Api {
   napi_ref wrap = nullptr;
   /// api.scratch's data; kept alive by api, which JS never replaces.
   double* scratch = nullptr;
-  /// Whether the cleanup hook for `env` is registered.
-  bool hook = false;
+  /// api.maxByteLength (buffer.constants.MAX_LENGTH); 0 when the package
+  /// loaded in the realm is older and does not publish it.
+  double max_byte_length = 0;
+  /// False from the moment `env` is torn down; shared with every Buffer
+  /// acquired in `env`, which may read it on any thread.
+  std::shared_ptr<std::atomic<bool>> alive;
+  /// The next entry of this thread's list.
+  Api* next = nullptr;
 };
 
-/// This thread's cache (one JS environment per thread in Node.js).
-inline Api& ThreadApi() {
-  static thread_local Api api;
-  return api;
+/// Head of this thread's list. A plain pointer, so the thread_local needs no
+/// destructor: the entries are freed by their environment's cleanup hook.
+inline Api*& ThreadApis() {
+  static thread_local Api* head = nullptr;
+  return head;
 }
 
-/// Forgets the cache when its environment is torn down (Node-API frees the
-/// references itself then).
+/// This thread's entry for `env`, or nullptr. The entry found moves to the
+/// front: the next call most likely comes from the same addon.
+inline Api* FindApi(napi_env env) {
+  Api*& head = ThreadApis();
+  for (Api** link = &head; *link != nullptr; link = &(*link)->next) {
+    Api* api = *link;
+    if (api->env != env) continue;
+    if (link != &head) {
+      *link = api->next;
+      api->next = head;
+      head = api;
+    }
+    return api;
+  }
+  return nullptr;
+}
+
+/// Frees the entry when its environment is torn down (on its thread).
+/// Node-API deletes the references itself then.
 inline void OnEnvCleanup(void* arg) {
   Api* api = static_cast<Api*>(arg);
-  if (api->env != nullptr) *api = Api();
+  api->alive->store(false, std::memory_order_release);
+  for (Api** link = &ThreadApis(); *link != nullptr; link = &(*link)->next) {
+    if (*link == api) {
+      *link = api->next;
+      break;
+    }
+  }
+  delete api;
 }
 
 /// Makes an error of class `kind` (0 Error, 1 TypeError, 2 RangeError) with
@@ -200,8 +242,8 @@ inline bool RefFunction(napi_env env, napi_value object, const char* name,
 /// Returns nullptr with `*error` set when the package is not loaded or
 /// speaks another version.
 inline Api* GetApi(napi_env env, Napi::Error* error) {
-  Api& api = ThreadApi();
-  if (api.env == env) return &api;
+  Api* cached = FindApi(env);
+  if (cached != nullptr) return cached;
   Napi::Env e(env);
   Napi::HandleScope scope(e);
   Napi::Object global = e.Global();
@@ -243,32 +285,48 @@ inline Api* GetApi(napi_env env, Napi::Error* error) {
             "speaks version " + std::to_string(version_number));
     return nullptr;
   }
-  Api fresh;
+  auto fresh = std::make_unique<Api>();
   napi_value scratch = nullptr;
   napi_typedarray_type scratch_type = napi_uint8_array;
   size_t scratch_length = 0;
   void* scratch_data = nullptr;
-  if (!RefFunction(env, table, "acquire", &fresh.acquire) ||
-      !RefFunction(env, table, "release", &fresh.release) ||
-      !RefFunction(env, table, "wrap", &fresh.wrap) ||
+  if (!RefFunction(env, table, "acquire", &fresh->acquire) ||
+      !RefFunction(env, table, "release", &fresh->release) ||
+      !RefFunction(env, table, "wrap", &fresh->wrap) ||
       napi_get_named_property(env, table, "scratch", &scratch) != napi_ok ||
       napi_get_typedarray_info(env, scratch, &scratch_type, &scratch_length,
                                &scratch_data, nullptr, nullptr) != napi_ok ||
       scratch_type != napi_float64_array || scratch_length < kSlotEnd) {
+    for (napi_ref ref : {fresh->acquire, fresh->release, fresh->wrap}) {
+      if (ref != nullptr) napi_delete_reference(env, ref);
+    }
     *error = MakeError(env, 0, "ERR_MEMORYVIEW_NATIVE_API_VERSION",
                        "the native API table of the memoryview package is "
                        "malformed");
     return nullptr;
   }
-  fresh.scratch = static_cast<double*>(scratch_data);
-  fresh.env = env;
-  if (api.env != nullptr && api.hook) {
-    // Another environment on this thread: its references stay with it.
-    napi_remove_env_cleanup_hook(api.env, OnEnvCleanup, &api);
+  napi_value max_length = nullptr;
+  if (napi_get_named_property(env, table, "maxByteLength", &max_length) !=
+          napi_ok ||
+      napi_get_value_double(env, max_length, &fresh->max_byte_length) !=
+          napi_ok) {
+    fresh->max_byte_length = 0;
   }
-  api = fresh;
-  api.hook = napi_add_env_cleanup_hook(env, OnEnvCleanup, &api) == napi_ok;
-  return &api;
+  fresh->scratch = static_cast<double*>(scratch_data);
+  fresh->env = env;
+  fresh->alive = std::make_shared<std::atomic<bool>>(true);
+  if (napi_add_env_cleanup_hook(env, OnEnvCleanup, fresh.get()) != napi_ok) {
+    for (napi_ref ref : {fresh->acquire, fresh->release, fresh->wrap}) {
+      napi_delete_reference(env, ref);
+    }
+    *error = MakeError(env, 0, "ERR_MEMORYVIEW_NOT_LOADED",
+                       "could not register an environment cleanup hook");
+    return nullptr;
+  }
+  Api*& head = ThreadApis();
+  fresh->next = head;
+  head = fresh.release();
+  return head;
 }
 
 /// Byte size of one element of a Node-API TypedArray type; 0 if unknown.
@@ -294,9 +352,12 @@ inline int64_t ElementSize(napi_typedarray_type type) {
   }
 }
 
-/// What Wrap() shares between the external ArrayBuffer's finalizer and the
-/// owner's close function (NativeMemory.close() in JS). Both run on the JS
-/// thread; the last of the two holders to go deletes it.
+/// What Wrap() shares between the external ArrayBuffer's finalizer, the
+/// owner's close function (NativeMemory.close() in JS) and Wrap() itself
+/// while it runs. All run on the JS thread; the last holder to go deletes
+/// it. Wrap() holds it too because a runtime that refuses the ArrayBuffer
+/// (Node's size limit) runs the finalizer before
+/// napi_create_external_arraybuffer returns: Wrap must not free it again.
 struct WrapState {
   Finalizer finalize = nullptr;
   void* hint = nullptr;
@@ -304,9 +365,12 @@ struct WrapState {
   /// False until Wrap succeeded: a failed Wrap leaves the memory to its
   /// caller, so the orphan ArrayBuffer's finalizer must not free it.
   bool armed = false;
+  /// True once the ArrayBuffer's finalizer ran (also for a refused one).
+  bool buffer_finalized = false;
   /// Weak: the ArrayBuffer to detach when the owner closes.
   napi_ref buffer = nullptr;
-  int holders = 1;
+  /// Wrap() and the ArrayBuffer's finalizer; +1 for the close function.
+  int holders = 2;
 };
 
 inline void DropWrapState(napi_env env, WrapState* state) {
@@ -326,6 +390,7 @@ inline void RunFinalizer(napi_env env, WrapState* state) {
 /// The external ArrayBuffer's finalizer.
 inline void OnWrappedFinalize(napi_env env, void* /*data*/, void* hint) {
   WrapState* state = static_cast<WrapState*>(hint);
+  state->buffer_finalized = true;
   RunFinalizer(env, state);
   DropWrapState(env, state);
 }
@@ -368,8 +433,9 @@ class Buffer {
   /// TypeError ERR_MEMORYVIEW_NOT_CONTIGUOUS (contiguity requested or no
   /// kStrides, on a view without it), TypeError ERR_MEMORYVIEW_INVALID_SOURCE
   /// (not a bytes-like value, or a resizable ArrayBuffer), Error
-  /// ERR_MEMORYVIEW_RELEASED (released view, closed mapping), TypeError
-  /// ERR_MEMORYVIEW_INVALID_ARG (unknown flag bits), Error
+  /// ERR_MEMORYVIEW_RELEASED (released view, closed mapping), Error
+  /// ERR_MEMORYVIEW_OUT_OF_BOUNDS (a detached, e.g. transferred, buffer),
+  /// TypeError ERR_MEMORYVIEW_INVALID_ARG (unknown flag bits), Error
   /// ERR_MEMORYVIEW_NOT_LOADED (the package was never required), Error
   /// ERR_MEMORYVIEW_NATIVE_API_VERSION (the loaded package speaks another
   /// version of the native API than this header). JS thread only.
@@ -394,7 +460,8 @@ class Buffer {
   ~Buffer() { Release(); }
 
   /// Ends the export (PyBuffer_Release); idempotent. JS thread only when
-  /// held; after the environment was torn down it just forgets the export.
+  /// held; after the environment was torn down it just forgets the export,
+  /// on any thread.
   void Release() noexcept;
 
   /// True between a successful Acquire and Release.
@@ -441,6 +508,8 @@ class Buffer {
   void Reset() noexcept;
 
   napi_env env_ = nullptr;
+  /// The environment's liveness flag (detail::Api::alive).
+  std::shared_ptr<std::atomic<bool>> alive_;
   std::thread::id thread_;
   double id_ = 0;
   void* data_ = nullptr;
@@ -467,11 +536,13 @@ struct Layout {
   const char* format = "B";
   /// Bytes per element; must match `format`.
   int64_t itemsize = 1;
-  /// Number of dimensions (0 to 64); ignored when `shape` is nullptr.
+  /// Number of dimensions (0 to 64).
   int ndim = 1;
-  /// ndim extents; nullptr = one dimension covering the rest of the memory.
+  /// ndim extents. nullptr with ndim 1: one dimension covering the rest of
+  /// the memory; with ndim 0: a 0-d view (one element); with ndim > 1: an
+  /// error. With ndim 0 the pointer is not read (an empty vector's data()).
   const int64_t* shape = nullptr;
-  /// ndim byte strides; nullptr = C-contiguous.
+  /// ndim byte strides; nullptr = C-contiguous. Only read with a shape.
   const int64_t* strides = nullptr;
   /// Whether JS may write through the view.
   bool readonly = false;
@@ -481,12 +552,20 @@ struct Layout {
 /// hint)` runs once: when JS closes the owner (`view.obj.close()`, which
 /// refuses while exports are held) or after the view's ArrayBuffer was
 /// garbage collected, whichever comes first.
-/// Throws (or returns an empty value with a pending exception) when: the
-/// layout is invalid (RangeError/TypeError ERR_MEMORYVIEW_INVALID_DESCRIPTOR,
-/// TypeError ERR_MEMORYVIEW_FORMAT for an unknown format), the runtime
-/// refuses external buffers (Error ERR_MEMORYVIEW_EXTERNAL_UNSUPPORTED,
-/// e.g. Electron's memory cage; nothing is copied), or the package is not
-/// loaded. On failure the caller keeps the memory. JS thread only.
+/// Throws (or returns an empty value with a pending exception) when, in this
+/// order: the layout is invalid (RangeError ERR_MEMORYVIEW_INVALID_DESCRIPTOR
+/// for ndim outside 0..64, shape x strides outside the memory or
+/// overflowing, itemsize <= 0, byte_length > 2**53; TypeError
+/// ERR_MEMORYVIEW_INVALID_DESCRIPTOR for a null shape with ndim > 1, a null
+/// or empty format, null data), the package is not loaded (Error
+/// ERR_MEMORYVIEW_NOT_LOADED / ERR_MEMORYVIEW_NATIVE_API_VERSION),
+/// byte_length exceeds the runtime's limit for one buffer (RangeError
+/// ERR_MEMORYVIEW_TOO_LARGE, buffer.constants.MAX_LENGTH, 2**32 on Node 20;
+/// the message gives it), the runtime refuses external buffers (Error
+/// ERR_MEMORYVIEW_EXTERNAL_UNSUPPORTED, e.g. Electron's memory cage; nothing
+/// is copied), the format is one struct cannot size or `itemsize` is not
+/// its size (TypeError ERR_MEMORYVIEW_FORMAT). On failure the finalizer is
+/// never called and the caller keeps the memory. JS thread only.
 Napi::Value Wrap(Napi::Env env, const Layout& layout, Finalizer finalize,
                  void* hint);
 
@@ -503,6 +582,7 @@ inline Napi::Value Wrap(Napi::Env env, void* data, size_t byte_length,
 
 inline void Buffer::MoveFrom(Buffer& other) noexcept {
   env_ = std::exchange(other.env_, nullptr);
+  alive_ = std::move(other.alive_);
   thread_ = other.thread_;
   id_ = other.id_;
   data_ = std::exchange(other.data_, nullptr);
@@ -520,6 +600,7 @@ inline void Buffer::MoveFrom(Buffer& other) noexcept {
 
 inline void Buffer::Reset() noexcept {
   env_ = nullptr;
+  alive_.reset();
   data_ = nullptr;
   byte_length_ = 0;
   itemsize_ = 0;
@@ -571,6 +652,7 @@ inline Buffer Buffer::Acquire(Napi::Value value, int flags) {
     region_length = static_cast<int64_t>(byte_length);
   }
   result.env_ = env;  // From here on, the destructor releases the export.
+  result.alive_ = api->alive;
   result.thread_ = std::this_thread::get_id();
   int64_t ndim = static_cast<int64_t>(s[detail::kSlotNdim]);
   if (ndim < 0 || ndim > kMaxNdim) ndim = kMaxNdim + 1;
@@ -612,6 +694,12 @@ inline Buffer Buffer::Acquire(Napi::Value value, int flags) {
 
 inline void Buffer::Release() noexcept {
   if (env_ == nullptr) return;
+  // A torn-down environment freed everything already, whichever thread
+  // outlived it (a Buffer acquired in a worker that has ended).
+  if (!alive_->load(std::memory_order_acquire)) {
+    Reset();
+    return;
+  }
   if (std::this_thread::get_id() != thread_) {
     std::fprintf(stderr,
                  "memoryview: a held memoryview::Buffer was released off the "
@@ -622,15 +710,15 @@ inline void Buffer::Release() noexcept {
   napi_env env = env_;
   double id = id_;
   Reset();
-  detail::Api& api = detail::ThreadApi();
-  // A torn-down environment freed everything already.
-  if (api.env != env) return;
+  detail::Api* api = detail::FindApi(env);
+  // Not found only while `env` is being torn down (its hook ran first).
+  if (api == nullptr) return;
   napi_handle_scope scope = nullptr;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value function = nullptr;
   napi_value receiver = nullptr;
   napi_value argument = nullptr;
-  napi_get_reference_value(env, api.release, &function);
+  napi_get_reference_value(env, api->release, &function);
   napi_get_undefined(env, &receiver);
   napi_create_double(env, id, &argument);
   if (napi_call_function(env, receiver, function, 1, &argument, nullptr) !=
@@ -645,20 +733,27 @@ inline void Buffer::Release() noexcept {
 inline Napi::Value Wrap(Napi::Env env, const Layout& layout,
                         Finalizer finalize, void* hint) {
   const char* kInvalid = "ERR_MEMORYVIEW_INVALID_DESCRIPTOR";
+  if (layout.ndim < 0 || layout.ndim > kMaxNdim) {
+    NAPI_THROW(detail::MakeError(env, 2, kInvalid,
+                                 "number of dimensions must be 0 to 64 (got " +
+                                     std::to_string(layout.ndim) + ")"),
+               Napi::Value());
+  }
+  if (layout.shape == nullptr && layout.ndim > 1) {
+    NAPI_THROW(detail::MakeError(env, 1, kInvalid,
+                                 "shape is null with ndim " +
+                                     std::to_string(layout.ndim)),
+               Napi::Value());
+  }
   std::vector<int64_t> shape;
   std::vector<int64_t> strides;
   int64_t itemsize = layout.itemsize;
-  if (layout.shape == nullptr) {
+  if (layout.shape != nullptr) {
+    shape.assign(layout.shape, layout.shape + layout.ndim);
+  } else if (layout.ndim == 1) {
     int64_t rest = static_cast<int64_t>(layout.byte_length) - layout.byte_offset;
     shape.push_back(itemsize > 0 && rest > 0 ? rest / itemsize : 0);
-  } else {
-    if (layout.ndim < 0 || layout.ndim > kMaxNdim) {
-      NAPI_THROW(detail::MakeError(env, 2, kInvalid,
-                                   "number of dimensions must not exceed 64"),
-                 Napi::Value());
-    }
-    shape.assign(layout.shape, layout.shape + layout.ndim);
-  }
+  }  // else ndim 0: no shape, one element.
   int64_t ndim = static_cast<int64_t>(shape.size());
   if (layout.strides != nullptr && layout.shape != nullptr) {
     strides.assign(layout.strides, layout.strides + ndim);
@@ -667,7 +762,9 @@ inline Napi::Value Wrap(Napi::Env env, const Layout& layout,
     int64_t step = itemsize;
     for (int64_t i = ndim - 1; i >= 0; --i) {
       strides[i] = step;
-      if (__builtin_mul_overflow(step, shape[i] > 0 ? shape[i] : 1, &step)) {
+      // An overflowing layout is refused by CheckLayout below.
+      if (layout_internal::MulOverflows(step, shape[i] > 0 ? shape[i] : 1,
+                                        &step)) {
         step = 0;
       }
     }
@@ -702,6 +799,17 @@ inline Napi::Value Wrap(Napi::Env env, const Layout& layout,
   Napi::Error error;
   detail::Api* api = detail::GetApi(env, &error);
   if (api == nullptr) NAPI_THROW(error, Napi::Value());
+  if (api->max_byte_length > 0 &&
+      static_cast<double>(layout.byte_length) > api->max_byte_length) {
+    NAPI_THROW(
+        detail::MakeError(
+            env, 2, "ERR_MEMORYVIEW_TOO_LARGE",
+            "cannot wrap " + std::to_string(layout.byte_length) +
+                " bytes: this runtime's limit for an external buffer is " +
+                std::to_string(static_cast<uint64_t>(api->max_byte_length)) +
+                " bytes (buffer.constants.MAX_LENGTH)"),
+        Napi::Value());
+  }
 
   auto* state = new detail::WrapState{};
   state->finalize = finalize;
@@ -712,12 +820,32 @@ inline Napi::Value Wrap(Napi::Env env, const Layout& layout,
       env, layout.data, layout.byte_length, detail::OnWrappedFinalize, state,
       &buffer);
   if (status != napi_ok) {
-    delete state;
+    // The state stays with the ArrayBuffer's finalizer unless that already
+    // ran (a refused size): never free it twice. `armed` is false, so the
+    // finalizer leaves the memory to the caller either way.
+    bool refused = state->buffer_finalized;
+    if (refused) detail::DropWrapState(env, state);
     bool pending = false;
     napi_is_exception_pending(env, &pending);
+    std::string runtime_says;
     if (pending) {
-      napi_value ignored = nullptr;
-      napi_get_and_clear_last_exception(env, &ignored);
+      napi_value exception = nullptr;
+      napi_value text = nullptr;
+      char chars[256] = {};
+      size_t length = 0;
+      napi_get_and_clear_last_exception(env, &exception);
+      if (napi_coerce_to_string(env, exception, &text) == napi_ok &&
+          napi_get_value_string_utf8(env, text, chars, sizeof(chars),
+                                     &length) == napi_ok) {
+        runtime_says.assign(chars, length);
+      }
+    }
+    if (refused) {
+      NAPI_THROW(detail::MakeError(env, 2, "ERR_MEMORYVIEW_TOO_LARGE",
+                                   "cannot wrap " +
+                                       std::to_string(layout.byte_length) +
+                                       " bytes: " + runtime_says),
+                 Napi::Value());
     }
     NAPI_THROW(detail::MakeError(
                    env, 0, "ERR_MEMORYVIEW_EXTERNAL_UNSUPPORTED",
@@ -765,10 +893,23 @@ inline Napi::Value Wrap(Napi::Env env, const Layout& layout,
   napi_get_reference_value(env, api->wrap, &function);
   napi_get_undefined(env, &receiver);
   if (napi_call_function(env, receiver, function, 8, argv, &view) != napi_ok) {
-    // The orphan ArrayBuffer's finalizer will not touch the caller's memory.
+    // JS refused the descriptor (e.g. ERR_MEMORYVIEW_FORMAT). The caller
+    // keeps the memory and may free it at once: detach the orphan buffer so
+    // that nothing can reach the memory through it; its finalizer, unarmed,
+    // leaves the memory alone.
+    napi_value pending = nullptr;
+    napi_get_and_clear_last_exception(env, &pending);
+    napi_detach_arraybuffer(env, buffer);
+    detail::DropWrapState(env, state);
+    if (pending != nullptr) {
+      bool is_error = false;
+      napi_is_error(env, pending, &is_error);
+      if (is_error) NAPI_THROW(Napi::Error(env, pending), Napi::Value());
+    }
     NAPI_THROW(Napi::Error::New(env), Napi::Value());
   }
   state->armed = true;
+  detail::DropWrapState(env, state);
   return Napi::Value(env, view);
 }
 

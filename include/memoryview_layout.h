@@ -33,14 +33,43 @@ struct Extent {
 /// Checked arithmetic used by CheckLayout (not part of the API).
 namespace layout_internal {
 
-/// a * b into *out; true when it overflows.
+// gcc and clang check overflow with one instruction; MSVC has no such
+// builtin, so it (and MEMORYVIEW_PORTABLE_OVERFLOW, which tests this path
+// with gcc) divides first instead. Both give the same answers for every
+// int64_t input.
+#if (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(MEMORYVIEW_PORTABLE_OVERFLOW)
+#define MEMORYVIEW_BUILTIN_OVERFLOW 1
+#endif
+
+/// a * b into *out; true when it overflows (then *out is unchanged or
+/// wrapped, and must not be used).
 inline bool MulOverflows(int64_t a, int64_t b, int64_t* out) {
+#ifdef MEMORYVIEW_BUILTIN_OVERFLOW
   return __builtin_mul_overflow(a, b, out);
+#else
+  if (a == 0 || b == 0) {
+    *out = 0;
+    return false;
+  }
+  bool overflows =
+      a > 0 ? (b > 0 ? a > INT64_MAX / b : b < INT64_MIN / a)
+            : (b > 0 ? a < INT64_MIN / b : a < INT64_MAX / b);
+  if (overflows) return true;
+  *out = a * b;
+  return false;
+#endif
 }
 
 /// a + b into *out; true when it overflows.
 inline bool AddOverflows(int64_t a, int64_t b, int64_t* out) {
+#ifdef MEMORYVIEW_BUILTIN_OVERFLOW
   return __builtin_add_overflow(a, b, out);
+#else
+  if (b > 0 ? a > INT64_MAX - b : a < INT64_MIN - b) return true;
+  *out = a + b;
+  return false;
+#endif
 }
 
 }  // namespace layout_internal

@@ -67,6 +67,8 @@ export const codes = {
   RELEASE_FAILED: 'ERR_MEMORYVIEW_RELEASE_FAILED',
   /** A native object's method called on a foreign receiver ("Illegal invocation", TypeError). */
   INVALID_THIS: 'ERR_INVALID_THIS',
+  /** More memory than the runtime lets one buffer hold, e.g. memoryview::Wrap() past buffer.constants.MAX_LENGTH (RangeError). */
+  TOO_LARGE: 'ERR_MEMORYVIEW_TOO_LARGE',
 } as const
 
 export type ErrorCode = (typeof codes)[keyof typeof codes]

@@ -16,7 +16,9 @@
  *
  * Assumptions: the header reads scratch right after acquire() returns, before any other JS runs.
  */
+import { constants as bufferConstants } from 'node:buffer'
 import { codes, plainError, rangeError, typeError } from './errors'
+import { calcsize } from './format'
 import { ExternalMemory, externalOf, registerExternal } from './managed-buffer'
 import { MemoryView, Pin } from './memoryview'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM } from './sources'
@@ -319,8 +321,8 @@ export class NativeMemory implements Disposable {
  * Wraps an external ArrayBuffer made by native code as a view (no copy). `close`, from the header,
  * detaches the buffer and runs the native finalizer when the owner is closed.
  * @throws TypeError ERR_MEMORYVIEW_INVALID_DESCRIPTOR for arguments of the wrong kind, TypeError
- *   ERR_MEMORYVIEW_FORMAT for an unknown format, RangeError ERR_MEMORYVIEW_OUT_OF_RANGE when the
- *   layout reaches outside the buffer.
+ *   ERR_MEMORYVIEW_FORMAT for a format struct cannot size or an itemsize other than the format's,
+ *   RangeError ERR_MEMORYVIEW_OUT_OF_RANGE when the layout reaches outside the buffer.
  */
 function wrap(
   buffer: unknown, byteOffset: unknown, format: unknown, itemsize: unknown,
@@ -330,6 +332,12 @@ function wrap(
   if (!(buffer instanceof ArrayBuffer)) throw bad('buffer must be an ArrayBuffer')
   if (typeof format !== 'string' || format.length === 0 || format.length > MAX_FORMAT) throw bad('format must be a string of 1 to 256 characters')
   if (!Number.isSafeInteger(itemsize) || (itemsize as number) <= 0) throw bad('itemsize must be a positive integer')
+  // Unlike a JS exporter, native code states both: a mismatch would make every element access fail.
+  const size = calcsize(format)
+  if (size === null) throw typeError(codes.FORMAT, `invalid native descriptor: unknown format '${format}'`)
+  if (size !== itemsize) {
+    throw typeError(codes.FORMAT, `invalid native descriptor: itemsize ${itemsize as number} does not match format '${format}' (${size} bytes)`)
+  }
   if (!Array.isArray(shape) || !Array.isArray(strides)) throw bad('shape and strides must be arrays')
   if (shape.length > MAX_NDIM) throw rangeError(codes.OUT_OF_RANGE, `number of dimensions must not exceed ${MAX_NDIM}`)
   if (typeof readonly !== 'boolean') throw bad('readonly must be a boolean')
@@ -345,6 +353,8 @@ function wrap(
 export interface NativeApi {
   readonly version: number
   readonly scratch: Float64Array
+  /** The largest external ArrayBuffer wrap() can get (buffer.constants.MAX_LENGTH). */
+  readonly maxByteLength: number
   acquire(value: unknown, flags: number): ArrayBufferView
   release(id: number): void
   wrap(
@@ -358,6 +368,8 @@ export interface NativeApi {
 export const nativeApi: NativeApi = Object.freeze({
   version: NATIVE_API_VERSION,
   scratch,
+  // The runtime refuses larger external buffers (Node's Buffer limit); the header refuses first.
+  maxByteLength: bufferConstants.MAX_LENGTH,
   acquire,
   release,
   wrap: wrap as NativeApi['wrap'],

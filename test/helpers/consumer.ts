@@ -12,6 +12,8 @@ export const consumerDir = path.join(root, 'test', 'fixtures', 'consumer')
 export interface ConsumerBuild {
   example: string
   consumer: string
+  /** The same sources as `consumer`, built as a second, independent addon. */
+  consumer2: string
   ms: number
 }
 
@@ -25,8 +27,12 @@ function offlineNodedir(): Record<string, string> {
 /** Runs `node-gyp rebuild` (or only when nothing is built yet, with `onlyIfMissing`). */
 export function buildConsumer(onlyIfMissing = false): ConsumerBuild {
   const release = path.join(consumerDir, 'build', 'Release')
-  const result = { example: path.join(release, 'example.node'), consumer: path.join(release, 'consumer.node'), ms: 0 }
-  if (onlyIfMissing && fs.existsSync(result.example) && fs.existsSync(result.consumer)) return result
+  const result = {
+    example: path.join(release, 'example.node'),
+    consumer: path.join(release, 'consumer.node'),
+    consumer2: path.join(release, 'consumer2.node'), ms: 0,
+  }
+  if (onlyIfMissing && [result.example, result.consumer, result.consumer2].every((file) => fs.existsSync(file))) return result
   const start = Date.now()
   const gyp = require.resolve('node-gyp/bin/node-gyp.js')
   const child = spawnSync(process.execPath, [gyp, 'rebuild', '-j', '2'], {
