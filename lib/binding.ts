@@ -93,11 +93,15 @@ export interface NativeBinding {
   liveExports(): number
   /**
    * Maps a file (native/mapping.h) and returns an external ArrayBuffer over it: access 0 read,
-   * 1 write, 2 copy; size -1 = do not create or extend the file.
+   * 1 write, 2 copy; size -1 = do not create or extend the file. A mapping longer than `maxLength`
+   * is refused (ERR_MEMORYVIEW_TOO_LARGE) before the file is created or grown.
    */
-  mapFile(path: string | null, fd: number, access: number, offset: number, length: number, size: number): ArrayBuffer
-  /** Creates or opens POSIX shared memory (`name` has its leading slash) and maps all of it. */
-  openSharedMemory(name: string, create: boolean, size: number): ArrayBuffer
+  mapFile(path: string | null, fd: number, access: number, offset: number, length: number, size: number, maxLength: number): ArrayBuffer
+  /**
+   * Creates or opens POSIX shared memory (`name` has its leading slash) and maps all of it; a
+   * segment longer than `maxLength` is refused (ERR_MEMORYVIEW_TOO_LARGE) before it is created or mapped.
+   */
+  openSharedMemory(name: string, create: boolean, size: number, maxLength: number): ArrayBuffer
   /** Detaches a mapping's ArrayBuffer and munmaps it; false if it is not a live mapping made here. */
   unmap(buffer: ArrayBuffer): boolean
   /** msync(MS_SYNC) of the pages covering [offset, offset + length) of a live mapping. */

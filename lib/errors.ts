@@ -46,6 +46,11 @@ export const codes = {
   OUT_OF_BOUNDS: 'ERR_MEMORYVIEW_OUT_OF_BOUNDS',
   /** A native feature was used but the addon could not be loaded (Error). */
   NATIVE_UNAVAILABLE: 'ERR_MEMORYVIEW_NATIVE_UNAVAILABLE',
+  /**
+   * A mapped file or shared-memory segment longer than the runtime's largest buffer
+   * (`buffer.constants.MAX_LENGTH`), refused before anything is mapped, created or grown (RangeError).
+   */
+  TOO_LARGE: 'ERR_MEMORYVIEW_TOO_LARGE',
 } as const
 
 export type ErrorCode = (typeof codes)[keyof typeof codes]
