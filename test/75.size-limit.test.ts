@@ -54,6 +54,8 @@ describe('75 size limit: mappings past the runtime\'s largest buffer never abort
   /** Runs one case in a child; asserts a clean exit and no fd or mapping left behind. */
   function run(c: Record<string, unknown>): Record<string, unknown> {
     const r = spawnSync(process.execPath, [fixture, entry, dir, JSON.stringify(c)], { encoding: 'utf8', timeout: 60000 })
+    // A child that crashed could not remove its segment (before the fix: 4 GiB reserved in /dev/shm).
+    fs.rmSync(`/dev/shm/mv75_${r.pid}`, { force: true })
     expect(r.signal, `child killed by ${r.signal}; stderr: ${r.stderr}`).to.equal(null)
     expect(r.status, `child exit ${r.status}; stderr: ${r.stderr}`).to.equal(0)
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as Outcome
@@ -156,6 +158,9 @@ describe('75 size limit: mappings past the runtime\'s largest buffer never abort
         )
         delete result.message
         expect(result).to.deep.equal(tooLarge({ exists: false }))
+      })
+      it('native code refuses the creation too, before the segment exists', () => {
+        expect(runNoMessage({ kind: 'native', what: 'shm-create', size: L + page })).to.deep.equal(tooLarge({ exists: false }))
       })
       it('opening an existing segment of limit + 1 bytes: refused, the segment untouched', () => {
         const result = run({ kind: 'shm-open', size: L + 1 })
