@@ -16,7 +16,7 @@ import { constants } from 'node:buffer'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { SharedMemory, codes } from 'memoryview'
+import { SharedMemory, codes, mmap } from 'memoryview'
 import { requireBinding } from '../lib/binding'
 
 const fixture = path.join(__dirname, '..', '..', 'test', 'fixtures', 'size-limit.js')
@@ -185,6 +185,27 @@ describe('75 size limit: mappings past the runtime\'s largest buffer never abort
       })
     })
   }
+
+  describe("the other refusals with { access: 'write', size } are decided before growing too", () => {
+    it('an offset past the size asked for: ERR_MEMORYVIEW_PAST_EOF, the existing file not grown, a new one not left', () => {
+      const existing = path.join(dir, 'three')
+      fs.writeFileSync(existing, 'abc')
+      expect(() => mmap(existing, { access: 'write', size: 100, offset: 2 * page }))
+        .to.throw(RangeError).with.property('code', 'ERR_MEMORYVIEW_PAST_EOF')
+      expect(fs.readFileSync(existing, 'latin1')).to.equal('abc')
+      const created = path.join(dir, 'new')
+      expect(() => mmap(created, { access: 'write', size: 100, offset: 2 * page }))
+        .to.throw(RangeError).with.property('code', 'ERR_MEMORYVIEW_PAST_EOF')
+      expect(fs.existsSync(created)).to.equal(false)
+    })
+    it('a length past the size asked for: ERR_MEMORYVIEW_PAST_EOF, the file not grown', () => {
+      const existing = path.join(dir, 'three-b')
+      fs.writeFileSync(existing, 'abc')
+      expect(() => mmap(existing, { access: 'write', size: 100, length: 200 }))
+        .to.throw(RangeError).with.property('code', 'ERR_MEMORYVIEW_PAST_EOF')
+      expect(fs.statSync(existing).size).to.equal(3)
+    })
+  })
 
   describe('NUL in a shared-memory name (item 7)', () => {
     const base = `mv75nul_${process.pid}`
