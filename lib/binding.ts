@@ -15,7 +15,7 @@ import * as path from 'node:path'
 import { BufferError, codes } from './errors'
 
 /** The contract version this file expects; native/addon.cc exports its own as `abiVersion`. */
-export const ABI_VERSION = 3
+export const ABI_VERSION = 4
 
 /** A buffer native code can hold: the only two kinds Node-API can pin. */
 export type NativeBuffer = ArrayBuffer | SharedArrayBuffer
@@ -94,7 +94,8 @@ export interface NativeBinding {
   /**
    * Maps a file (native/mapping.h) and returns an external ArrayBuffer over it: access 0 read,
    * 1 write, 2 copy; size -1 = do not create or extend the file. A mapping longer than `maxLength`
-   * is refused (ERR_MEMORYVIEW_TOO_LARGE) before the file is created or grown.
+   * is refused (ERR_MEMORYVIEW_TOO_LARGE) before anything is mapped or grown (a file created for the
+   * call is removed again).
    */
   mapFile(path: string | null, fd: number, access: number, offset: number, length: number, size: number, maxLength: number): ArrayBuffer
   /**

@@ -48,7 +48,8 @@ export const codes = {
   NATIVE_UNAVAILABLE: 'ERR_MEMORYVIEW_NATIVE_UNAVAILABLE',
   /**
    * A mapped file or shared-memory segment longer than the runtime's largest buffer
-   * (`buffer.constants.MAX_LENGTH`), refused before anything is mapped, created or grown (RangeError).
+   * (`buffer.constants.MAX_LENGTH`), refused before anything is mapped or grown, leaving nothing behind
+   * (RangeError).
    */
   TOO_LARGE: 'ERR_MEMORYVIEW_TOO_LARGE',
 } as const

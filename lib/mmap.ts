@@ -35,7 +35,7 @@ const ACCESS: Record<Access, number> = { read: 0, write: 1, copy: 2 }
 /**
  * The longest mapping this runtime can hand to JS: its largest ArrayBuffer/Uint8Array
  * (2**32 bytes on Node 20, 2**53 - 1 on Node 22+). Longer mappings are refused with
- * ERR_MEMORYVIEW_TOO_LARGE before anything is mapped, created or grown.
+ * ERR_MEMORYVIEW_TOO_LARGE before anything is mapped or grown.
  * @internal
  */
 export const MAX_MAPPING_LENGTH: number = bufferConstants.MAX_LENGTH
@@ -99,8 +99,8 @@ export class MappedFile extends ExternalOwner {
  *   ERR_MEMORYVIEW_EMPTY_FILE for an empty file; ERR_MEMORYVIEW_PAST_EOF for a range past the end;
  *   ERR_MEMORYVIEW_TOO_LARGE when the mapping (`length`, or the file's size after growing to `size`,
  *   minus `offset`) is longer than the runtime's largest buffer, `buffer.constants.MAX_LENGTH`
- *   (4 GiB on Node 20): map a window of the file with `offset` and `length` instead. Nothing is
- *   created or grown then.
+ *   (4 GiB on Node 20): map a window of the file with `offset` and `length` instead. The file is
+ *   not grown then, and a file the call created is removed.
  * @throws {Error} with the errno name as `code` (ENOENT, EACCES, EISDIR, ...) when a system call fails.
  *   A failed call leaves no mapping, file descriptor or new file behind.
  */

@@ -18,7 +18,8 @@
 //   length 0 from then on), then munmaps. All of it runs on the thread of the
 //   JS environment that made the mapping.
 // - Mappings longer than the caller's max_length (the runtime's largest
-//   buffer) are refused before anything is mapped, created or grown.
+//   buffer) are refused before anything is mapped or grown; a file or
+//   segment created for the call is removed again (platform.h).
 // - Only ArrayBuffers made here are ever detached: never a Buffer's pooled
 //   store or any other buffer JS code handed in (unmap() of a buffer not in
 //   the table does nothing and returns false).
