@@ -15,7 +15,7 @@ import * as path from 'node:path'
 import { BufferError, codes } from './errors'
 
 /** The contract version this file expects; native/addon.cc exports its own as `abiVersion`. */
-export const ABI_VERSION = 3
+export const ABI_VERSION = 4
 
 /** A buffer native code can hold: the only two kinds Node-API can pin. */
 export type NativeBuffer = ArrayBuffer | SharedArrayBuffer
@@ -93,11 +93,16 @@ export interface NativeBinding {
   liveExports(): number
   /**
    * Maps a file (native/mapping.h) and returns an external ArrayBuffer over it: access 0 read,
-   * 1 write, 2 copy; size -1 = do not create or extend the file.
+   * 1 write, 2 copy; size -1 = do not create or extend the file. A mapping longer than `maxLength`
+   * is refused (ERR_MEMORYVIEW_TOO_LARGE) before anything is mapped or grown (a file created for the
+   * call is removed again).
    */
-  mapFile(path: string | null, fd: number, access: number, offset: number, length: number, size: number): ArrayBuffer
-  /** Creates or opens POSIX shared memory (`name` has its leading slash) and maps all of it. */
-  openSharedMemory(name: string, create: boolean, size: number): ArrayBuffer
+  mapFile(path: string | null, fd: number, access: number, offset: number, length: number, size: number, maxLength: number): ArrayBuffer
+  /**
+   * Creates or opens POSIX shared memory (`name` has its leading slash) and maps all of it; a
+   * segment longer than `maxLength` is refused (ERR_MEMORYVIEW_TOO_LARGE) before it is created or mapped.
+   */
+  openSharedMemory(name: string, create: boolean, size: number, maxLength: number): ArrayBuffer
   /** Detaches a mapping's ArrayBuffer and munmaps it; false if it is not a live mapping made here. */
   unmap(buffer: ArrayBuffer): boolean
   /** msync(MS_SYNC) of the pages covering [offset, offset + length) of a live mapping. */

@@ -67,7 +67,11 @@ export const codes = {
   RELEASE_FAILED: 'ERR_MEMORYVIEW_RELEASE_FAILED',
   /** A native object's method called on a foreign receiver ("Illegal invocation", TypeError). */
   INVALID_THIS: 'ERR_INVALID_THIS',
-  /** More memory than the runtime lets one buffer hold, e.g. memoryview::Wrap() past buffer.constants.MAX_LENGTH (RangeError). */
+  /**
+   * More bytes than the runtime lets one buffer hold (`buffer.constants.MAX_LENGTH`): a mapped file,
+   * a shared-memory segment, a `memoryview::Wrap()` or a tolist()/tobytes()/hex() result, refused
+   * before anything is mapped, grown or allocated (RangeError).
+   */
   TOO_LARGE: 'ERR_MEMORYVIEW_TOO_LARGE',
 } as const
 

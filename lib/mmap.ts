@@ -7,6 +7,7 @@
  *   'write' - shared mapping: writes reach the file (flush() forces them to disk).
  *   'copy'  - private copy-on-write mapping: `buf` is writable, writes never reach the file.
  */
+import { constants as bufferConstants } from 'node:buffer'
 import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
 import { requireBinding } from './binding'
@@ -20,13 +21,24 @@ export interface MmapOptions {
   access?: Access
   /** Where the mapping starts in the file: a multiple of {@link allocationGranularity}. Default 0. */
   offset?: number
-  /** Bytes to map; 0 or absent maps from `offset` to the end of the file. */
+  /**
+   * Bytes to map; 0 or absent maps from `offset` to the end of the file. At most
+   * `buffer.constants.MAX_LENGTH` (4 GiB on Node 20): map a bigger file a window at a time.
+   */
   length?: number
   /** With access 'write': create the file if missing and extend it to at least `size` bytes first. */
   size?: number
 }
 
 const ACCESS: Record<Access, number> = { read: 0, write: 1, copy: 2 }
+
+/**
+ * The longest mapping this runtime can hand to JS: its largest ArrayBuffer/Uint8Array
+ * (2**32 bytes on Node 20, 2**53 - 1 on Node 22+). Longer mappings are refused with
+ * ERR_MEMORYVIEW_TOO_LARGE before anything is mapped or grown.
+ * @internal
+ */
+export const MAX_MAPPING_LENGTH: number = bufferConstants.MAX_LENGTH
 
 /** The granularity mapping offsets must be multiples of (Python's mmap.ALLOCATIONGRANULARITY). */
 export function allocationGranularity(): number {
@@ -84,7 +96,11 @@ export class MappedFile extends ExternalOwner {
  * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for bad arguments (unknown access, size without 'write').
  * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for negative or too large numbers;
  *   ERR_MEMORYVIEW_UNALIGNED for an offset that is not a multiple of the allocation granularity;
- *   ERR_MEMORYVIEW_EMPTY_FILE for an empty file; ERR_MEMORYVIEW_PAST_EOF for a range past the end.
+ *   ERR_MEMORYVIEW_EMPTY_FILE for an empty file; ERR_MEMORYVIEW_PAST_EOF for a range past the end;
+ *   ERR_MEMORYVIEW_TOO_LARGE when the mapping (`length`, or the file's size after growing to `size`,
+ *   minus `offset`) is longer than the runtime's largest buffer, `buffer.constants.MAX_LENGTH`
+ *   (4 GiB on Node 20): map a window of the file with `offset` and `length` instead. The file is
+ *   not grown then, and a file the call created is removed.
  * @throws {Error} with the errno name as `code` (ENOENT, EACCES, EISDIR, ...) when a system call fails.
  *   A failed call leaves no mapping, file descriptor or new file behind.
  */
@@ -120,6 +136,6 @@ export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {})
   if (offset % granularity !== 0) {
     throw rangeError(codes.UNALIGNED, `offset must be a multiple of the allocation granularity (${granularity})`)
   }
-  const buffer = binding.mapFile(path, fd, ACCESS[access], offset, length, size)
+  const buffer = binding.mapFile(path, fd, ACCESS[access], offset, length, size, MAX_MAPPING_LENGTH)
   return new MappedFile(buffer, access, path ?? fd)
 }

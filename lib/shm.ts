@@ -7,13 +7,17 @@ import { inspect } from 'node:util'
 import { requireBinding } from './binding'
 import { codes, rangeError, typeError } from './errors'
 import { ExternalOwner } from './external'
+import { MAX_MAPPING_LENGTH } from './mmap'
 
 export interface SharedMemoryOptions {
   /** Without the leading slash; generated like Python's ('psm_' + 8 hex digits) when creating without one. */
   name?: string
   /** Create a new segment (fails with EEXIST if the name exists). Default false: open an existing one. */
   create?: boolean
-  /** Bytes, when creating (must be > 0). Ignored when opening: the segment's own size is used. */
+  /**
+   * Bytes, when creating (must be > 0, and at most `buffer.constants.MAX_LENGTH`: 4 GiB on Node 20).
+   * Ignored when opening: the segment's own size is used.
+   */
   size?: number
 }
 
@@ -28,8 +32,12 @@ export class SharedMemory extends ExternalOwner {
   readonly #name: string
 
   /**
-   * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for a negative size, or size 0 when creating.
-   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG when `name` is omitted without `create`.
+   * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for a negative size, or size 0 when creating;
+   *   ERR_MEMORYVIEW_TOO_LARGE when the segment (`size` when creating, the existing segment's size
+   *   when opening) is longer than the runtime's largest buffer, `buffer.constants.MAX_LENGTH`
+   *   (4 GiB on Node 20). Nothing is created or mapped then: use smaller segments.
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG when `name` is omitted without `create`, is not a
+   *   string, or contains a NUL character.
    * @throws {Error} EEXIST when creating an existing name, ENOENT when opening a missing one.
    */
   constructor(options: SharedMemoryOptions = {}) {
@@ -40,12 +48,21 @@ export class SharedMemory extends ExternalOwner {
     if (create && size === 0) throw rangeError(codes.OUT_OF_RANGE, "'size' must be a positive number different from zero")
     if (name === undefined && !create) throw typeError(codes.INVALID_ARG, "'name' can only be omitted if create is true")
     if (name !== undefined && typeof name !== 'string') throw typeError(codes.INVALID_ARG, "'name' must be a string")
+    // shm_open() would use the name up to the NUL and report a segment that is not the one made.
+    if (name !== undefined && name.includes('\0')) throw typeError(codes.INVALID_ARG, "'name' must not contain null bytes")
+    if (create && size > MAX_MAPPING_LENGTH) {
+      throw rangeError(
+        codes.TOO_LARGE,
+        `cannot create a shared memory segment of ${size} bytes: this runtime's largest buffer is ` +
+          `${MAX_MAPPING_LENGTH} bytes (buffer.constants.MAX_LENGTH); use segments of at most that size`,
+      )
+    }
     const binding = requireBinding('shared memory')
     let chosen = name ?? generatedName()
     let buffer: ArrayBuffer
     for (;;) {
       try {
-        buffer = binding.openSharedMemory(`/${chosen}`, create, size)
+        buffer = binding.openSharedMemory(`/${chosen}`, create, size, MAX_MAPPING_LENGTH)
         break
       } catch (err) {
         // A generated name that happens to exist: try another, as Python does.

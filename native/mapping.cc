@@ -19,9 +19,15 @@ namespace {
 
 std::atomic<int64_t> live_mappings{0};
 
+// Ids of mappings, handed to the ArrayBuffer's finalizer as its hint. An id
+// is never reused, so a finalizer cannot mistake a later mapping at the same
+// address for its own.
+std::atomic<uintptr_t> next_id{1};
+
 struct MapState {
   void* addr = nullptr;
   size_t length = 0;
+  uintptr_t id = 0;
   bool unmapped = false;
   // Unmaps once; later calls do nothing.
   void Unmap() {
@@ -33,18 +39,23 @@ struct MapState {
 };
 
 // Live mappings by address. Process-wide (worker threads map too), so
-// guarded by a mutex; an address is unique while it is mapped.
+// guarded by a mutex; an address is unique while it is mapped. The table is
+// the mapping's only owner: whoever takes a state out of it (unmap(), the
+// finalizer, or the failure path of MapResultToJs) unmaps it, and nobody
+// else can, so the mapping is unmapped exactly once whatever order they run
+// in.
 std::mutex table_mutex;
 std::unordered_map<void*, std::shared_ptr<MapState>>& Table() {
   static auto* table = new std::unordered_map<void*, std::shared_ptr<MapState>>();
   return *table;
 }
 
-// Removes and returns the live mapping at `addr`, if any.
-std::shared_ptr<MapState> Take(void* addr) {
+// Removes and returns the live mapping at `addr`, if any (and, with `id`,
+// only if it is that mapping).
+std::shared_ptr<MapState> Take(void* addr, uintptr_t id = 0) {
   std::lock_guard<std::mutex> lock(table_mutex);
   auto it = Table().find(addr);
-  if (it == Table().end()) return nullptr;
+  if (it == Table().end() || (id != 0 && it->second->id != id)) return nullptr;
   std::shared_ptr<MapState> state = std::move(it->second);
   Table().erase(it);
   return state;
@@ -72,22 +83,44 @@ std::shared_ptr<MapState> Find(void* addr) {
   throw error;
 }
 
-[[noreturn]] void ThrowRefusal(Napi::Env env, MapRefusal refusal,
-                               int64_t file_size) {
-  switch (refusal) {
+constexpr char kCodeTooLarge[] = "ERR_MEMORYVIEW_TOO_LARGE";
+
+// Why a mapping longer than the runtime's largest buffer is refused, and the
+// way out: a file can be mapped a window at a time, a segment cannot.
+// `max_length` < 0: the runtime refused a length the caller's limit allowed.
+[[noreturn]] void ThrowTooLarge(Napi::Env env, bool segment, int64_t length,
+                                int64_t max_length) {
+  std::string message =
+      std::string("cannot map ") + (segment ? "a shared memory segment of " : "") +
+      std::to_string(length) + " bytes: " +
+      (max_length >= 0 ? "this runtime's largest buffer is " +
+                             std::to_string(max_length) +
+                             " bytes (buffer.constants.MAX_LENGTH); "
+                       : std::string("this runtime refused a buffer that large "
+                                     "(see buffer.constants.MAX_LENGTH); ")) +
+      (segment ? "use segments of at most that size"
+               : "map a window with { offset, length }");
+  ThrowError(env, ErrorKind::kRangeError, kCodeTooLarge, message);
+}
+
+[[noreturn]] void ThrowRefusal(Napi::Env env, const MapResult& result,
+                               bool segment, int64_t max_length) {
+  switch (result.refusal) {
     case MapRefusal::kEmptyFile:
       ThrowError(env, ErrorKind::kRangeError, "ERR_MEMORYVIEW_EMPTY_FILE",
                  "cannot mmap an empty file");
     case MapRefusal::kOffsetPastEnd:
       ThrowError(env, ErrorKind::kRangeError, "ERR_MEMORYVIEW_PAST_EOF",
                  "mmap offset is greater than file size (" +
-                     std::to_string(file_size) +
+                     std::to_string(result.file_size) +
                      " bytes): pass an offset below the file size, or "
                      "size to extend the file (access 'write')");
+    case MapRefusal::kTooLarge:
+      ThrowTooLarge(env, segment, result.refused_length, max_length);
     default:
       ThrowError(env, ErrorKind::kRangeError, "ERR_MEMORYVIEW_PAST_EOF",
                  "mmap length is greater than file size (" +
-                     std::to_string(file_size) +
+                     std::to_string(result.file_size) +
                      " bytes): pass a smaller length, or size to extend the "
                      "file (access 'write')");
   }
@@ -113,42 +146,66 @@ int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index,
   return static_cast<int64_t>(d);
 }
 
-void FinalizeBuffer(Napi::Env /*env*/, void* /*data*/,
-                    std::shared_ptr<MapState>* hint) {
-  // The buffer is unreachable: unmapping cannot pull memory from under JS.
-  {
-    std::lock_guard<std::mutex> lock(table_mutex);
-    auto it = Table().find((*hint)->addr);
-    if (it != Table().end() && it->second == *hint) Table().erase(it);
-  }
-  (*hint)->Unmap();
-  delete hint;
+// The external ArrayBuffer's finalizer: the buffer is unreachable, so
+// unmapping cannot pull memory from under JS. The hint is the mapping's id,
+// not a pointer: the runtime may run this finalizer while the buffer is
+// still being created (Node 20 does, for a length over
+// buffer.constants.MAX_LENGTH), and then it must not free anything the
+// failure path frees too.
+void FinalizeMapping(napi_env /*env*/, void* data, void* hint) {
+  std::shared_ptr<MapState> state =
+      Take(data, reinterpret_cast<uintptr_t>(hint));
+  if (state != nullptr) state->Unmap();
 }
 
 Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
-                          const std::string& path) {
+                          const std::string& path, bool segment,
+                          int64_t max_length) {
   if (rc != 0) ThrowSystemError(env, rc, result.syscall, path);
   if (result.refusal != MapRefusal::kNone) {
-    ThrowRefusal(env, result.refusal, result.file_size);
+    ThrowRefusal(env, result, segment, max_length);
   }
   auto state = std::make_shared<MapState>();
   state->addr = result.addr;
   state->length = result.length;
+  state->id = next_id++;
   live_mappings++;
-  auto* hint = new std::shared_ptr<MapState>(state);
-  Napi::ArrayBuffer buffer;
-  try {
-    buffer = Napi::ArrayBuffer::New(env, result.addr, result.length,
-                                    FinalizeBuffer, hint);
-  } catch (...) {
-    // No buffer, so no finalizer: this was the mapping's only owner.
-    state->Unmap();
-    delete hint;
-    throw;
+  {
+    // In the table before the buffer exists, so that a finalizer run during
+    // creation finds it (and unmaps it) instead of touching freed memory.
+    std::lock_guard<std::mutex> lock(table_mutex);
+    Table()[result.addr] = state;
   }
-  std::lock_guard<std::mutex> lock(table_mutex);
-  Table()[result.addr] = std::move(state);
-  return buffer;
+  // Called directly rather than through Napi::ArrayBuffer::New, whose
+  // failure path deletes its own finalizer data even when the runtime has
+  // already run (and deleted) it: a double free.
+  napi_value buffer = nullptr;
+  napi_status status = napi_create_external_arraybuffer(
+      env, result.addr, result.length, FinalizeMapping,
+      reinterpret_cast<void*>(state->id), &buffer);
+  if (status != napi_ok) {
+    // Unmapped here unless the finalizer already did it; either way once.
+    std::shared_ptr<MapState> taken = Take(result.addr, state->id);
+    if (taken != nullptr) taken->Unmap();
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      // The runtime's own error (ERR_BUFFER_TOO_LARGE) is replaced by ours.
+      napi_value ignored = nullptr;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    if (status == napi_no_external_buffers_allowed) {
+      // Electron's memory cage: no external memory at all (the same code
+      // include/memoryview.h throws for it).
+      ThrowError(env, ErrorKind::kError, "ERR_MEMORYVIEW_EXTERNAL_UNSUPPORTED",
+                 "this runtime does not allow external ArrayBuffers; "
+                 "nothing was mapped");
+    }
+    // What Node 20 refuses: a length over buffer.constants.MAX_LENGTH (the
+    // check before mapping makes this a last line of defence).
+    ThrowTooLarge(env, segment, static_cast<int64_t>(result.length), -1);
+  }
+  return Napi::ArrayBuffer(env, buffer);
 }
 
 // The data pointer of an ArrayBuffer argument (nullptr when detached).
@@ -158,6 +215,21 @@ void* BufferData(const Napi::CallbackInfo& info) {
                "expected the ArrayBuffer of a mapping");
   }
   return info[0].As<Napi::ArrayBuffer>().Data();
+}
+
+// The shared-memory name argument. JS refuses NUL already; checked again
+// because shm_open() would silently use the name up to the first NUL.
+std::string SharedMemoryName(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) {
+    ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
+               "the shared memory name must be a string");
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name.find('\0') != std::string::npos) {
+    ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
+               "name must not contain null bytes");
+  }
+  return name;
 }
 
 }  // namespace
@@ -213,6 +285,7 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
   int64_t offset = IntegerArg(info, 3, "offset");
   int64_t length = IntegerArg(info, 4, "length");
   int64_t size = IntegerArg(info, 5, "size");
+  int64_t max_length = IntegerArg(info, 6, "maxLength");
   if (offset < 0 || length < 0 || offset % AllocationGranularity() != 0) {
     ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
                "offset must be a non-negative multiple of the allocation "
@@ -223,31 +296,25 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
   }
   MapResult result;
   int rc = MapFile(path.empty() ? nullptr : path.c_str(), fd,
-                   static_cast<Access>(access), offset, length, size, &result);
-  return MapResultToJs(env, rc, result, path);
+                   static_cast<Access>(access), offset, length, size,
+                   max_length, &result);
+  return MapResultToJs(env, rc, result, path, false, max_length);
 }
 
 Napi::Value OpenSharedMemoryJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString()) {
-    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
-               "the shared memory name must be a string");
-  }
-  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::string name = SharedMemoryName(info);
   bool create = info[1].ToBoolean().Value();
   int64_t size = IntegerArg(info, 2, "size");
+  int64_t max_length = IntegerArg(info, 3, "maxLength");
   MapResult result;
-  int rc = MapSharedMemory(name.c_str(), create, size, &result);
-  return MapResultToJs(env, rc, result, name);
+  int rc = MapSharedMemory(name.c_str(), create, size, max_length, &result);
+  return MapResultToJs(env, rc, result, name, true, max_length);
 }
 
 Napi::Value UnlinkSharedMemoryJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString()) {
-    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
-               "the shared memory name must be a string");
-  }
-  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::string name = SharedMemoryName(info);
   int rc = UnlinkSharedMemory(name.c_str());
   if (rc != 0) ThrowSystemError(env, rc, "shm_unlink", name);
   return env.Undefined();

@@ -1,18 +1,25 @@
 // Memory-mapped files and POSIX shared memory as JS ArrayBuffers.
 //
 // Ownership rules:
-// - A mapping is owned by a MapState, shared (std::shared_ptr) by two
-//   holders: a process-wide table keyed by the mapping's address (through
-//   which unmap()/flush() find it from the ArrayBuffer JS passes in), and the
-//   finalizer of the external ArrayBuffer over the memory. JS holds nothing
-//   but that ArrayBuffer: no wrapper object per mapping, which keeps an
-//   open/close cycle cheap.
+// - A mapping is owned by a MapState held (std::shared_ptr) by one
+//   process-wide table keyed by the mapping's address, through which
+//   unmap()/flush() find it from the ArrayBuffer JS passes in. JS holds
+//   nothing but the external ArrayBuffer over the memory: no wrapper object
+//   per mapping, which keeps an open/close cycle cheap.
+// - Whoever takes the state out of the table unmaps it, exactly once:
+//   unmap(buffer), the ArrayBuffer's finalizer (the buffer was garbage
+//   collected while still mapped), or the failure path when the runtime
+//   refuses to create the ArrayBuffer. The finalizer's hint is the mapping's
+//   never-reused id, not a pointer, so a finalizer that runs late, or during
+//   the failed creation itself (Node 20 runs it there for a length over
+//   buffer.constants.MAX_LENGTH), frees nothing and finds nothing to unmap.
 // - unmap(buffer) unmaps synchronously: it removes the state from the table,
-//   marks it unmapped, detaches the ArrayBuffer (every TypedArray and
-//   DataView over it reads as length 0 from then on), then munmaps. The
-//   ArrayBuffer's finalizer unmaps only if unmap() never ran (the buffer was
-//   garbage collected while still mapped); whichever runs second does
-//   nothing. Both run on the thread of the JS environment that made it.
+//   detaches the ArrayBuffer (every TypedArray and DataView over it reads as
+//   length 0 from then on), then munmaps. All of it runs on the thread of the
+//   JS environment that made the mapping.
+// - Mappings longer than the caller's max_length (the runtime's largest
+//   buffer) are refused before anything is mapped or grown; a file or
+//   segment created for the call is removed again (platform.h).
 // - Only ArrayBuffers made here are ever detached: never a Buffer's pooled
 //   store or any other buffer JS code handed in (unmap() of a buffer not in
 //   the table does nothing and returns false).
@@ -29,10 +36,10 @@
 namespace memoryview {
 
 // JS: mapFile(path: string | null, fd: number, access: 0|1|2, offset, length,
-//             size) -> ArrayBuffer over the mapping
+//             size, maxLength) -> ArrayBuffer over the mapping
 Napi::Value MapFileJs(const Napi::CallbackInfo& info);
-// JS: openSharedMemory(name: string, create: boolean, size: number)
-//       -> ArrayBuffer over the mapping
+// JS: openSharedMemory(name: string, create: boolean, size: number,
+//                      maxLength: number) -> ArrayBuffer over the mapping
 Napi::Value OpenSharedMemoryJs(const Napi::CallbackInfo& info);
 // JS: unmap(buffer) -> true if it was a live mapping made here (now unmapped)
 Napi::Value UnmapJs(const Napi::CallbackInfo& info);

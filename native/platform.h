@@ -27,12 +27,15 @@ enum class MapRefusal {
   kOffsetPastEnd,    // offset at or beyond the end of the file
   kLengthPastEnd,    // offset + length beyond the end of the file
   kNotMappable,      // a directory (EISDIR) is reported through errno instead
+  kTooLarge,         // the mapping would be longer than the caller's max_length
 };
 
 struct MapResult {
   void* addr = nullptr;
   size_t length = 0;
   int64_t file_size = 0;
+  // With kTooLarge: the length the mapping would have had.
+  int64_t refused_length = 0;
   MapRefusal refusal = MapRefusal::kNone;
   const char* syscall = "";  // the call that failed, for error messages
 };
@@ -44,20 +47,25 @@ int64_t AllocationGranularity();
 // `path` (when `fd` < 0) or of `fd`. `size` >= 0 creates the file if missing
 // and extends it to at least `size` bytes first (only with kWrite), with the
 // blocks allocated (posix_fallocate): a full filesystem fails here with
-// ENOSPC rather than with SIGBUS at the first write. Access:
+// ENOSPC rather than with SIGBUS at the first write. Every refusal (the
+// range is outside the file as it would be after growing, or the mapping
+// would be longer than `max_length`, the largest buffer the JS runtime
+// accepts) is decided before the file is grown: a refused call grows
+// nothing, and a file it created is removed again. Access:
 //   kRead  - MAP_PRIVATE, PROT_READ|PROT_WRITE on a read-only fd: a stray
 //            write lands in a private copy-on-write page, never faults and
 //            never reaches the file;
 //   kCopy  - the same mapping, handed out writable;
 //   kWrite - MAP_SHARED, PROT_READ|PROT_WRITE on a read-write fd.
 int MapFile(const char* path, int fd, Access access, int64_t offset,
-            int64_t length, int64_t size, MapResult* out);
+            int64_t length, int64_t size, int64_t max_length, MapResult* out);
 
 // Creates (O_CREAT|O_EXCL, mode 0600, then fallocate to `size`) or opens the
 // POSIX shared-memory object `name` (with its leading slash) and maps all of
-// it shared and read-write.
+// it shared and read-write. A segment longer than `max_length` is refused
+// (kTooLarge) before it is created, or after opening without mapping it.
 int MapSharedMemory(const char* name, bool create, int64_t size,
-                    MapResult* out);
+                    int64_t max_length, MapResult* out);
 
 // shm_unlink(name).
 int UnlinkSharedMemory(const char* name);

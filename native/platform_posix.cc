@@ -34,48 +34,6 @@ int OpenRetrying(const char* path, int flags, mode_t mode) {
   return fd;
 }
 
-// Maps [offset, offset + length) of an open fd; length 0 means "to the end".
-int MapOpenFd(int fd, Access access, int64_t offset, int64_t length,
-              MapResult* out) {
-  struct stat st;
-  if (fstat(fd, &st) != 0) return Fail(out, "fstat");
-  if (S_ISDIR(st.st_mode)) {
-    errno = EISDIR;
-    return Fail(out, "mmap");
-  }
-  out->file_size = st.st_size;
-  if (S_ISREG(st.st_mode)) {
-    if (length == 0) {
-      if (st.st_size == 0) {
-        out->refusal = MapRefusal::kEmptyFile;
-        return 0;
-      }
-      if (offset >= st.st_size) {
-        out->refusal = MapRefusal::kOffsetPastEnd;
-        return 0;
-      }
-      length = st.st_size - offset;
-    } else if (offset > st.st_size || st.st_size - offset < length) {
-      out->refusal = MapRefusal::kLengthPastEnd;
-      return 0;
-    }
-  } else if (length == 0) {
-    out->refusal = MapRefusal::kEmptyFile;
-    return 0;
-  }
-  if (static_cast<uint64_t>(length) > std::numeric_limits<size_t>::max()) {
-    errno = ENOMEM;
-    return Fail(out, "mmap");
-  }
-  int flags = access == Access::kWrite ? MAP_SHARED : MAP_PRIVATE;
-  void* addr = mmap(nullptr, static_cast<size_t>(length),
-                    PROT_READ | PROT_WRITE, flags, fd, static_cast<off_t>(offset));
-  if (addr == MAP_FAILED) return Fail(out, "mmap");
-  out->addr = addr;
-  out->length = static_cast<size_t>(length);
-  return 0;
-}
-
 // Grows the file to `size` bytes with the blocks allocated, so that a full
 // filesystem (or /dev/shm) refuses here with ENOSPC instead of killing the
 // process with SIGBUS on the first write to a page it cannot back. On
@@ -100,6 +58,82 @@ int Grow(int fd, int64_t old_size, int64_t size) {
   return 0;
 }
 
+// Decides how many bytes to map of a file of `file_size` bytes (`regular`:
+// a regular file, whose size bounds the range), or why not. Makes no system
+// call, so callers can ask before they grow a file. The range checks come
+// first: a range outside the file is refused as such whatever its length.
+MapRefusal PlanLength(bool regular, int64_t file_size, int64_t offset,
+                      int64_t length, int64_t max_length, int64_t* planned) {
+  if (regular) {
+    if (length == 0) {
+      if (file_size == 0) return MapRefusal::kEmptyFile;
+      if (offset >= file_size) return MapRefusal::kOffsetPastEnd;
+      length = file_size - offset;
+    } else if (offset > file_size || file_size - offset < length) {
+      return MapRefusal::kLengthPastEnd;
+    }
+  } else if (length == 0) {
+    return MapRefusal::kEmptyFile;
+  }
+  *planned = length;
+  return length > max_length ? MapRefusal::kTooLarge : MapRefusal::kNone;
+}
+
+// Records a refusal; returns 0 (a refusal is not a failed system call).
+int Refuse(MapResult* out, MapRefusal refusal, int64_t planned) {
+  out->refusal = refusal;
+  if (refusal == MapRefusal::kTooLarge) out->refused_length = planned;
+  return 0;
+}
+
+// Maps [offset, offset + length) of an open fd; length 0 means "to the end".
+int MapOpenFd(int fd, Access access, int64_t offset, int64_t length,
+              int64_t max_length, MapResult* out) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return Fail(out, "fstat");
+  if (S_ISDIR(st.st_mode)) {
+    errno = EISDIR;
+    return Fail(out, "mmap");
+  }
+  out->file_size = st.st_size;
+  int64_t planned = 0;
+  MapRefusal refusal = PlanLength(S_ISREG(st.st_mode), st.st_size, offset,
+                                  length, max_length, &planned);
+  if (refusal != MapRefusal::kNone) return Refuse(out, refusal, planned);
+  length = planned;
+  if (static_cast<uint64_t>(length) > std::numeric_limits<size_t>::max()) {
+    errno = ENOMEM;
+    return Fail(out, "mmap");
+  }
+  int flags = access == Access::kWrite ? MAP_SHARED : MAP_PRIVATE;
+  void* addr = mmap(nullptr, static_cast<size_t>(length),
+                    PROT_READ | PROT_WRITE, flags, fd, static_cast<off_t>(offset));
+  if (addr == MAP_FAILED) return Fail(out, "mmap");
+  out->addr = addr;
+  out->length = static_cast<size_t>(length);
+  return 0;
+}
+
+// Grows an open file to at least `size` bytes unless the mapping that would
+// result is refused; the refusal is decided on the size the file would
+// have, before anything changes.
+int GrowUnlessRefused(int fd, const struct stat& st, int64_t offset,
+                      int64_t length, int64_t size, int64_t max_length,
+                      MapResult* out) {
+  int64_t grown = st.st_size < size ? size : st.st_size;
+  int64_t planned = 0;
+  MapRefusal refusal = PlanLength(S_ISREG(st.st_mode), grown, offset, length,
+                                  max_length, &planned);
+  if (refusal != MapRefusal::kNone) {
+    out->file_size = grown;
+    return Refuse(out, refusal, planned);
+  }
+  if (st.st_size < size && Grow(fd, st.st_size, size) != 0) {
+    return Fail(out, "fallocate");
+  }
+  return 0;
+}
+
 }  // namespace
 
 int64_t AllocationGranularity() {
@@ -108,16 +142,15 @@ int64_t AllocationGranularity() {
 }
 
 int MapFile(const char* path, int fd, Access access, int64_t offset,
-            int64_t length, int64_t size, MapResult* out) {
+            int64_t length, int64_t size, int64_t max_length, MapResult* out) {
   if (fd >= 0) {
     if (size >= 0) {
       struct stat st;
       if (fstat(fd, &st) != 0) return Fail(out, "fstat");
-      if (st.st_size < size && Grow(fd, st.st_size, size) != 0) {
-        return Fail(out, "fallocate");
-      }
+      int rc = GrowUnlessRefused(fd, st, offset, length, size, max_length, out);
+      if (rc != 0 || out->refusal != MapRefusal::kNone) return rc;
     }
-    return MapOpenFd(fd, access, offset, length, out);
+    return MapOpenFd(fd, access, offset, length, max_length, out);
   }
 
   bool created = false;
@@ -142,11 +175,14 @@ int MapFile(const char* path, int fd, Access access, int64_t offset,
     } else if (S_ISDIR(st.st_mode)) {
       errno = EISDIR;
       rc = Fail(out, "open");
-    } else if (st.st_size < size && Grow(own_fd, st.st_size, size) != 0) {
-      rc = Fail(out, "fallocate");
+    } else {
+      rc = GrowUnlessRefused(own_fd, st, offset, length, size, max_length,
+                             out);
     }
   }
-  if (rc == 0) rc = MapOpenFd(own_fd, access, offset, length, out);
+  if (rc == 0 && out->refusal == MapRefusal::kNone) {
+    rc = MapOpenFd(own_fd, access, offset, length, max_length, out);
+  }
   CloseQuietly(own_fd);
   if (created && (rc != 0 || out->refusal != MapRefusal::kNone)) {
     int saved = errno;
@@ -157,7 +193,11 @@ int MapFile(const char* path, int fd, Access access, int64_t offset,
 }
 
 int MapSharedMemory(const char* name, bool create, int64_t size,
-                    MapResult* out) {
+                    int64_t max_length, MapResult* out) {
+  if (create && size > max_length) {
+    // Refused before the segment exists: nothing to create, reserve or undo.
+    return Refuse(out, MapRefusal::kTooLarge, size);
+  }
   int fd = create ? shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600)
                   : shm_open(name, O_RDWR, 0);
   if (fd < 0) return Fail(out, "shm_open");
@@ -174,6 +214,7 @@ int MapSharedMemory(const char* name, bool create, int64_t size,
     }
   }
   if (rc == 0 && length == 0) out->refusal = MapRefusal::kEmptyFile;
+  if (rc == 0 && length > max_length) Refuse(out, MapRefusal::kTooLarge, length);
   if (rc == 0 && out->refusal == MapRefusal::kNone) {
     out->file_size = length;
     void* addr = mmap(nullptr, static_cast<size_t>(length),

@@ -178,10 +178,10 @@ describe('31 messages that help', () => {
     it('native argument checks name the argument and the value refused', () => {
       const binding = requireBinding('test')
       const rows: Array<[() => unknown, ErrorClass, string, string[]]> = [
-        [() => binding.mapFile(path.join(dir, 'none'), -1, 7, 0, 0, -1), RangeError, OUT_OF_RANGE, ['access must be 0 (read), 1 (write) or 2 (copy)', 'got 7']],
-        [() => binding.mapFile(path.join(dir, 'none'), -1, 0, 0, 1.5, -1), RangeError, OUT_OF_RANGE, ['length', '1.5']],
-        [() => binding.mapFile(path.join(dir, 'none'), -1, 0, 3, 0, -1), RangeError, OUT_OF_RANGE, ['allocation granularity', 'offset 3']],
-        [() => binding.mapFile(path.join(dir, 'none'), -1, 0, 0, 'x' as never, -1), TypeError, INVALID_ARG, ['length (argument 4)']],
+        [() => binding.mapFile(path.join(dir, 'none'), -1, 7, 0, 0, -1, 2 ** 32), RangeError, OUT_OF_RANGE, ['access must be 0 (read), 1 (write) or 2 (copy)', 'got 7']],
+        [() => binding.mapFile(path.join(dir, 'none'), -1, 0, 0, 1.5, -1, 2 ** 32), RangeError, OUT_OF_RANGE, ['length', '1.5']],
+        [() => binding.mapFile(path.join(dir, 'none'), -1, 0, 3, 0, -1, 2 ** 32), RangeError, OUT_OF_RANGE, ['allocation granularity', 'offset 3']],
+        [() => binding.mapFile(path.join(dir, 'none'), -1, 0, 0, 'x' as never, -1, 2 ** 32), TypeError, INVALID_ARG, ['length (argument 4)']],
       ]
       for (const [fn, cls, code, facts] of rows) {
         const err = expectError(fn, cls, code)
