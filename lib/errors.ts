@@ -73,6 +73,11 @@ export const codes = {
    * before anything is mapped, grown or allocated (RangeError).
    */
   TOO_LARGE: 'ERR_MEMORYVIEW_TOO_LARGE',
+  /**
+   * structuredClone() or postMessage() of a view, mapped file or shared memory (TypeError): share the
+   * memory (a SharedArrayBuffer, the shared memory's name, the file's path) and build a view there.
+   */
+  NOT_CLONEABLE: 'ERR_MEMORYVIEW_NOT_CLONEABLE',
 } as const
 
 export type ErrorCode = (typeof codes)[keyof typeof codes]
@@ -111,6 +116,26 @@ export const outOfBoundsError = (): Error =>
     codes.OUT_OF_BOUNDS,
     'the underlying buffer was detached or shrunk below the extent of this view',
   )
+
+/**
+ * The first own property of every view and owner of external memory. structuredClone() and
+ * postMessage() serialise a plain object's own enumerable properties in order, so they reach this
+ * object's getter first and fail with our error instead of V8's DataCloneError naming an internal
+ * function. One frozen object shared by all, so a view pays one property store for it.
+ */
+export const NOT_CLONEABLE_GUARD: object = Object.freeze(
+  Object.defineProperty({}, 'memoryview', {
+    enumerable: true,
+    get(): never {
+      throw typeError(
+        codes.NOT_CLONEABLE,
+        'a MemoryView, MappedFile or SharedMemory cannot be cloned or posted; share the memory instead ' +
+          '(post the SharedArrayBuffer, or open the same SharedMemory by name / mmap the same file in the ' +
+          'other thread) and build a view there',
+      )
+    },
+  }),
+)
 
 /** Python's name for the type of a JS value, used in messages that mirror CPython's wording. */
 export function typeName(value: unknown): string {

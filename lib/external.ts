@@ -8,7 +8,7 @@
  * ArrayBuffer) whether any export is held, then has native code detach the ArrayBuffer and munmap.
  * An owner that is never closed is unmapped when its ArrayBuffer is garbage collected.
  */
-import { codes, plainError } from './errors'
+import { NOT_CLONEABLE_GUARD, codes, plainError } from './errors'
 import { ExternalMemory, ManagedBuffer, registerExternal } from './managed-buffer'
 import { MemoryView, Pin } from './memoryview'
 import { parseSingleFormat } from './format'
@@ -16,6 +16,11 @@ import { requireBinding } from './binding'
 import { BUFFER_PROTOCOL, BufferDescriptor, OWNED_VIEW } from './sources'
 
 export abstract class ExternalOwner implements Disposable {
+  /**
+   * @internal The first own property on purpose: structuredClone()/postMessage() meet it before
+   * `_buffer` (which they would otherwise copy) and throw ERR_MEMORYVIEW_NOT_CLONEABLE.
+   */
+  readonly _noclone: object = NOT_CLONEABLE_GUARD
   /** @internal The external ArrayBuffer over the mapping (detached by close()). */ readonly _buffer: ArrayBuffer
   /** @internal */ readonly _size: number
   /** @internal */ readonly _state: ExternalMemory

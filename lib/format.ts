@@ -200,12 +200,36 @@ export function calcsize(str: string): number | null {
   return size
 }
 
+/**
+ * An element of format 'c': a 1-byte Buffer (Python's bytes of length 1) in every respect but one,
+ * its numeric value is its byte. A plain Buffer converts to a number by parsing its text ('7' → 7,
+ * '\x05' → NaN → 0), so `new Uint8Array(cView)` gave silently wrong bytes; this gives bytes(m).
+ */
+class CharByte extends Uint8Array {}
+Object.setPrototypeOf(CharByte.prototype, Buffer.prototype)
+Object.defineProperties(CharByte.prototype, {
+  // util.inspect and `b.constructor` then say Buffer, as for any other Buffer.
+  constructor: { value: Buffer, writable: true, configurable: true },
+  [Symbol.toPrimitive]: {
+    value(this: Buffer, hint: string): number | string {
+      return hint === 'number' ? this[0] : this.toString()
+    },
+    configurable: true,
+  },
+})
+
+function charByte(byte: number): Buffer {
+  const b = new CharByte(1)
+  b[0] = byte
+  return b as unknown as Buffer
+}
+
 function makeReader(letter: string, itemsize: number, le: boolean): Reader {
   switch (letter) {
     case 'b': return (dv, o) => dv.getInt8(o)
     case 'B': return (dv, o) => dv.getUint8(o)
     case '?': return (dv, o) => dv.getUint8(o) !== 0
-    case 'c': return (dv, o) => Buffer.from([dv.getUint8(o)])
+    case 'c': return (dv, o) => charByte(dv.getUint8(o))
     case 'h': return (dv, o) => dv.getInt16(o, le)
     case 'H': return (dv, o) => dv.getUint16(o, le)
     case 'i': return (dv, o) => dv.getInt32(o, le)

@@ -18,6 +18,7 @@
 import { inspect } from 'node:util'
 import {
   BufferError,
+  NOT_CLONEABLE_GUARD,
   codes,
   notImplemented,
   outOfBoundsError,
@@ -153,6 +154,11 @@ function valueEquals(a: Value, b: Value): boolean {
  * `m.subarray(a, b).assign(src)`.
  */
 export class MemoryView implements Iterable<Value>, Disposable {
+  /**
+   * @internal The first own property on purpose: structuredClone()/postMessage() meet it first and
+   * throw ERR_MEMORYVIEW_NOT_CLONEABLE (see NOT_CLONEABLE_GUARD).
+   */
+  _noclone: object
   /** @internal */ _mbuf: ManagedBuffer
   /** @internal The managed buffer's DataView; null once this view is released. */ _dv: DataView | null
   /** @internal Byte offset of element [0, ..., 0] in the managed buffer's region. */ _off: number
@@ -218,6 +224,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
       init = resolveSource(source)
     }
     const { shape, strides, format } = init
+    this._noclone = NOT_CLONEABLE_GUARD
     this._mbuf = init.mbuf
     this._dv = init.mbuf.dv
     this._off = init.offset
@@ -1152,6 +1159,44 @@ export class MemoryView implements Iterable<Value>, Disposable {
     }
   }
 
+  // ---------------------------------------------------------------- plain-JS conversions
+
+  /**
+   * `tobytes()`: a copy of the view's bytes in C order, so that `Buffer.from(view)` (which calls
+   * `valueOf()` first) gives Python's `bytes(m)` instead of reading `view[0..length)` as zeros.
+   * Never an alias of the memory: a readonly view must not hand out writable bytes.
+   * @throws {Error} ERR_MEMORYVIEW_RELEASED after release().
+   */
+  valueOf(): Buffer {
+    return this.tobytes()
+  }
+
+  /**
+   * Every conversion to a primitive (`'' + view`, `` `${view}` ``, `view == 'x'`, `+view`) uses
+   * toString(), as it did before valueOf() returned bytes, and never copies the memory.
+   */
+  [Symbol.toPrimitive](): string {
+    return this.toString()
+  }
+
+  /**
+   * What `JSON.stringify(view)` writes: the view's layout, never its data and never internal fields.
+   * `{ type: 'memoryview', format, itemsize, shape, strides, readonly, nbytes }`, or
+   * `{ type: 'memoryview', released: true }` after release(). Never throws.
+   */
+  toJSON(): MemoryViewJSON {
+    if (this.released) return { type: 'memoryview', released: true }
+    return {
+      type: 'memoryview',
+      format: this._fmt.str,
+      itemsize: this._itemsize,
+      shape: this._shape.slice(),
+      strides: this._strides.slice(),
+      readonly: this._readonly,
+      nbytes: product(this._shape) * this._itemsize,
+    }
+  }
+
   // ---------------------------------------------------------------- display
 
   /** Python's repr(m): `<memory at 0x…>` or `<released memory at 0x…>`. */
@@ -1168,6 +1213,19 @@ export class MemoryView implements Iterable<Value>, Disposable {
 }
 
 const EMPTY: readonly number[] = Object.freeze([])
+
+/** The JSON form of a view ({@link MemoryView.toJSON}). */
+export type MemoryViewJSON =
+  | {
+      type: 'memoryview'
+      format: string
+      itemsize: number
+      shape: number[]
+      strides: number[]
+      readonly: boolean
+      nbytes: number
+    }
+  | { type: 'memoryview'; released: true }
 const readByte: Reader = (dv, o) => dv.getUint8(o)
 
 function cmpRec(

@@ -55,6 +55,15 @@ function integerOption(name: string, value: unknown, min: number): number {
   return value
 }
 
+/** The JSON form of a mapped file ({@link MappedFile.toJSON}). */
+export interface MappedFileJSON {
+  type: 'MappedFile'
+  source: string | number
+  access: Access
+  size: number
+  closed: boolean
+}
+
 /** A mapped file. `buf` is a MemoryView over the mapping; close() unmaps it synchronously. */
 export class MappedFile extends ExternalOwner {
   /** The access mode the file was mapped with. */
@@ -85,9 +94,22 @@ export class MappedFile extends ExternalOwner {
     requireBinding('mmap').flush(this._buffer, offset, len)
   }
 
-  [inspect.custom](): string {
+  /** `MappedFile("path", access='read', size=4096)`, or `…, closed)` after close(). */
+  override toString(): string {
     const state = this.closed ? 'closed' : `size=${this.size}`
     return `MappedFile(${JSON.stringify(this.source)}, access='${this.access}', ${state})`
+  }
+
+  [inspect.custom](): string {
+    return this.toString()
+  }
+
+  /**
+   * What `JSON.stringify(mappedFile)` writes: `{ type: 'MappedFile', source, access, size, closed }`
+   * (`source` is the path or the file descriptor). Never the data; never throws.
+   */
+  toJSON(): MappedFileJSON {
+    return { type: 'MappedFile', source: this.source, access: this.access, size: this.size, closed: this.closed }
   }
 }
 

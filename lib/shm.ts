@@ -21,6 +21,14 @@ export interface SharedMemoryOptions {
   size?: number
 }
 
+/** The JSON form of shared memory ({@link SharedMemory.toJSON}). */
+export interface SharedMemoryJSON {
+  type: 'SharedMemory'
+  name: string
+  size: number
+  closed: boolean
+}
+
 // Python: _SHM_SAFE_NAME_LENGTH = 14 with the prefix '/psm_', so 4 random bytes.
 const generatedName = (): string => `psm_${randomBytes(4).toString('hex')}`
 
@@ -90,7 +98,20 @@ export class SharedMemory extends ExternalOwner {
     requireBinding('shared memory').unlinkSharedMemory(`/${this.#name}`)
   }
 
-  [inspect.custom](): string {
+  /** `SharedMemory('psm_0123abcd', size=4096)`, or `…, closed)` after close(). */
+  override toString(): string {
     return `SharedMemory('${this.#name}', size=${this.size}${this.closed ? ', closed' : ''})`
+  }
+
+  [inspect.custom](): string {
+    return this.toString()
+  }
+
+  /**
+   * What `JSON.stringify(shm)` writes: `{ type: 'SharedMemory', name, size, closed }`. Never the
+   * data; never throws.
+   */
+  toJSON(): SharedMemoryJSON {
+    return { type: 'SharedMemory', name: this.#name, size: this.size, closed: this.closed }
   }
 }

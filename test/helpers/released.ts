@@ -2,7 +2,7 @@
  * Every operation of a MemoryView, tried on a released view. CPython raises
  * "operation forbidden on released memoryview object" for each; here that is a plain Error
  * with code ERR_MEMORYVIEW_RELEASED. The few members that keep working after release
- * (`released`, `release()`, disposal, `String()`, `equals`, a cached `hash()`) are checked
+ * (`released`, `release()`, disposal, `String()`, `toJSON()`, `equals`, a cached `hash()`) are checked
  * separately by `expectReleasedSurvivors`.
  */
 import { expect } from 'chai'
@@ -47,6 +47,8 @@ export const RELEASED_OPERATIONS: readonly Op[] = [
   ['[Symbol.iterator]()', (m) => m[Symbol.iterator]()],
   ['spread [...m]', (m) => [...m]],
   ['toTypedArray()', (m) => m.toTypedArray()],
+  ['valueOf()', (m) => m.valueOf()],
+  ['Buffer.from(m) (valueOf: never zeros)', (m) => Buffer.from(m)],
   ['pin()', (m) => m.pin()],
   ['[BUFFER_PROTOCOL]() (export)', (m) => (m as any)[BUFFER_PROTOCOL]()],
   ['memoryview(m)', (m) => memoryview(m)],
@@ -73,6 +75,8 @@ export function expectReleasedSurvivors(m: MemoryView): void {
   expect(() => m[Symbol.dispose]()).not.to.throw()
   expect(String(m)).to.match(/^<released memory at 0x[0-9a-f]+>$/)
   expect(util.inspect(m)).to.contain('released memory')
+  expect(`${m}`).to.equal(String(m))
+  expect(m.toJSON()).to.deep.equal({ type: 'memoryview', released: true })
   // CPython: a released view equals only itself (`m == m` is True, `m == other` False).
   expect(m.equals(m)).to.equal(true)
   expect(m.equals(new Uint8Array(0))).to.equal(false)
