@@ -35,7 +35,7 @@ const LISTS: [format: string, list: unknown[]][] = [
   ['c', DATA.map((b) => bytes(b))],
 ]
 
-describe('28 plain-JS conversions, JSON form, cloning', () => {
+describe('32 plain-JS conversions, JSON form, cloning', () => {
   describe('Buffer.from(view) is bytes(m)', () => {
     it('bytes(memoryview(b)) — was a Buffer of zeros', () => {
       expect(Buffer.from(memoryview(bytes(1, 2, 3, 4)))).to.deep.equal(bytes(1, 2, 3, 4))
