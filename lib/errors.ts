@@ -46,6 +46,12 @@ export const codes = {
   OUT_OF_BOUNDS: 'ERR_MEMORYVIEW_OUT_OF_BOUNDS',
   /** A native feature was used but the addon could not be loaded (Error). */
   NATIVE_UNAVAILABLE: 'ERR_MEMORYVIEW_NATIVE_UNAVAILABLE',
+  /**
+   * A result too large to build: tolist() beyond MAX_TOLIST_ENTRIES, tobytes() beyond
+   * buffer.constants.MAX_LENGTH, hex() beyond buffer.constants.MAX_STRING_LENGTH (RangeError;
+   * CPython: MemoryError).
+   */
+  TOO_LARGE: 'ERR_MEMORYVIEW_TOO_LARGE',
 } as const
 
 export type ErrorCode = (typeof codes)[keyof typeof codes]

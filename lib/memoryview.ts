@@ -15,6 +15,7 @@
  * 2-D view) is a bounds check plus one DataView call; everything else goes through the slow paths,
  * which follow CPython's order of checks exactly.
  */
+import { constants as bufferConstants } from 'node:buffer'
 import { inspect } from 'node:util'
 import {
   BufferError,
@@ -30,6 +31,7 @@ import {
   Format, NATIVE_LITTLE_ENDIAN, Reader, TypedArray, TypedArrayCtor, Value, Writer, isByteFormat, nativeChar, parseSingleFormat,
 } from './format'
 import { ManagedBuffer } from './managed-buffer'
+import { bufferOver } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, gather, isCContiguousView, isFContiguousView, product, scatter } from './shape'
 import { hashBytes } from './hash'
@@ -45,6 +47,15 @@ let nextId = 1
 const RELEASED_MBUF = new ManagedBuffer(new ArrayBuffer(0), 0, 0, undefined)
 RELEASED_MBUF.dv = null
 
+/**
+ * The most array entries (elements plus nested arrays) tolist() builds: 2**25, V8's largest array
+ * that `new Array(n)` allocates with fast elements (JSArray::kMaxFastArrayLength). Beyond it arrays
+ * become dictionaries: 2**26 elements took 15 s and 2.3 GB here, 2**27 ran out of heap. CPython
+ * raises MemoryError where its allocation fails; this limit refuses up front, before allocating.
+ */
+export const MAX_TOLIST_ENTRIES = 2 ** 25
+
+const tooLarge = (message: string): RangeError => rangeError(codes.TOO_LARGE, message)
 const invalidSliceKey = (): TypeError => typeError(codes.INVALID_INDEX, 'invalid slice key')
 const zeroDim = (): TypeError => typeError(codes.INVALID_INDEX, 'invalid indexing of 0-dim memory')
 
@@ -688,11 +699,18 @@ export class MemoryView implements Iterable<Value>, Disposable {
 
   // ---------------------------------------------------------------- conversions
 
-  /** @internal The view's bytes in C order ('C'), Fortran order ('F'), or as laid out if contiguous ('A'). */
+  /**
+   * @internal The view's bytes in C order ('C'), Fortran order ('F'), or as laid out if contiguous ('A').
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE beyond buffer.constants.MAX_LENGTH bytes.
+   */
   _bytes(order: 'C' | 'F' | 'A'): Buffer {
     this._live()
     const nbytes = product(this._shape) * this._itemsize
     if (nbytes === 0) return Buffer.alloc(0)
+    // A zero-stride view of a few bytes can describe any number of them: refuse before allocating.
+    if (nbytes > bufferConstants.MAX_LENGTH) {
+      throw tooLarge(`tobytes() of ${nbytes} bytes exceeds the largest Buffer, buffer.constants.MAX_LENGTH = ${bufferConstants.MAX_LENGTH}`)
+    }
     // With at least one element the view's own flags equal PyBuffer_IsContiguous().
     const raw = order === 'C' ? this._c : order === 'F' ? this._f : this._c || this._f
     const out = Buffer.allocUnsafe(nbytes)
@@ -709,7 +727,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
   _raw(nbytes: number): Buffer {
     let rb = this._rb
     if (rb === null || rb.length !== nbytes) {
-      rb = Buffer.from(this._mbuf.buffer as ArrayBuffer, this._mbuf.byteOffset + this._off, nbytes)
+      rb = bufferOver(this._mbuf.buffer, this._mbuf.byteOffset + this._off, nbytes)
       if (!this._mbuf.resizable) this._rb = rb
     }
     return rb
@@ -718,6 +736,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
   /**
    * Python's `m.tobytes(order)`: a copy of the data as a Buffer.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for an order other than 'C', 'F', 'A'.
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for more than buffer.constants.MAX_LENGTH bytes.
    */
   tobytes(order?: 'C' | 'F' | 'A' | null): Buffer {
     if (order !== undefined && order !== null && typeof order !== 'string') {
@@ -734,6 +753,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
    * right, with a negative one from the left.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for a separator that is not one ASCII character or
    *   a non-integral bytesPerSep.
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for a result longer than buffer.constants.MAX_STRING_LENGTH.
    */
   hex(sep?: string | Uint8Array, bytesPerSep?: number): string {
     let group = 1
@@ -767,8 +787,12 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._live()
     const nbytes = product(this._shape) * this._itemsize
     if (nbytes === 0) return ''
-    const hex = (this._c ? this._raw(nbytes) : this._bytes('C')).toString('hex')
     const k = Math.abs(group)
+    const length = 2 * nbytes + (group === 0 || k >= nbytes ? 0 : Math.ceil(nbytes / k) - 1)
+    if (length > bufferConstants.MAX_STRING_LENGTH) {
+      throw tooLarge(`hex() of ${nbytes} bytes is ${length} characters, more than the longest string, buffer.constants.MAX_STRING_LENGTH = ${bufferConstants.MAX_STRING_LENGTH}`)
+    }
+    const hex = (this._c ? this._raw(nbytes) : this._bytes('C')).toString('hex')
     if (group === 0 || k >= nbytes) return hex
     const parts: string[] = []
     if (group < 0) {
@@ -784,12 +808,15 @@ export class MemoryView implements Iterable<Value>, Disposable {
   /**
    * Python's `m.tolist()`: nested arrays of element values; the scalar for a 0-d view.
    * @throws {Error} ERR_MEMORYVIEW_NOT_IMPLEMENTED for formats with several items.
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE when the arrays would hold more than
+   *   {@link MAX_TOLIST_ENTRIES} entries in total (elements plus nested arrays).
    */
   tolist(): Value | unknown[] {
     this._checkReleased()
     this._checkFormat()
     const dv = this._live()
     if (this._ndim === 0) return this._read(dv, this._off)
+    this._checkListSize()
     const ta = this._ta1 ?? (this._makeTa1() ? this._ta1 : null)
     if (ta !== null) {
       const n = ta.length
@@ -798,6 +825,23 @@ export class MemoryView implements Iterable<Value>, Disposable {
       return out
     }
     return this._listRec(dv, 0, this._off)
+  }
+
+  /** Refuses, before allocating anything, a tolist() result the engine cannot build in reasonable time and memory. */
+  private _checkListSize(): void {
+    let rows = 1
+    let entries = 0
+    for (const n of this._shape) {
+      rows *= n
+      entries += rows
+      // Stop early: with a huge dimension the running product could overflow to Infinity, times 0 NaN.
+      if (rows === 0 || entries > MAX_TOLIST_ENTRIES) break
+    }
+    if (entries > MAX_TOLIST_ENTRIES) {
+      throw tooLarge(
+        `tolist() of shape [${this._shape.join(', ')}] needs more than ${MAX_TOLIST_ENTRIES} array entries (elements and nested arrays), the most it builds`,
+      )
+    }
   }
 
   private _listRec(dv: DataView, dim: number, offset: number): unknown[] {
@@ -827,7 +871,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
     const mbuf = this._mbuf
     if (nbytes !== 0 && !this._c && !this._f) throw typeError(codes.NOT_CONTIGUOUS, 'toTypedArray() needs a contiguous view')
     const start = mbuf.byteOffset + (nbytes === 0 ? 0 : this._off)
-    if (fmt.char === 'B' || fmt.char === 'c') return Buffer.from(mbuf.buffer as ArrayBuffer, start, nbytes)
+    if (fmt.char === 'B' || fmt.char === 'c') return bufferOver(mbuf.buffer, start, nbytes)
     // The format's own TypedArray (native byte order, matching size); 'e' stores go through a
     // DataView, so its Float16Array is only for interop.
     const Ctor = fmt.typed ?? (fmt.char === 'e' && fmt.littleEndian === NATIVE_LITTLE_ENDIAN ? Float16 : undefined)
