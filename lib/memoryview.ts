@@ -31,7 +31,7 @@ import {
   Format, NATIVE_LITTLE_ENDIAN, Reader, TypedArray, TypedArrayCtor, Value, Writer, isByteFormat, nativeChar, parseSingleFormat,
 } from './format'
 import { ManagedBuffer } from './managed-buffer'
-import { bufferOver } from './intrinsics'
+import { bufferOver, typedArrayTag, viewByteLength } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, gather, isCContiguousView, isFContiguousView, product, scatter } from './shape'
 import { hashBytes } from './hash'
@@ -773,9 +773,10 @@ export class MemoryView implements Iterable<Value>, Disposable {
       if (typeof sep === 'string') {
         if (sep.length !== 1) throw typeError(codes.INVALID_ARG, 'sep must be length 1.')
         code = sep.charCodeAt(0)
-      } else if (sep instanceof Uint8Array) {
-        if (sep.length !== 1) throw typeError(codes.INVALID_ARG, 'sep must be length 1.')
-        code = sep[0]
+      } else if (typedArrayTag(sep) === 'Uint8Array') {
+        // Intrinsic length: an own `length` on a real Uint8Array (or a fake one) must not be believed.
+        if (viewByteLength(sep as Uint8Array) !== 1) throw typeError(codes.INVALID_ARG, 'sep must be length 1.')
+        code = (sep as Uint8Array)[0]
       } else {
         throw typeError(codes.INVALID_ARG, 'sep must be str or bytes.')
       }
