@@ -6,13 +6,15 @@
  * (`Object.defineProperty(u8, 'byteOffset', { value: 0 })`), a swapped prototype or a Proxy can
  * make them lie, and a lie about where memory is or whether it can shrink reaches memory outside
  * the view (or, through native code, a freed page). These getters read the internal slots and throw
- * a TypeError on anything that is not the real built-in, so they double as brand checks. They are
- * called through `Function.prototype.call` bound at load, so overwriting `call` or `Reflect.apply`
- * later changes nothing.
+ * a TypeError on anything that is not the real built-in; brand checks use util.types, which reads
+ * the same slots without throwing. The getters are called through `Function.prototype.call` bound
+ * at load, so overwriting `call` or `Reflect.apply` later changes nothing.
  *
  * Assumptions: this module is loaded before any user code can replace the built-ins' prototypes'
  * getters (it is loaded with the package).
  */
+
+import { types } from 'node:util'
 
 type Getter<T, R> = (self: T) => R
 
@@ -48,26 +50,10 @@ const dvByteLength = getter<DataView, number>(DataView.prototype, 'byteLength')!
 const isViewIntrinsic = ArrayBuffer.isView
 
 /** True for a real ArrayBuffer (not a SharedArrayBuffer, not a Proxy, whatever its prototype). */
-export function isArrayBuffer(v: unknown): v is ArrayBuffer {
-  if (v === null || typeof v !== 'object') return false
-  try {
-    abByteLength(v as ArrayBuffer)
-    return true
-  } catch {
-    return false
-  }
-}
+export const isArrayBuffer = types.isArrayBuffer as (v: unknown) => v is ArrayBuffer
 
 /** True for a real SharedArrayBuffer. */
-export function isSharedArrayBuffer(v: unknown): v is SharedArrayBuffer {
-  if (sabByteLengthGet === null || v === null || typeof v !== 'object') return false
-  try {
-    sabByteLengthGet(v as SharedArrayBuffer)
-    return true
-  } catch {
-    return false
-  }
-}
+export const isSharedArrayBuffer = types.isSharedArrayBuffer as (v: unknown) => v is SharedArrayBuffer
 
 /** True for a real ArrayBuffer or SharedArrayBuffer. */
 export const isAnyArrayBuffer = (v: unknown): v is ArrayBuffer | SharedArrayBuffer => isArrayBuffer(v) || isSharedArrayBuffer(v)
