@@ -101,6 +101,17 @@ describe('30 hostile sources', () => {
       expectError(() => m.hex(Object.create(Uint8Array.prototype)), TypeError, 'ERR_MEMORYVIEW_INVALID_ARG')
       expect(m.hex(Buffer.from('-'))).to.equal('01-02')
     })
+
+    it('a \'c\' store takes the value\'s real length: an empty Uint8Array with an own length of 1 is refused', () => {
+      const m = memoryview(Buffer.from('ab')).cast('c')
+      const empty = new Uint8Array(0)
+      Object.defineProperty(empty, 'length', { value: 1 })
+      expectError(() => m.set(0, empty), RangeError, 'ERR_MEMORYVIEW_INVALID_VALUE')
+      expectError(() => m.set(0, Object.create(Uint8Array.prototype)), TypeError, 'ERR_MEMORYVIEW_INVALID_TYPE')
+      expect([...m.tobytes()]).to.deep.equal([0x61, 0x62])
+      m.set(0, Buffer.from('z'))
+      expect(m.tobytes().toString()).to.equal('zb')
+    })
   })
 
   describe('resizable memory stays resizable, whatever own properties say', () => {
