@@ -23,7 +23,11 @@ export const BUFFER_PROTOCOL: unique symbol = Symbol.for('memoryview.buffer') as
  */
 export const OWNED_VIEW: unique symbol = Symbol('memoryview.ownedView') as never
 
-/** What an exporter's `[BUFFER_PROTOCOL]()` returns. */
+/**
+ * What an exporter's `[BUFFER_PROTOCOL]()` returns. Each field (and each element of `shape` and
+ * `strides`) is read exactly once; the values read are validated and used, so getters cannot pass
+ * the checks with one answer and be used with another.
+ */
 export interface BufferDescriptor {
   /** The memory. */
   buffer: ArrayBuffer | SharedArrayBuffer
@@ -102,7 +106,16 @@ function checkAttached(buffer: ArrayBuffer | SharedArrayBuffer): void {
   }
 }
 
-/** @throws {TypeError} ERR_MEMORYVIEW_INVALID_SOURCE for values that are not sources. */
+/**
+ * Resolves a source through the built-ins' internal slots (lib/intrinsics.ts), never their properties.
+ * @throws {TypeError} ERR_MEMORYVIEW_INVALID_SOURCE for values that are not sources (Proxies of
+ *   built-ins included) and malformed descriptors; ERR_MEMORYVIEW_FORMAT for a descriptor format
+ *   with no item size.
+ * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for a descriptor outside its buffer or with more
+ *   than 64 dimensions.
+ * @throws {Error} ERR_MEMORYVIEW_OUT_OF_BOUNDS for a detached buffer (also one a descriptor getter
+ *   detached), ERR_MEMORYVIEW_RELEASED for closed external memory.
+ */
 export function resolveSource(source: unknown): Resolved {
   // Intrinsic getters only: own properties or a swapped prototype must not move the view's memory.
   if (isView(source)) {
