@@ -133,7 +133,7 @@ export function resolveSource(source: unknown): Resolved {
   }
   if (source !== null && (typeof source === 'object' || typeof source === 'function')) {
     const method = (source as Record<symbol, unknown>)[BUFFER_PROTOCOL]
-    if (typeof method === 'function') return fromDescriptor(source, method.call(source))
+    if (typeof method === 'function') return fromDescriptor(source, apply(method, source, []))
   }
   throw notASource(source)
 }
