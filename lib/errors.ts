@@ -141,8 +141,13 @@ export const NOT_CLONEABLE_GUARD: object = Object.freeze(
 export function typeName(value: unknown): string {
   if (value === null) return 'null'
   if (typeof value === 'object' || typeof value === 'function') {
-    const name = (value as { constructor?: { name?: unknown } }).constructor?.name
-    return typeof name === 'string' && name !== '' ? name : typeof value
+    // Building a message must not fail in its turn: a Proxy or a getter on `constructor` may throw.
+    try {
+      const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+      return typeof name === 'string' && name !== '' ? name : typeof value
+    } catch {
+      return typeof value
+    }
   }
   return typeof value
 }

@@ -12,6 +12,7 @@
  */
 import { codes, notImplemented, rangeError, typeError, typeName } from './errors'
 import { f16ToNumber, numberToF16 } from './float16'
+import { typedArrayTag, viewByteLength } from './intrinsics'
 
 export const NATIVE_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
@@ -147,7 +148,11 @@ export function describeValue(v: unknown): string {
     case 'function': return 'a function'
   }
   if (v === null) return 'null'
-  if (v instanceof Uint8Array) return `${typeName(v)} of ${v.length} byte${v.length === 1 ? '' : 's'}`
+  // Intrinsic tag and length: a message must not run (or believe) a lying object's own getters.
+  if (typedArrayTag(v) === 'Uint8Array') {
+    const n = viewByteLength(v as Uint8Array)
+    return `${typeName(v)} of ${n} byte${n === 1 ? '' : 's'}`
+  }
   return `an object (${typeName(v)})`
 }
 
@@ -290,9 +295,10 @@ function makeConverter(str: string, letter: string, itemsize: number): (v: unkno
     case '?': return (v) => (v ? 1 : 0)
     case 'c':
       return (v) => {
-        if (!(v instanceof Uint8Array)) return invalidType(v)
-        if (v.length !== 1) return invalidValue(v)
-        return v[0]
+        // Intrinsic tag and length: an own `length` on an empty Uint8Array must not store a 0.
+        if (typedArrayTag(v) !== 'Uint8Array') return invalidType(v)
+        if (viewByteLength(v as Uint8Array) !== 1) return invalidValue(v)
+        return (v as Uint8Array)[0]
       }
     case 'f': case 'd': case 'e': {
       const toDouble = (v: unknown): number => {

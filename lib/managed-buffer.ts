@@ -21,6 +21,7 @@
  */
 import { BufferError, codes } from './errors'
 import type { TypedArray, TypedArrayCtor } from './format'
+import { bufferByteLength, isResizable } from './intrinsics'
 
 export type Region = ArrayBuffer | SharedArrayBuffer
 
@@ -64,8 +65,35 @@ export function externalOf(buffer: Region): ExternalMemory | undefined {
   return externals.get(buffer)
 }
 
-/** Runs release hooks for views that were garbage collected without release(). */
-const collected = new FinalizationRegistry<ManagedBuffer>((mbuf) => mbuf.dropView())
+/**
+ * Runs release hooks for views that were garbage collected without release(). There is no caller to
+ * throw to there, and an exception thrown from a finalization callback would kill the process, so a
+ * hook that throws becomes a process warning, as in native/export.cc's deferred release.
+ */
+const collected = new FinalizationRegistry<ManagedBuffer>((mbuf) => {
+  try {
+    mbuf.dropView()
+  } catch (err) {
+    emitReleaseWarning(err)
+  }
+})
+
+/** The warning code native/export.cc uses for the same situation. */
+const RELEASE_FAILED = 'ERR_MEMORYVIEW_RELEASE_FAILED'
+
+function emitReleaseWarning(err: unknown): void {
+  let detail: string
+  try {
+    detail = err instanceof Error ? err.message : String(err)
+  } catch {
+    detail = 'the thrown value could not be converted to a string'
+  }
+  try {
+    process.emitWarning('memoryview: the release() of a garbage collected view\'s exporter threw', { code: RELEASE_FAILED, detail })
+  } catch {
+    // Nothing is left to report to (emitWarning replaced or throwing); the hook has run once.
+  }
+}
 
 export class ManagedBuffer {
   /** A DataView over exactly the region (null only in the released views' sentinel). */
@@ -95,7 +123,8 @@ export class ManagedBuffer {
     readonly obj: unknown,
     private hook: (() => void) | null = null,
   ) {
-    this.resizable = (buffer as { resizable?: boolean }).resizable === true
+    // The intrinsic getter: an own `resizable: false` on a resizable buffer must not pass for fixed.
+    this.resizable = isResizable(buffer)
     this.external = externals.get(buffer) ?? null
     this.dv = this.resizable ? new DataView(buffer, byteOffset) : new DataView(buffer, byteOffset, byteLength)
   }
@@ -117,7 +146,7 @@ export class ManagedBuffer {
     let ta = cache.get(Ctor)
     if (ta === undefined) {
       const size = Ctor.BYTES_PER_ELEMENT
-      const start = this.buffer.byteLength === 0 ? 0 : this.byteOffset
+      const start = bufferByteLength(this.buffer) === 0 ? 0 : this.byteOffset
       ta = start % size === 0 ? new Ctor(this.buffer, start, Math.floor(this.byteLength / size)) : null
       cache.set(Ctor, ta)
     }
@@ -169,7 +198,7 @@ export class ManagedBuffer {
   outOfBounds(start = 0, end = this.byteLength): boolean {
     const dv = this.dv
     if (dv === null) return false
-    if (this.resizable) return end > start && this.byteOffset + end > this.buffer.byteLength
+    if (this.resizable) return end > start && this.byteOffset + end > bufferByteLength(this.buffer)
     try {
       return dv.byteLength !== this.byteLength
     } catch {

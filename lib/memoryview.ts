@@ -15,7 +15,9 @@
  * 2-D view) is a bounds check plus one DataView call; everything else goes through the slow paths,
  * which follow CPython's order of checks exactly.
  */
+import { constants as bufferConstants } from 'node:buffer'
 import { inspect } from 'node:util'
+import { getHeapStatistics } from 'node:v8'
 import {
   BufferError,
   NOT_CLONEABLE_GUARD,
@@ -32,6 +34,7 @@ import {
   parseSingleFormat, unsupportedFormat,
 } from './format'
 import { ManagedBuffer } from './managed-buffer'
+import { bufferOver, typedArrayTag, viewByteLength } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, gather, isCContiguousView, isFContiguousView, product, scatter } from './shape'
 import { hashBytes } from './hash'
@@ -88,6 +91,31 @@ function subViews(cpython: string, method: 'get' | 'set', args: readonly unknown
         (nIndices === 1 ? '; subarray(i, i + 1) is a view of row i' : '')
   return notImplemented(`${cpython}: ${meant}`)
 }
+
+/**
+ * The longest array tolist() builds: V8's FixedArray::kMaxLength on 64-bit, the most elements a JS
+ * array can hold in fast mode. One more throws "Invalid array length", and only after minutes of
+ * work (measured on Node 20: 134217725 builds, 134217726 does not).
+ */
+const MAX_LIST_LENGTH = 134_217_725
+
+/**
+ * Heap bytes one element of a tolist() result takes: the array slot, plus the boxed value for
+ * kinds V8 cannot keep in the slot (bigints; 'c' elements are 1-byte Buffer objects; 'I' above
+ * 2**31 and doubles in a mixed array may box, but a double array stores them unboxed).
+ */
+function listEntryBytes(char: string): number {
+  switch (char) {
+    case 'q': case 'Q': case 'l': case 'L': case 'n': case 'N': case 'P': return 8 + 32
+    case 'c': return 8 + 200
+    case 'I': return 8 + 16
+    default: return 8
+  }
+}
+/** Heap bytes of one nested array (object header and elements header). */
+const LIST_ARRAY_BYTES = 64
+
+const tooLarge = (message: string): RangeError => rangeError(codes.TOO_LARGE, message)
 
 /** An integral index, or null when the value is not an index at all. */
 function toIndex(v: unknown): number | null {
@@ -811,11 +839,18 @@ export class MemoryView implements Iterable<Value>, Disposable {
 
   // ---------------------------------------------------------------- conversions
 
-  /** @internal The view's bytes in C order ('C'), Fortran order ('F'), or as laid out if contiguous ('A'). */
+  /**
+   * @internal The view's bytes in C order ('C'), Fortran order ('F'), or as laid out if contiguous ('A').
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE beyond buffer.constants.MAX_LENGTH bytes.
+   */
   _bytes(order: 'C' | 'F' | 'A'): Buffer {
     this._live()
     const nbytes = product(this._shape) * this._itemsize
     if (nbytes === 0) return Buffer.alloc(0)
+    // A zero-stride view of a few bytes can describe any number of them: refuse before allocating.
+    if (nbytes > bufferConstants.MAX_LENGTH) {
+      throw tooLarge(`tobytes() of ${nbytes} bytes exceeds the largest Buffer, buffer.constants.MAX_LENGTH = ${bufferConstants.MAX_LENGTH}`)
+    }
     // With at least one element the view's own flags equal PyBuffer_IsContiguous().
     const raw = order === 'C' ? this._c : order === 'F' ? this._f : this._c || this._f
     const out = Buffer.allocUnsafe(nbytes)
@@ -832,7 +867,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
   _raw(nbytes: number): Buffer {
     let rb = this._rb
     if (rb === null || rb.length !== nbytes) {
-      rb = Buffer.from(this._mbuf.buffer as ArrayBuffer, this._mbuf.byteOffset + this._off, nbytes)
+      rb = bufferOver(this._mbuf.buffer, this._mbuf.byteOffset + this._off, nbytes)
       if (!this._mbuf.resizable) this._rb = rb
     }
     return rb
@@ -841,6 +876,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
   /**
    * Python's `m.tobytes(order)`: a copy of the data as a Buffer.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for an order other than 'C', 'F', 'A'.
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for more than buffer.constants.MAX_LENGTH bytes.
    */
   tobytes(order?: 'C' | 'F' | 'A' | null): Buffer {
     if (order !== undefined && order !== null && typeof order !== 'string') {
@@ -859,6 +895,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
    * right, with a negative one from the left.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for a separator that is not one ASCII character or
    *   a non-integral bytesPerSep.
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for a result longer than buffer.constants.MAX_STRING_LENGTH.
    */
   hex(sep?: string | Uint8Array, bytesPerSep?: number): string {
     let group = 1
@@ -881,9 +918,10 @@ export class MemoryView implements Iterable<Value>, Disposable {
       if (typeof sep === 'string') {
         if (sep.length !== 1) throw typeError(codes.INVALID_ARG, `sep must be length 1: hex() got ${describeValue(sep)}`)
         code = sep.charCodeAt(0)
-      } else if (sep instanceof Uint8Array) {
-        if (sep.length !== 1) throw typeError(codes.INVALID_ARG, `sep must be length 1: hex() got ${describeValue(sep)}`)
-        code = sep[0]
+      } else if (typedArrayTag(sep) === 'Uint8Array') {
+        // Intrinsic length: an own `length` on a real Uint8Array (or a fake one) must not be believed.
+        if (viewByteLength(sep as Uint8Array) !== 1) throw typeError(codes.INVALID_ARG, `sep must be length 1: hex() got ${describeValue(sep)}`)
+        code = (sep as Uint8Array)[0]
       } else {
         throw typeError(codes.INVALID_ARG, `sep must be str or bytes: hex() got ${describeValue(sep)}`)
       }
@@ -897,8 +935,12 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._live()
     const nbytes = product(this._shape) * this._itemsize
     if (nbytes === 0) return ''
-    const hex = (this._c ? this._raw(nbytes) : this._bytes('C')).toString('hex')
     const k = Math.abs(group)
+    const length = 2 * nbytes + (group === 0 || k >= nbytes ? 0 : Math.ceil(nbytes / k) - 1)
+    if (length > bufferConstants.MAX_STRING_LENGTH) {
+      throw tooLarge(`hex() of ${nbytes} bytes is ${length} characters, more than the longest string, buffer.constants.MAX_STRING_LENGTH = ${bufferConstants.MAX_STRING_LENGTH}`)
+    }
+    const hex = (this._c ? this._raw(nbytes) : this._bytes('C')).toString('hex')
     if (group === 0 || k >= nbytes) return hex
     const parts: string[] = []
     if (group < 0) {
@@ -914,12 +956,15 @@ export class MemoryView implements Iterable<Value>, Disposable {
   /**
    * Python's `m.tolist()`: nested arrays of element values; the scalar for a 0-d view.
    * @throws {Error} ERR_MEMORYVIEW_NOT_IMPLEMENTED for formats with several items.
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE, before allocating, when a dimension is longer than
+   *   134217725 (the longest JS array) or the arrays would need more JS heap than is left.
    */
   tolist(): Value | unknown[] {
     this._checkReleased()
     this._checkFormat()
     const dv = this._live()
     if (this._ndim === 0) return this._read(dv, this._off)
+    this._checkListSize()
     const ta = this._ta1 ?? (this._makeTa1() ? this._ta1 : null)
     if (ta !== null) {
       const n = ta.length
@@ -928,6 +973,42 @@ export class MemoryView implements Iterable<Value>, Disposable {
       return out
     }
     return this._listRec(dv, 0, this._off)
+  }
+
+  /**
+   * Refuses, before allocating anything, a tolist() result the engine cannot build: a dimension
+   * longer than a JS array can be, or arrays that would need more heap than is left
+   * (v8.getHeapStatistics(): heap_size_limit - used_heap_size). CPython raises MemoryError when its
+   * allocation fails; V8 would abort the process instead, so the estimate is made up front.
+   */
+  private _checkListSize(): void {
+    const shape = this._shape
+    let rows = 1
+    let arrays = 0
+    for (const n of shape) {
+      if (n > MAX_LIST_LENGTH) {
+        throw tooLarge(
+          `tolist() of shape [${shape.join(', ')}]: a dimension of ${n} is longer than the longest JS array ` +
+            `(${MAX_LIST_LENGTH}); take a subarray() or read the memory through toTypedArray()`,
+        )
+      }
+      arrays += rows
+      rows *= n
+      // Empty arrays still count (shape [2**20, 2**20, 0] is 2**40 of them); their elements do not.
+      if (rows === 0) break
+    }
+    const bytes = arrays * LIST_ARRAY_BYTES + rows * listEntryBytes(this._fmt.char)
+    // Small results cannot exhaust the heap: skip asking V8 for its statistics.
+    if (bytes < 2 ** 26) return
+    const heap = getHeapStatistics()
+    const available = heap.heap_size_limit - heap.used_heap_size
+    // Written so that a NaN (Infinity rows times a later 0) refuses too.
+    if (!(bytes <= available)) {
+      throw tooLarge(
+        `tolist() of shape [${shape.join(', ')}] needs about ${bytes} bytes of JS heap, more than the ${available} ` +
+          `left (node --max-old-space-size raises the limit); take a subarray() or read the memory through toTypedArray()`,
+      )
+    }
   }
 
   private _listRec(dv: DataView, dim: number, offset: number): unknown[] {
@@ -963,7 +1044,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
       )
     }
     const start = mbuf.byteOffset + (nbytes === 0 ? 0 : this._off)
-    if (fmt.char === 'B' || fmt.char === 'c') return Buffer.from(mbuf.buffer as ArrayBuffer, start, nbytes)
+    if (fmt.char === 'B' || fmt.char === 'c') return bufferOver(mbuf.buffer, start, nbytes)
     // The format's own TypedArray (native byte order, matching size); 'e' stores go through a
     // DataView, so its Float16Array is only for interop.
     const Ctor = fmt.typed ?? (fmt.char === 'e' && fmt.littleEndian === NATIVE_LITTLE_ENDIAN ? Float16 : undefined)

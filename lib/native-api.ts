@@ -22,6 +22,9 @@ import { calcsize } from './format'
 import { ExternalMemory, externalOf, registerExternal } from './managed-buffer'
 import { MemoryView, Pin } from './memoryview'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM } from './sources'
+import {
+  bufferByteLength, isAnyArrayBuffer, isArrayBuffer, isDetached, isResizable, isView, typedArrayTag, viewBuffer, viewByteLength,
+} from './intrinsics'
 
 /** Where the header finds this API: `globalThis[NATIVE_API]`. */
 export const NATIVE_API: unique symbol = Symbol.for('memoryview.native') as never
@@ -68,10 +71,10 @@ const TYPED_FORMATS: Record<string, string> = {
   Int32Array: 'i', Uint32Array: 'I', BigInt64Array: 'q', BigUint64Array: 'Q', Float32Array: 'f',
   Float64Array: 'd', Float16Array: 'e',
 }
-const typedArrayTag = Object.getOwnPropertyDescriptor(
-  Object.getPrototypeOf(Int8Array.prototype),
-  Symbol.toStringTag,
-)!.get!
+const ITEMSIZES: Record<string, number> = {
+  Uint8Array: 1, Uint8ClampedArray: 1, Int8Array: 1, Int16Array: 2, Uint16Array: 2,
+  Int32Array: 4, Uint32Array: 4, BigInt64Array: 8, BigUint64Array: 8, Float32Array: 4, Float64Array: 8,
+}
 
 const notContiguous = (what: string): TypeError =>
   typeError(codes.NOT_CONTIGUOUS, `the request needs a ${what} buffer, and this view is not one`)
@@ -82,13 +85,14 @@ const plainBuffers = new WeakMap<ArrayBuffer | SharedArrayBuffer, Uint8Array>()
 function plainBytes(buffer: ArrayBuffer | SharedArrayBuffer): Uint8Array | null {
   let bytes = plainBuffers.get(buffer)
   if (bytes === undefined) {
-    if (buffer.byteLength === 0 || externalOf(buffer) !== undefined || (buffer as { resizable?: boolean }).resizable === true) return null
+    // Intrinsic getters: an own `resizable: false` would hand native code memory that can shrink.
+    if (bufferByteLength(buffer) === 0 || externalOf(buffer) !== undefined || isResizable(buffer)) return null
     // Length-tracking for a growable SharedArrayBuffer, which only grows.
     bytes = new Uint8Array(buffer)
     plainBuffers.set(buffer, bytes)
   }
   // A transferred (detached) ArrayBuffer reads as empty: the view path reports it.
-  return bytes.byteLength === 0 ? null : bytes
+  return viewByteLength(bytes) === 0 ? null : bytes
 }
 
 // Shape and strides of the 1-D fast path, reused (describe() copies them into scratch).
@@ -178,13 +182,14 @@ const plainViews = new WeakMap<ArrayBufferView, { format: string; itemsize: numb
 function plainView(value: ArrayBufferView): { format: string; itemsize: number } | null {
   const known = plainViews.get(value)
   if (known !== undefined) return known
-  const buffer = value.buffer
-  if (externalOf(buffer) !== undefined || (buffer as { resizable?: boolean }).resizable === true) return null
-  const tag = typedArrayTag.call(value) as string | undefined
+  // Intrinsic getters: an own `buffer` property must not hide a resizable or external buffer.
+  const buffer = viewBuffer(value)
+  if (externalOf(buffer) !== undefined || isResizable(buffer)) return null
+  const tag = typedArrayTag(value)
   // Float16Array has no Node-API TypedArray type yet: it takes the view path.
   const format = tag === undefined ? 'B' : tag === 'Float16Array' ? undefined : TYPED_FORMATS[tag]
   if (format === undefined) return null
-  const info = { format, itemsize: tag === undefined ? 1 : (value as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT }
+  const info = { format, itemsize: tag === undefined ? 1 : ITEMSIZES[tag] }
   plainViews.set(value, info)
   return info
 }
@@ -219,22 +224,22 @@ function acquireView(view: MemoryView, flags: number, own: boolean): ArrayBuffer
 function acquire(value: unknown, rawFlags: unknown): ArrayBufferView {
   const flags = checkFlags(rawFlags)
   if (value instanceof MemoryView) return acquireView(value, flags, false)
-  if (ArrayBuffer.isView(value) && value.byteLength !== 0) {
+  if (isView(value) && !isDetached(viewBuffer(value)) && viewByteLength(value) !== 0) {
     // Plain JS memory that nobody can close or shrink: hold the object itself, no view needed.
     const info = plainView(value)
     if (info !== null) {
       const { format, itemsize } = info
-      ONE[0] = value.byteLength / itemsize
+      ONE[0] = viewByteLength(value) / itemsize
       ITEM[0] = itemsize
       describe(flags, false, 0, format, itemsize, ONE, ITEM, true, true)
       take(value)
       return value
     }
   }
-  if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer)) {
+  if (isAnyArrayBuffer(value)) {
     const bytes = plainBytes(value)
     if (bytes !== null) {
-      ONE[0] = bytes.byteLength
+      ONE[0] = viewByteLength(bytes)
       ITEM[0] = 1
       describe(flags, false, 0, 'B', 1, ONE, ITEM, true, true)
       take(bytes)
@@ -329,7 +334,7 @@ function wrap(
   shape: unknown, strides: unknown, readonly: unknown, close?: unknown,
 ): MemoryView {
   const bad = (what: string): TypeError => typeError(codes.INVALID_DESCRIPTOR, `invalid native descriptor: ${what}`)
-  if (!(buffer instanceof ArrayBuffer)) throw bad('buffer must be an ArrayBuffer')
+  if (!isArrayBuffer(buffer)) throw bad('buffer must be an ArrayBuffer')
   if (typeof format !== 'string' || format.length === 0 || format.length > MAX_FORMAT) throw bad('format must be a string of 1 to 256 characters')
   if (!Number.isSafeInteger(itemsize) || (itemsize as number) <= 0) throw bad('itemsize must be a positive integer')
   // Unlike a JS exporter, native code states both: a mismatch would make every element access fail.

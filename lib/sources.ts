@@ -11,6 +11,7 @@ import { codes, outOfBoundsError, rangeError, releasedError, typeError, typeName
 import { Format, parseAnyFormat, parseSingleFormat } from './format'
 import { ManagedBuffer, externalOf } from './managed-buffer'
 import { cStrides, extent } from './shape'
+import { bufferByteLength, isAnyArrayBuffer, isDetached, isView, viewBuffer, viewFields } from './intrinsics'
 import type { MemoryView } from './memoryview'
 
 /** The buffer-protocol method name: `obj[BUFFER_PROTOCOL]()` returns a {@link BufferDescriptor}. */
@@ -22,7 +23,11 @@ export const BUFFER_PROTOCOL: unique symbol = Symbol.for('memoryview.buffer') as
  */
 export const OWNED_VIEW: unique symbol = Symbol('memoryview.ownedView') as never
 
-/** What an exporter's `[BUFFER_PROTOCOL]()` returns. */
+/**
+ * What an exporter's `[BUFFER_PROTOCOL]()` returns. Each field (and each element of `shape` and
+ * `strides`) is read exactly once; the values read are validated and used, so getters cannot pass
+ * the checks with one answer and be used with another.
+ */
 export interface BufferDescriptor {
   /** The memory. */
   buffer: ArrayBuffer | SharedArrayBuffer
@@ -75,19 +80,9 @@ const TYPED_FORMATS: Record<string, string> = {
   Float16Array: 'e',
 }
 
-const typedArrayTag = Object.getOwnPropertyDescriptor(
-  Object.getPrototypeOf(Int8Array.prototype),
-  Symbol.toStringTag,
-)!.get!
-
 export const MAX_NDIM = 64
 
-function isArrayBufferLike(v: unknown): v is ArrayBuffer | SharedArrayBuffer {
-  return v instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer)
-}
-
 function plain(mbufSource: ArrayBuffer | SharedArrayBuffer, byteOffset: number, byteLength: number, obj: unknown, fmt: string): Resolved {
-  checkAttached(mbufSource)
   const format = parseSingleFormat(fmt)!
   const n = Math.floor(byteLength / format.itemsize)
   return {
@@ -105,30 +100,40 @@ function plain(mbufSource: ArrayBuffer | SharedArrayBuffer, byteOffset: number, 
  * @throws {Error} ERR_MEMORYVIEW_RELEASED for closed external memory, ERR_MEMORYVIEW_OUT_OF_BOUNDS otherwise.
  */
 function checkAttached(buffer: ArrayBuffer | SharedArrayBuffer): void {
-  if (buffer instanceof ArrayBuffer && isDetached(buffer)) {
+  if (isDetached(buffer)) {
     if (externalOf(buffer)?.closed === true) throw releasedError()
     throw outOfBoundsError()
   }
 }
 
-/** @throws {TypeError} ERR_MEMORYVIEW_INVALID_SOURCE for values that are not sources. */
+/**
+ * Resolves a source through the built-ins' internal slots (lib/intrinsics.ts), never their properties.
+ * @throws {TypeError} ERR_MEMORYVIEW_INVALID_SOURCE for values that are not sources (Proxies of
+ *   built-ins included) and malformed descriptors; ERR_MEMORYVIEW_FORMAT for a descriptor format
+ *   with no item size.
+ * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for a descriptor outside its buffer or with more
+ *   than 64 dimensions.
+ * @throws {Error} ERR_MEMORYVIEW_OUT_OF_BOUNDS for a detached buffer (also one a descriptor getter
+ *   detached), ERR_MEMORYVIEW_RELEASED for closed external memory.
+ */
 export function resolveSource(source: unknown): Resolved {
-  if (ArrayBuffer.isView(source)) {
+  // Intrinsic getters only: own properties or a swapped prototype must not move the view's memory.
+  if (isView(source)) {
     // Before byteOffset: a DataView over a detached buffer throws on reading it.
-    checkAttached(source.buffer)
-    const tag = typedArrayTag.call(source) as string | undefined
-    if (tag === undefined) {
-      // A DataView: bytes, like Python's view of a bytearray.
-      return plain(source.buffer, source.byteOffset, source.byteLength, source, 'B')
-    }
-    const fmt = TYPED_FORMATS[tag]
+    checkAttached(viewBuffer(source))
+    const { buffer, byteOffset, byteLength, tag } = viewFields(source)
+    // A DataView is bytes, like Python's view of a bytearray.
+    const fmt = tag === undefined ? 'B' : TYPED_FORMATS[tag]
     if (fmt === undefined) throw notASource(source)
-    return plain(source.buffer, source.byteOffset, source.byteLength, source, fmt)
+    return plain(buffer, byteOffset, byteLength, source, fmt)
   }
-  if (isArrayBufferLike(source)) return plain(source, 0, source.byteLength, source, 'B')
+  if (isAnyArrayBuffer(source)) {
+    checkAttached(source)
+    return plain(source, 0, bufferByteLength(source), source, 'B')
+  }
   if (source !== null && (typeof source === 'object' || typeof source === 'function')) {
     const method = (source as Record<symbol, unknown>)[BUFFER_PROTOCOL]
-    if (typeof method === 'function') return fromDescriptor(source, method.call(source))
+    if (typeof method === 'function') return fromDescriptor(source, apply(method, source, []))
   }
   throw notASource(source)
 }
@@ -137,74 +142,116 @@ function notASource(source: unknown): TypeError {
   return typeError(codes.INVALID_SOURCE, `a bytes-like object is required, not '${typeName(source)}'`)
 }
 
-/** ArrayBuffer.prototype.detached is newer than Node 20; a detached buffer refuses a DataView. */
-function isDetached(buffer: ArrayBuffer): boolean {
-  const flag = (buffer as { detached?: boolean }).detached
-  if (typeof flag === 'boolean') return flag
-  if (buffer.byteLength !== 0) return false
-  try {
-    new DataView(buffer)
-    return false
-  } catch {
-    return true
-  }
-}
-
 const isIntegral = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v)
 
-/** Validates an exporter's descriptor; releases it when rejecting it. */
+/** A descriptor's fields, each read exactly once (getters on a descriptor run once). */
+interface Snapshot {
+  buffer: unknown
+  byteOffset: unknown
+  format: unknown
+  itemsize: unknown
+  shape: Dims | undefined
+  strides: Dims | null | undefined
+  readonly: unknown
+}
+
+const tooManyDims = (): RangeError =>
+  rangeError(codes.OUT_OF_RANGE, `invalid buffer descriptor: number of dimensions must not exceed ${MAX_NDIM}`)
+/** Captured at load: user code may replace Reflect.apply later. */
+const apply = Reflect.apply
+
+const bad = (what: string): TypeError => typeError(codes.INVALID_SOURCE, `invalid buffer descriptor: ${what}`)
+
+/**
+ * Validates an exporter's descriptor; releases it when rejecting it. The descriptor is user code (its
+ * fields may be getters that change their answer, or detach the buffer): every field is read once
+ * into a snapshot, and only the snapshot is validated and used, after all user code has run.
+ */
 function fromDescriptor(obj: unknown, d: unknown): Resolved {
-  const release =
-    d !== null && typeof d === 'object' && typeof (d as BufferDescriptor).release === 'function'
-      ? (d as BufferDescriptor).release!.bind(d)
-      : null
+  if (d === null || typeof d !== 'object') throw bad('the buffer-protocol method must return an object')
+  const hook = (d as BufferDescriptor).release
+  const release = typeof hook === 'function' ? (): void => void apply(hook, d, []) : null
   try {
-    return checkDescriptor(obj, d as BufferDescriptor, release)
+    return checkDescriptor(obj, snapshot(d as BufferDescriptor), release)
   } catch (err) {
     release?.()
     throw err
   }
 }
 
-function checkDescriptor(obj: unknown, d: BufferDescriptor, release: (() => void) | null): Resolved {
-  const bad = (what: string): TypeError => typeError(codes.INVALID_SOURCE, `invalid buffer descriptor: ${what}`)
-  if (d === null || typeof d !== 'object') throw bad('the buffer-protocol method must return an object')
+function snapshot(d: BufferDescriptor): Snapshot {
+  const buffer = d.buffer
+  const byteOffset = d.byteOffset
+  const format = d.format
+  const itemsize = d.itemsize
+  const rawShape = d.shape
+  const shape = rawShape === null ? 'not an array' : (copyDims(rawShape) ?? undefined)
+  const strides = copyDims(d.strides)
+  const readonly = d.readonly
+  return { buffer, byteOffset, format, itemsize, shape, strides, readonly }
+}
+
+/**
+ * A copy of a shape or strides array, or why there is none; the errors are thrown by validation, in
+ * the order it checks the fields.
+ */
+type Dims = unknown[] | 'not an array' | 'too many'
+
+/**
+ * Copies a shape or strides array reading its length and each element once (an Array.isArray Proxy
+ * could answer each read differently). More than MAX_NDIM elements are not read at all.
+ */
+function copyDims(a: unknown): Dims | undefined | null {
+  if (a === undefined || a === null) return a as undefined | null
+  if (!Array.isArray(a)) return 'not an array'
+  const n: unknown = a.length
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return 'not an array'
+  if (n > MAX_NDIM) return 'too many'
+  const out = new Array<unknown>(n)
+  for (let i = 0; i < n; i++) out[i] = a[i]
+  return out
+}
+
+function checkDescriptor(obj: unknown, d: Snapshot, release: (() => void) | null): Resolved {
   const { buffer } = d
-  if (!isArrayBufferLike(buffer)) throw bad('buffer must be an ArrayBuffer or SharedArrayBuffer')
+  if (!isAnyArrayBuffer(buffer)) throw bad('buffer must be an ArrayBuffer or SharedArrayBuffer')
+  // After every getter ran: one of them may have detached the buffer.
   checkAttached(buffer)
+  const byteLength = bufferByteLength(buffer)
   const byteOffset = d.byteOffset ?? 0
   if (!isIntegral(byteOffset)) throw bad('byteOffset must be an integer')
   const fmtStr = d.format ?? 'B'
   if (typeof fmtStr !== 'string') throw bad('format must be a string')
-  if (d.itemsize !== undefined && !(isIntegral(d.itemsize) && d.itemsize > 0)) throw bad('itemsize must be a positive integer')
-  const format = parseAnyFormat(fmtStr, d.itemsize)
+  const declared = d.itemsize
+  if (declared !== undefined && !(isIntegral(declared) && declared > 0)) throw bad('itemsize must be a positive integer')
+  const format = parseAnyFormat(fmtStr, declared as number | undefined)
   if (format === null) throw typeError(codes.FORMAT, `invalid buffer descriptor: cannot determine the item size of format '${fmtStr}'`)
   const itemsize = format.itemsize
   let shape: number[]
   if (d.shape === undefined) {
-    shape = [Math.floor(Math.max(0, buffer.byteLength - byteOffset) / itemsize)]
+    shape = [Math.floor(Math.max(0, byteLength - byteOffset) / itemsize)]
   } else {
-    if (!Array.isArray(d.shape)) throw bad('shape must be an array')
-    shape = d.shape.slice()
-    if (shape.length > MAX_NDIM) throw rangeError(codes.OUT_OF_RANGE, `invalid buffer descriptor: number of dimensions must not exceed ${MAX_NDIM}`)
-    for (const n of shape) if (!isIntegral(n) || n < 0) throw bad('shape elements must be non-negative integers')
+    if (d.shape === 'not an array') throw bad('shape must be an array')
+    if (d.shape === 'too many') throw tooManyDims()
+    for (const n of d.shape) if (!isIntegral(n) || n < 0) throw bad('shape elements must be non-negative integers')
+    shape = d.shape as number[]
   }
   let strides: number[]
   if (d.strides === undefined || d.strides === null) {
     strides = cStrides(shape, itemsize)
   } else {
-    if (!Array.isArray(d.strides)) throw bad('strides must be an array')
-    strides = d.strides.slice()
-    if (strides.length !== shape.length) throw bad('strides must have one entry per dimension')
-    for (const s of strides) if (!isIntegral(s)) throw bad('strides must be integers')
+    if (d.strides === 'not an array') throw bad('strides must be an array')
+    if (d.strides === 'too many' || d.strides.length !== shape.length) throw bad('strides must have one entry per dimension')
+    for (const s of d.strides) if (!isIntegral(s)) throw bad('strides must be integers')
+    strides = d.strides as number[]
   }
   const [low, high] = extent(shape, strides, itemsize)
   const start = byteOffset + low
   const end = byteOffset + high
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || (high > low && (start < 0 || end > buffer.byteLength))) {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || (high > low && (start < 0 || end > byteLength))) {
     throw rangeError(codes.OUT_OF_RANGE, 'invalid buffer descriptor: the described elements reach outside the buffer')
   }
-  const regionStart = high > low ? start : Math.min(Math.max(byteOffset, 0), buffer.byteLength)
+  const regionStart = high > low ? start : Math.min(Math.max(byteOffset, 0), byteLength)
   const regionLength = high > low ? end - start : 0
   return {
     mbuf: new ManagedBuffer(buffer, regionStart, regionLength, obj, release),
