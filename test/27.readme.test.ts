@@ -3,7 +3,7 @@
  * (inside the package, so `require('memoryview')` resolves to this package) and run in a child
  * process, which must exit cleanly. The examples assert their own results.
  */
-import { describe, it } from 'mocha'
+import { after, describe, it } from 'mocha'
 import { expect } from 'chai'
 import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs'
@@ -14,6 +14,10 @@ const readme = readFileSync(join(root, 'README.md'), 'utf8')
 const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])
 
 describe('27 README examples', () => {
+  // One directory per run (two runs of the suite in one checkout must not share files).
+  const dir = join(__dirname, `.readme-${process.pid}`)
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
   it('has examples to run', () => {
     expect(blocks.length).to.be.at.least(3)
   })
@@ -21,7 +25,6 @@ describe('27 README examples', () => {
   blocks.forEach((code, n) => {
     const title = code.split('\n').find((l) => l.trim() !== '' && !l.includes('require(')) ?? ''
     it(`example ${n + 1} runs: ${title.trim().slice(0, 60)}`, () => {
-      const dir = join(__dirname, '.readme')
       mkdirSync(dir, { recursive: true })
       const file = join(dir, `example-${n + 1}.js`)
       writeFileSync(file, code)

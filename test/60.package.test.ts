@@ -7,8 +7,13 @@ import * as path from 'node:path'
 
 // The whole user story of a compiler-less install: prebuildify, npm pack, npm install of the
 // tarball offline with every compiler replaced by /bin/false, then require + import + a native
-// call. It builds the addon once (~10 s on 2 cores), so it gets its own generous timeout.
-const TIMEOUT_MS = 180_000
+// call. It builds the addon once (~10 s on 2 cores idle; 88 s for the whole file with both cores
+// busy), so it gets its own generous timeouts: guards against a hang, not speed checks.
+// The install must not depend on what happens to be in the machine's npm cache: it runs with an
+// empty cache of its own and --offline, and the tarball's npm dependencies come packed from this
+// repository's node_modules (the versions the lockfile installed). So it downloads nothing, and a
+// registry request of any kind fails the install (ENOTCACHED) instead of going unnoticed.
+const TIMEOUT_MS = 600_000
 const root = path.join(__dirname, '..', '..')
 const platformDir = `${process.platform}-${process.arch}`
 
@@ -20,7 +25,7 @@ function offlineNodedir(): Record<string, string> {
 }
 
 function run(cmd: string, args: string[], options: SpawnSyncOptions): string {
-  const child = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000, ...options })
+  const child = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000, ...options })
   const output = `${String(child.stdout)}\n${String(child.stderr)}`
   expect(child.status, `${cmd} ${args.join(' ')} failed (${child.status} ${child.signal}):\n${output}`).to.equal(0)
   return String(child.stdout)
@@ -38,6 +43,15 @@ function copyPackage(dest: string): void {
     },
   })
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(dest, 'node_modules'), 'dir')
+}
+
+/** Tarballs of the package's runtime dependencies, packed from this repository's node_modules. */
+function packDependencies(dest: string, env: NodeJS.ProcessEnv): string[] {
+  const deps = Object.keys(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).dependencies ?? {})
+  fs.mkdirSync(dest)
+  const dirs = deps.map((name) => path.join(root, 'node_modules', name))
+  const out = run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dest, ...dirs], { cwd: dest, env })
+  return (JSON.parse(out) as Array<{ filename: string }>).map((info) => path.join(dest, info.filename))
 }
 
 const APP_SCRIPT = `
@@ -132,7 +146,9 @@ describe('60 package: prebuild, pack, and install without a compiler', function 
     }
     delete env.npm_config_build_from_source
     delete env.MEMORYVIEW_NATIVE_PATH
-    run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: app, env })
+    const deps = packDependencies(path.join(tmp, 'deps'), env)
+    const cache = path.join(tmp, 'empty-npm-cache')
+    run('npm', ['install', '--offline', '--cache', cache, '--no-audit', '--no-fund', tarball, ...deps], { cwd: app, env })
     const installed = path.join(app, 'node_modules', 'memoryview')
     expect(fs.existsSync(path.join(installed, 'prebuilds', platformDir))).to.equal(true)
     expect(fs.existsSync(path.join(installed, 'build')), 'the install must not have compiled anything').to.equal(false)

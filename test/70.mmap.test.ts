@@ -24,6 +24,7 @@ import {
 } from 'memoryview'
 import { requireBinding } from '../lib/binding'
 import { expectError, EXPORTED, INVALID_ARG, OUT_OF_RANGE, READONLY, RELEASED } from './helpers/errors'
+import { watchWorker } from './helpers/worker'
 
 const UNALIGNED = 'ERR_MEMORYVIEW_UNALIGNED'
 const EMPTY_FILE = 'ERR_MEMORYVIEW_EMPTY_FILE'
@@ -786,12 +787,9 @@ describe('70 mmap: memory-mapped files', () => {
       try {
         f.buf.subarray(0, 4).assign(Buffer.from('main'))
         const worker = new Worker(workerSource, { eval: true, workerData: { entry, path: p } })
+        // Listeners go on now: the worker may exit before the test awaits its exit.
+        const { next, exited } = watchWorker(worker)
         const messages: any[] = []
-        const next = (): Promise<any> =>
-          new Promise((resolve, reject) => {
-            worker.once('message', resolve)
-            worker.once('error', reject)
-          })
         messages.push(await next())
         expect(messages[0].seen).to.equal('main')
         expect(f.buf.subarray(100, 104).tobytes().toString()).to.equal('wrkr')
@@ -799,7 +797,7 @@ describe('70 mmap: memory-mapped files', () => {
         worker.postMessage('go')
         messages.push(await next())
         expect(messages[1].seenLater).to.equal('late')
-        expect(await new Promise((resolve) => worker.once('exit', resolve))).to.equal(0)
+        expect(await exited).to.equal(0)
         f.flush()
       } finally {
         f.close()

@@ -313,24 +313,27 @@ describe('71 SharedMemory', () => {
       })
       let stdout = ''
       let stderr = ''
-      child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+      // Python prints the generated name once the segment holds its bytes. Settled by the events
+      // themselves (attached before any can fire), not by polling on a timer.
+      let firstLine!: (line: string) => void
+      let exitedEarly!: (err: Error) => void
+      const named = new Promise<string>((resolve, reject) => { firstLine = resolve; exitedEarly = reject })
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d
+        const nl = stdout.indexOf('\n')
+        if (nl >= 0) firstLine(stdout.slice(0, nl))
+      })
       child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
       const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
-        child.on('close', (code, signal) => resolve({ code, signal }))
+        child.on('close', (code, signal) => {
+          exitedEarly(new Error(`python exited before printing a name: ${stderr}`)) // no-op once named
+          resolve({ code, signal })
+        })
       })
       const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
       let name = ''
       try {
-        // Python prints the generated name once the segment holds its bytes.
-        name = await new Promise<string>((resolve, reject) => {
-          const poll = (): void => {
-            const nl = stdout.indexOf('\n')
-            if (nl >= 0) resolve(stdout.slice(0, nl))
-            else if (child.exitCode !== null || child.signalCode !== null) reject(new Error(`python exited early: ${stderr}`))
-            else setTimeout(poll, 5)
-          }
-          poll()
-        })
+        name = await named
         created.add(name)
         expect(name).to.match(/^psm_[0-9a-f]{8}$/)
         const shm = new SharedMemory({ name })

@@ -64,8 +64,9 @@ describe('72 safety: external memory cannot crash the process', () => {
     let stdout = ''
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))
+    // 'close', not 'exit': 'exit' can come before the last stdout/stderr data has been read.
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.on('exit', (code, signal) => resolve({ code, signal })),
+      child.on('close', (code, signal) => resolve({ code, signal })),
     )
     child.stdout.on('data', (d) => {
       stdout += d

@@ -14,8 +14,9 @@ import {
 } from './helpers/errors'
 
 // An addon built during this run against include/memoryview.h: example.cc is the README's example,
-// consumer.cc adds test helpers. The build (two small targets, -j 2) takes ~5 s here.
-const BUILD_TIMEOUT_MS = 90_000
+// consumer.cc adds test helpers. The build (two small targets, -j 2) takes ~5 s here, idle; with
+// both cores busy its wall time was 33 s (5.4 s of CPU), so the guard is generous.
+const BUILD_TIMEOUT_MS = 360_000
 const INVALID_DESCRIPTOR = 'ERR_MEMORYVIEW_INVALID_DESCRIPTOR'
 
 interface Info {
@@ -83,10 +84,12 @@ describe('80 native consumer: include/memoryview.h from another addon', function
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true })
   })
 
-  it('builds with node-gyp against require("memoryview").include in well under 60 s', () => {
+  it('builds with node-gyp against require("memoryview").include in well under 60 s (of CPU time)', () => {
     expect(include).to.equal(path.join(root, 'include'))
     expect(fs.existsSync(path.join(include, 'memoryview.h'))).to.equal(true)
-    expect(build.ms).to.be.below(60_000)
+    // CPU time, not wall time: the wall time depends on the machine's load, not on the build.
+    expect(build.cpuMs).to.be.above(0)
+    expect(build.cpuMs).to.be.below(60_000)
   })
 
   it('the README example is exactly test/fixtures/consumer/example.cc', () => {
@@ -257,11 +260,16 @@ describe('80 native consumer: include/memoryview.h from another addon', function
       const mf = mmap(file, { access: 'write' })
       const view = mf.buf.subarray(1024, 3072)
       const done = example.fill(view, 0xab, 150)
-      expectError(() => view.release(), BufferError, EXPORTED)
-      expectError(() => mf.close(), BufferError, EXPORTED)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-      expectError(() => view.release(), BufferError, EXPORTED)
-      expectError(() => mf.close(), BufferError, EXPORTED)
+      // Checked at every turn until the promise settles, not after a fixed sleep (which a loaded
+      // machine can stretch past the worker's end). The worker gives the export back on the JS
+      // thread just before it resolves, so "not settled" means "still exported".
+      let settled = false
+      void done.then(() => { settled = true }, () => { settled = true })
+      while (!settled) {
+        expectError(() => view.release(), BufferError, EXPORTED)
+        expectError(() => mf.close(), BufferError, EXPORTED)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
       await done
       view.release()
       mf.flush()
@@ -407,7 +415,12 @@ describe('80 native consumer: include/memoryview.h from another addon', function
         const assert = require('node:assert')
         const { memoryview } = require(${JSON.stringify(root)})
         const c = require(${JSON.stringify(build.consumer)})
-        const settle = async () => { for (let i = 0; i < 20; i++) { global.gc(); await new Promise((r) => setImmediate(r)) } }
+        // 20 collections; with a goal, more (bounded) until it is met: finalizers run some turns
+        // after the collection, more turns on a loaded machine.
+        const settle = async (goal = () => true) => {
+          for (let i = 0; i < 20 || (i < 500 && !goal()); i++) { global.gc(); await new Promise((r) => setImmediate(r)) }
+        }
+        const calls = (n) => () => c.finalized().calls >= n
         ;(async () => {
           let views = []
           for (let i = 1; i <= 50; i++) views.push(c.wrap('bytes', i))
@@ -417,19 +430,18 @@ describe('80 native consumer: include/memoryview.h from another addon', function
           let expectedBytes = 0
           for (let i = 1; i <= 50; i++) expectedBytes += i
           views = null
-          await settle()
+          await settle(calls(47))
           const a = c.finalized()
           assert.equal(a.calls, 47, 'everything but the views with a derived view, a pin and a native export')
           pinned.release(); pinned = null
           c.drop(slot)
-          await settle()
+          await settle(calls(49))
           assert.equal(c.finalized().calls, 49)
           assert.equal(derived.get(0), 0)
           await settle()
           assert.equal(c.finalized().calls, 49, 'a derived view keeps the memory')
           derived.release()
-          await settle()
-          await settle()
+          await settle(calls(50))
           const z = c.finalized()
           assert.equal(z.calls, 50)
           assert.equal(z.bytes, expectedBytes)
