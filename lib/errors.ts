@@ -129,7 +129,7 @@ export const NOT_CLONEABLE_GUARD: object = Object.freeze(
     get(): never {
       throw typeError(
         codes.NOT_CLONEABLE,
-        'a MemoryView, MappedFile or SharedMemory cannot be cloned or posted; share the memory instead ' +
+        'a MemoryView, Pin, MappedFile or SharedMemory cannot be cloned or posted; share the memory instead ' +
           '(post the SharedArrayBuffer, or open the same SharedMemory by name / mmap the same file in the ' +
           'other thread) and build a view there',
       )

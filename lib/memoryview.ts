@@ -1332,6 +1332,8 @@ const PIN_TOKEN = Symbol('memoryview.pin')
  * external memory under it cannot be closed. release() is idempotent; `using` works too.
  */
 export class Pin implements Disposable {
+  /** @internal First own field: structuredClone()/postMessage() of a pin (an export of this process) fail with ERR_MEMORYVIEW_NOT_CLONEABLE instead of giving `{}`. */
+  readonly _noclone: object = NOT_CLONEABLE_GUARD
   #view: MemoryView | null
 
   /**

@@ -334,6 +334,13 @@ describe('32 plain-JS conversions, JSON form, cloning', () => {
       expectError(() => structuredClone(m), TypeError, NOT_CLONEABLE)
     })
 
+    it('structuredClone of a Pin (an export of this process) — was a silent {}', () => {
+      const pin = view().pin()
+      expectError(() => structuredClone(pin), TypeError, NOT_CLONEABLE)
+      pin.release()
+      expectError(() => structuredClone(pin), TypeError, NOT_CLONEABLE)
+    })
+
     it('port.postMessage(view) on a MessageChannel', () => {
       const { port1, port2 } = new MessageChannel()
       try {

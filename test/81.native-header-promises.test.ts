@@ -205,56 +205,45 @@ describe('81 native header: include/memoryview.h keeps its promises', function (
   describe('workers terminated mid-call', () => {
     const ITERATIONS = 60
 
+    // A child that starts a worker running `body` ITERATIONS times and terminates it at a random
+    // moment up to `maxDelayMs` after the worker said 'ready'; it prints `done` if it lived through all.
+    const terminateLoop = (body: string, maxDelayMs: number, done: string): string => `
+      const { Worker } = require('node:worker_threads')
+      const body = ${JSON.stringify(body)}
+      ;(async () => {
+        for (let i = 0; i < ${ITERATIONS}; i++) {
+          const w = new Worker(body, { eval: true })
+          const exited = new Promise((resolve) => w.once('exit', resolve))
+          const ready = new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject) })
+          await ready
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * ${maxDelayMs}))
+          await w.terminate()
+          await exited
+        }
+        console.log(${JSON.stringify(done)})
+      })().catch((e) => { console.error(e); process.exit(1) })
+    `
+
     it(`a worker looping on a throwing native call, terminated after a random delay, ${ITERATIONS} times: the process exits cleanly`, () => {
-      const r = runChild(`
-        const { Worker } = require('node:worker_threads')
-        const body = \`
-          const { SharedMemory } = require(${JSON.stringify(root)})
-          require('node:worker_threads').parentPort.postMessage('ready')
-          for (;;) {
-            try { new SharedMemory({ name: 'missing-81-\${process.pid}' }) } catch (e) { if (e.code !== 'ENOENT') throw e }
-          }
-        \`
-        ;(async () => {
-          for (let i = 0; i < ${ITERATIONS}; i++) {
-            const w = new Worker(body, { eval: true })
-            const exited = new Promise((resolve) => w.once('exit', resolve))
-            const ready = new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject) })
-            await ready
-            await new Promise((resolve) => setTimeout(resolve, Math.random() * 5))
-            await w.terminate()
-            await exited
-          }
-          console.log('terminated ${ITERATIONS}')
-        })().catch((e) => { console.error(e); process.exit(1) })
-      `)
-      expectClean(r, `terminated ${ITERATIONS}`)
+      const body = `
+        const { SharedMemory } = require(${JSON.stringify(root)})
+        require('node:worker_threads').parentPort.postMessage('ready')
+        for (;;) {
+          try { new SharedMemory({ name: 'missing-81-' + process.pid }) } catch (e) { if (e.code !== 'ENOENT') throw e }
+        }
+      `
+      expectClean(runChild(terminateLoop(body, 5, 'terminated')), 'terminated')
     })
 
     it(`workers terminated while the package loads its addon (first native call), ${ITERATIONS} times: the process exits cleanly`, () => {
       // The addon loads lazily, on the first native call (here a mapping of package.json, which does
       // not throw); loading takes 1-3 ms, so a termination 0-3 ms after 'ready' mostly lands in it.
-      const r = runChild(`
-        const { Worker } = require('node:worker_threads')
-        const body = \`
-          const { mmap } = require(${JSON.stringify(root)})
-          require('node:worker_threads').parentPort.postMessage('ready')
-          mmap(${JSON.stringify(path.join(root, 'package.json'))}).close()
-        \`
-        ;(async () => {
-          for (let i = 0; i < ${ITERATIONS}; i++) {
-            const w = new Worker(body, { eval: true })
-            const exited = new Promise((resolve) => w.once('exit', resolve))
-            const ready = new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject) })
-            await ready
-            await new Promise((resolve) => setTimeout(resolve, Math.random() * 3))
-            await w.terminate()
-            await exited
-          }
-          console.log('loaded and terminated ${ITERATIONS}')
-        })().catch((e) => { console.error(e); process.exit(1) })
-      `)
-      expectClean(r, `loaded and terminated ${ITERATIONS}`)
+      const body = `
+        const { mmap } = require(${JSON.stringify(root)})
+        require('node:worker_threads').parentPort.postMessage('ready')
+        mmap(${JSON.stringify(path.join(root, 'package.json'))}).close()
+      `
+      expectClean(runChild(terminateLoop(body, 3, 'loaded and terminated')), 'loaded and terminated')
     })
   })
 
