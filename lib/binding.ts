@@ -37,15 +37,21 @@ export interface NativePin {
 
 /** A descriptor as native code hands it back (a strided view, PEP 3118 style). */
 export interface NativeDescriptor {
+  /** The pinned ArrayBuffer or SharedArrayBuffer the layout describes. */
   buffer: NativeBuffer
   /** Offset in `buffer` of element `[0, ..., 0]` (negative strides reach below it). */
   byteOffset: number
   /** `itemsize * product(shape)`. */
   byteLength: number
+  /** True when native code must not write through the descriptor. */
   readonly: boolean
+  /** The element format, in `struct` syntax (`'B'`, `'d'`, `'<h'`, ...). */
   format: string
+  /** Bytes per element. */
   itemsize: number
+  /** Elements per dimension (empty for a 0-d view). */
   shape: number[]
+  /** Bytes from one element to the next in each dimension; may be negative. */
   strides: number[]
 }
 

@@ -80,6 +80,7 @@ export const codes = {
   NOT_CLONEABLE: 'ERR_MEMORYVIEW_NOT_CLONEABLE',
 } as const
 
+/** Every code the package throws: the union of the values of {@link codes}. */
 export type ErrorCode = (typeof codes)[keyof typeof codes]
 
 /**
@@ -87,6 +88,7 @@ export type ErrorCode = (typeof codes)[keyof typeof codes]
  * while buffers exported from it are still held.
  */
 export class BufferError extends Error {
+  /** The stable error code: `ERR_MEMORYVIEW_EXPORTED`. */
   readonly code: string
   constructor(message: string, code: string = codes.EXPORTED) {
     super(message)

@@ -14,8 +14,14 @@ import { requireBinding } from './binding'
 import { codes, rangeError, typeError } from './errors'
 import { ExternalOwner } from './external'
 
+/**
+ * How a file is mapped, as Python's `mmap.ACCESS_READ` / `ACCESS_WRITE` / `ACCESS_COPY`: `'read'`
+ * (readonly `buf`, private copy-on-write mapping), `'write'` (shared: writes reach the file),
+ * `'copy'` (private copy-on-write: writable `buf`, writes never reach the file).
+ */
 export type Access = 'read' | 'write' | 'copy'
 
+/** The options of {@link mmap}. */
 export interface MmapOptions {
   /** Default 'read'. */
   access?: Access
@@ -57,10 +63,15 @@ function integerOption(name: string, value: unknown, min: number): number {
 
 /** The JSON form of a mapped file ({@link MappedFile.toJSON}). */
 export interface MappedFileJSON {
+  /** Always `'MappedFile'`. */
   type: 'MappedFile'
+  /** The path, or the file descriptor, that was mapped. */
   source: string | number
+  /** The access mode. */
   access: Access
+  /** Bytes mapped. */
   size: number
+  /** True after close(). */
   closed: boolean
 }
 
@@ -100,6 +111,7 @@ export class MappedFile extends ExternalOwner {
     return `MappedFile(${JSON.stringify(this.source)}, access='${this.access}', ${state})`
   }
 
+  /** What `util.inspect()` and `console.log()` show: the same as {@link MappedFile.toString}. */
   [inspect.custom](): string {
     return this.toString()
   }

@@ -34,14 +34,23 @@ export const NATIVE_API_VERSION = 1
 
 /** PEP 3118 request flags, with CPython's values (include/memoryview.h has the same constants). */
 export const bufferFlags = Object.freeze({
+  /** PyBUF_SIMPLE: read-only, contiguous bytes, no format or shape asked for. */
   SIMPLE: 0,
+  /** PyBUF_WRITABLE: refuse read-only views. */
   WRITABLE: 0x1,
+  /** PyBUF_FORMAT: report the format (else `'B'` is implied). */
   FORMAT: 0x4,
+  /** PyBUF_ND: report the shape (the memory must be C-contiguous). */
   ND: 0x8,
+  /** PyBUF_STRIDES: report shape and strides (any strided layout). */
   STRIDES: 0x18,
+  /** PyBUF_C_CONTIGUOUS: strides, and the memory must be C-contiguous. */
   C_CONTIGUOUS: 0x38,
+  /** PyBUF_F_CONTIGUOUS: strides, and the memory must be Fortran-contiguous. */
   F_CONTIGUOUS: 0x58,
+  /** PyBUF_ANY_CONTIGUOUS: strides, and the memory must be C- or Fortran-contiguous. */
   ANY_CONTIGUOUS: 0x98,
+  /** PyBUF_INDIRECT: strides and suboffsets (there are never suboffsets here). */
   INDIRECT: 0x118,
 })
 const KNOWN_FLAGS = 0x1ff
@@ -311,6 +320,7 @@ export class NativeMemory implements Disposable {
     close?.()
   }
 
+  /** `using` closes, as {@link NativeMemory.close} does. */
   [Symbol.dispose](): void {
     this.close()
   }
@@ -356,12 +366,29 @@ function wrap(
 
 /** What `globalThis[Symbol.for('memoryview.native')]` holds. */
 export interface NativeApi {
+  /** The contract version (kApiVersion in include/memoryview.h must match it). */
   readonly version: number
+  /** Where acquire() writes the last acquisition's layout; valid until the next call into JS. */
   readonly scratch: Float64Array
   /** The largest external ArrayBuffer wrap() can get (buffer.constants.MAX_LENGTH). */
   readonly maxByteLength: number
+  /**
+   * PEP 3118's getbuffer: takes one export of `value` (anything memoryview() accepts) and writes its
+   * layout and export id into `scratch`. Returns the memory that the layout's offset is relative to.
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG, ERR_MEMORYVIEW_INVALID_SOURCE,
+   *   ERR_MEMORYVIEW_READONLY, ERR_MEMORYVIEW_NOT_CONTIGUOUS when the request cannot be met.
+   * @throws {Error} ERR_MEMORYVIEW_RELEASED for a released view or closed memory.
+   */
   acquire(value: unknown, flags: number): ArrayBufferView
+  /** Ends the export `id` that acquire() took; unknown ids (released twice) are ignored. */
   release(id: number): void
+  /**
+   * A MemoryView over an external ArrayBuffer made by native code (`memoryview::Wrap()`); `close`
+   * runs once when JS closes the view's owner.
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_DESCRIPTOR for arguments of the wrong kind,
+   *   ERR_MEMORYVIEW_FORMAT for a format `struct` cannot size or an itemsize other than the format's.
+   * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE when the layout reaches outside the buffer.
+   */
   wrap(
     buffer: ArrayBuffer, byteOffset: number, format: string, itemsize: number,
     shape: number[], strides: number[], readonly: boolean, close?: () => void,

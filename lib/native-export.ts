@@ -66,6 +66,7 @@ export class NativeExportHandle implements Disposable {
     this.#native.release()
   }
 
+  /** `using` releases the export, as {@link NativeExportHandle.release} does. */
   [Symbol.dispose](): void {
     this.release()
   }

@@ -9,6 +9,7 @@ import { codes, rangeError, typeError } from './errors'
 import { ExternalOwner } from './external'
 import { MAX_MAPPING_LENGTH } from './mmap'
 
+/** The options of the {@link SharedMemory} constructor (Python's `name`, `create`, `size`). */
 export interface SharedMemoryOptions {
   /** Without the leading slash; generated like Python's ('psm_' + 8 hex digits) when creating without one. */
   name?: string
@@ -23,9 +24,13 @@ export interface SharedMemoryOptions {
 
 /** The JSON form of shared memory ({@link SharedMemory.toJSON}). */
 export interface SharedMemoryJSON {
+  /** Always `'SharedMemory'`. */
   type: 'SharedMemory'
+  /** The segment's name, without the leading slash. */
   name: string
+  /** Bytes mapped. */
   size: number
+  /** True after close(). */
   closed: boolean
 }
 
@@ -103,6 +108,7 @@ export class SharedMemory extends ExternalOwner {
     return `SharedMemory('${this.#name}', size=${this.size}${this.closed ? ', closed' : ''})`
   }
 
+  /** What `util.inspect()` and `console.log()` show: the same as {@link SharedMemory.toString}. */
   [inspect.custom](): string {
     return this.toString()
   }
