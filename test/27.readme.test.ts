@@ -38,12 +38,3 @@ describe('27 README examples', () => {
     })
   })
 })
-
-describe('27 demo', () => {
-  it('npm run demo prints the tour and exits cleanly', () => {
-    const r = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'demo.js')], { encoding: 'utf8' })
-    expect(r.status, r.stderr).to.equal(0)
-    expect(r.stdout).to.contain('m.get(2, 3)  23')
-    expect(r.stdout).to.contain('BufferError ERR_MEMORYVIEW_EXPORTED')
-  })
-})
