@@ -52,11 +52,18 @@ function publicMembers(cls: { prototype: object }, instance: object): string[] {
   return [...names]
 }
 
-/** Members a table does not name: a name counts when written in code as `name`, `name(...)`, `.name`. */
-function missingFrom(table: string, members: string[]): string[] {
+/**
+ * Members a section's table does not name in its member column (the JS column of a Python | JS
+ * table, else the first): a name counts when written in code as `name`, `name(...)` or `x.name(...)`.
+ */
+function missingFrom(text: string, members: string[]): string[] {
+  const rows = text.split('\n').filter((line) => line.startsWith('|'))
+  expect(rows.length, 'a table in the section').to.be.greaterThan(2)
+  const column = rows[0].split('|')[2].trim() === 'JS' ? 2 : 1
+  const names = rows.slice(2).map((row) => row.split('|')[column]).join('\n')
   return members.filter((name) => {
     const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-    return !new RegExp(`[\`.]${escaped}[\`(]`).test(table)
+    return !new RegExp(`[\`.]${escaped}[\`(]`).test(names)
   })
 }
 
