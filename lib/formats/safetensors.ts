@@ -258,7 +258,7 @@ function tensorView(buf: MemoryView, e: Entry, offset: number, readonly: boolean
 export class SafetensorsFile implements Disposable {
   /** The `__metadata__` strings (frozen, null prototype); empty when the file has none. */
   readonly metadata: Readonly<Record<string, string>>
-  /** The tensors by name, in the order of their data in the file. */
+  /** The tensors by name, in the order of their data in the file (empty tensors sharing an offset: in header order). */
   readonly tensors: ReadonlyMap<string, SafetensorsTensor>
   /** The mapping under the views: lease(), and whatever else MappedFile offers, work on it. */
   readonly file: MappedFile
