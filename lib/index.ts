@@ -29,4 +29,4 @@ export type { NativeApi } from './native-api'
  */
 export const include: string = path.join(__dirname, '..', '..', 'include')
 export { SafetensorsFile, bf16ToFloat32, openSafetensors } from './formats/safetensors'
-export type { SafetensorsOptions, SafetensorsTensor } from './formats/safetensors'
+export type { SafetensorsFileJSON, SafetensorsOptions, SafetensorsTensor } from './formats/safetensors'

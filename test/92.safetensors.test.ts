@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import * as util from 'node:util'
 import { pathToFileURL } from 'node:url'
 import { BufferError, MemoryView, SafetensorsFile, bf16ToFloat32, openSafetensors } from 'memoryview'
 import { requireBinding } from '../lib/binding'
@@ -19,6 +20,7 @@ import { EXPORTED, INVALID_ARG, READONLY, RELEASED, expectError } from './helper
 const BAD_HEADER = 'ERR_MEMORYVIEW_BAD_HEADER'
 const UNSUPPORTED_DTYPE = 'ERR_MEMORYVIEW_UNSUPPORTED_DTYPE'
 const UNALIGNED = 'ERR_MEMORYVIEW_UNALIGNED'
+const NOT_CLONEABLE = 'ERR_MEMORYVIEW_NOT_CLONEABLE'
 
 const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures')
 const liveMappings = (): number => requireBinding('test').liveMappings()
@@ -152,8 +154,29 @@ describe('92 safetensors', () => {
       expectError(() => d.toTypedArray(), RangeError, UNALIGNED)
     })
 
+    it("names special to JS objects ('__proto__', 'constructor', '0') are plain names, in data order", () => {
+      using st = openSafetensors(file('names.safetensors'))
+      expect([...st.tensors.keys()]).to.deep.equal(['__proto__', 'constructor', '0'])
+      expect([...st.tensors.values()].map((t) => t.array.get(0))).to.deep.equal([1, 2, 3])
+    })
+
+    it('String(), inspect and JSON.stringify() describe the file without its data; structuredClone() refuses', () => {
+      using st = openSafetensors(file('matrix.safetensors'))
+      expect(String(st)).to.match(/^SafetensorsFile\(1 tensor, MappedFile\(".*matrix\.safetensors", access='read', size=\d+\)\)$/)
+      expect(util.inspect(st)).to.equal(String(st))
+      const json = JSON.parse(JSON.stringify(st))
+      expect(json.type).to.equal('SafetensorsFile')
+      expect(json.file).to.include({ type: 'MappedFile', access: 'read', closed: false })
+      expect(json.metadata).to.deep.equal({})
+      expect(json.tensors).to.deep.equal({ w: { dtype: 'F32', shape: [3, 4] } })
+      expectError(() => structuredClone(st), TypeError, NOT_CLONEABLE)
+      st.close()
+      expect(JSON.parse(JSON.stringify(st)).file.closed).to.equal(true)
+    })
+
     it('a path may be a file: URL', () => {
       using st = openSafetensors(pathToFileURL(file('matrix.safetensors')))
+      expect(st.file.source).to.equal(file('matrix.safetensors'))
       expect(st.tensors.get('w')!.array.get(2, 3)).to.equal(11)
     })
   })
@@ -174,10 +197,12 @@ describe('92 safetensors', () => {
       expect([...bf16ToFloat32(t.array.cast('B').cast('H').subarray(null, null, 2))]).to.deep.equal(floats.filter((_, i) => i % 2 === 0))
     })
 
-    it('bf16ToFloat32() refuses anything but a view of format H', () => {
-      using st = openSafetensors(file('all.safetensors'))
+    it('bf16ToFloat32() refuses anything but a view of format H, and released views', () => {
+      const st = openSafetensors(file('all.safetensors'))
       expectError(() => bf16ToFloat32(st.tensors.get('t.f32')!.array), TypeError, INVALID_ARG)
       expectError(() => bf16ToFloat32(new Uint16Array(2) as unknown as MemoryView), TypeError, INVALID_ARG)
+      st.close()
+      expectError(() => bf16ToFloat32(st.tensors.get('t.bf16')!.array), Error, RELEASED)
     })
 
     it("F8_*: format 'B' bytes with the declared shape", () => {
@@ -309,6 +334,19 @@ describe('92 safetensors', () => {
     })
   })
 
+  it('the ESM entry exports openSafetensors, bf16ToFloat32 and SafetensorsFile (one identity with CJS)', () => {
+    const code = `
+      import { createRequire } from 'node:module'
+      import * as esm from 'memoryview'
+      const cjs = createRequire(import.meta.url)('memoryview')
+      const names = ['openSafetensors', 'bf16ToFloat32', 'SafetensorsFile']
+      console.log(JSON.stringify(names.map((n) => typeof esm[n] === 'function' && esm[n] === cjs[n])))
+    `
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8' })
+    expect(r.stderr).to.equal('')
+    expect(JSON.parse(r.stdout)).to.deep.equal([true, true, true])
+  })
+
   describe('hostile headers: a clear error, nothing mapped, no descriptor left open', () => {
     const cases: [string, string, string][] = [
       // file, what it does, expected code (class: Error for BAD_HEADER, TypeError for UNSUPPORTED_DTYPE)
@@ -356,6 +394,20 @@ describe('92 safetensors', () => {
         expect(fdCount()).to.equal(fds)
       })
     }
+
+    it('a FIFO is refused without waiting for a writer, a character device by its size', () => {
+      const fifo = file('fifo.safetensors')
+      const r = spawnSync('mkfifo', [fifo])
+      expect(r.status, String(r.stderr)).to.equal(0)
+      try {
+        const fds = fdCount()
+        expectError(() => openSafetensors(fifo), Error, BAD_HEADER)
+        expectError(() => openSafetensors('/dev/zero'), Error, BAD_HEADER)
+        expect(fdCount()).to.equal(fds)
+      } finally {
+        fs.rmSync(fifo)
+      }
+    })
 
     it('every hostile file the writer made is in the table above', () => {
       const valid = new Set(Object.keys(manifest))

@@ -17,12 +17,13 @@
  * Ownership rules: the SafetensorsFile owns the MappedFile; every tensor's `array` is a view over the
  * mapping's managed buffer, so close() (which refuses while any export is held) releases them all.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
-import { codes, plainError, typeError } from '../errors'
+import { NOT_CLONEABLE_GUARD, codes, plainError, typeError } from '../errors'
 import { NATIVE_LITTLE_ENDIAN, parseSingleFormat } from '../format'
 import { MemoryView } from '../memoryview'
-import { Access, MappedFile, mmap } from '../mmap'
+import { Access, MappedFile, MappedFileJSON, mmap } from '../mmap'
 
 /** The reference implementation's limit on the header's size (N), in bytes. */
 export const SAFETENSORS_MAX_HEADER_SIZE = 100_000_000
@@ -167,19 +168,31 @@ interface Header {
   dataStart: number
 }
 
+/** Reads `length` bytes at `position` (a regular file may return them in several parts). */
+function readExactly(fd: number, length: number, position: number): Buffer | null {
+  const out = Buffer.alloc(length)
+  let done = 0
+  while (done < length) {
+    const got = readSync(fd, out, done, length - done, position + done)
+    if (got === 0) return null
+    done += got
+  }
+  return out
+}
+
 /** Reads and validates the header through `fd`, allocating nothing the file's size does not justify. */
 function readHeader(fd: number, fileSize: number): Header {
   if (fileSize < 8) throw badHeader(`the file has ${fileSize} bytes, fewer than the 8 of the header size`)
-  const head = Buffer.alloc(8)
-  if (readSync(fd, head, 0, 8, 0) !== 8) throw badHeader('the header size could not be read')
+  const head = readExactly(fd, 8, 0)
+  if (head === null) throw badHeader('the file ended before the header size')
   const n64 = head.readBigUInt64LE(0)
   if (n64 > BigInt(SAFETENSORS_MAX_HEADER_SIZE)) {
     throw badHeader(`header size ${n64} is larger than the limit of ${SAFETENSORS_MAX_HEADER_SIZE} bytes`)
   }
   const n = Number(n64)
   if (8 + n > fileSize) throw badHeader(`header size ${n} runs past the end of the ${fileSize}-byte file`)
-  const bytes = Buffer.alloc(n)
-  if (readSync(fd, bytes, 0, n, 8) !== n) throw badHeader('the header could not be read in full')
+  const bytes = readExactly(fd, n, 8)
+  if (bytes === null) throw badHeader('the file ended inside the header')
   if (n === 0 || bytes[0] !== 0x7b) throw badHeader("the header must be a JSON object starting with '{'")
   let text: string
   let json: unknown
@@ -256,6 +269,11 @@ function tensorView(buf: MemoryView, e: Entry, offset: number, readonly: boolean
  * every `array` a zero-copy view over one mapping of the file. close() (or `using`) unmaps it.
  */
 export class SafetensorsFile implements Disposable {
+  /**
+   * @internal The first own property: structuredClone()/postMessage() meet it first and throw
+   * ERR_MEMORYVIEW_NOT_CLONEABLE, as for the views and the mapped file themselves.
+   */
+  readonly _noclone: object = NOT_CLONEABLE_GUARD
   /** The `__metadata__` strings (frozen, null prototype); empty when the file has none. */
   readonly metadata: Readonly<Record<string, string>>
   /** The tensors by name, in the order of their data in the file (empty tensors sharing an offset: in header order). */
@@ -306,6 +324,24 @@ export class SafetensorsFile implements Disposable {
   [inspect.custom](): string {
     return this.toString()
   }
+
+  /**
+   * What `JSON.stringify()` writes: the file, the metadata and each tensor's dtype and shape, never
+   * the data. Never throws, also after close().
+   */
+  toJSON(): SafetensorsFileJSON {
+    const tensors: Record<string, { dtype: string; shape: readonly number[] }> = Object.create(null)
+    for (const [name, t] of this.tensors) tensors[name] = { dtype: t.dtype, shape: t.shape }
+    return { type: 'SafetensorsFile', file: this.file.toJSON(), metadata: this.metadata, tensors }
+  }
+}
+
+/** The JSON form of an open safetensors file ({@link SafetensorsFile.toJSON}). */
+export interface SafetensorsFileJSON {
+  type: 'SafetensorsFile'
+  file: MappedFileJSON
+  metadata: Readonly<Record<string, string>>
+  tensors: Record<string, { dtype: string; shape: readonly number[] }>
 }
 
 /**
@@ -330,7 +366,9 @@ export function openSafetensors(path: string | URL, options: SafetensorsOptions 
   if (access !== 'read' && access !== 'write' && access !== 'copy') {
     throw typeError(codes.INVALID_ARG, `access must be 'read', 'write' or 'copy', not ${String(access)}`)
   }
-  const fd = openSync(path, access === 'write' ? 'r+' : 'r')
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (for regular files the flag does nothing).
+  const flags = (access === 'write' ? fsConstants.O_RDWR : fsConstants.O_RDONLY) | (fsConstants.O_NONBLOCK ?? 0)
+  const fd = openSync(path, flags)
   let file: MappedFile | null = null
   try {
     const size = fstatSync(fd).size
@@ -339,6 +377,9 @@ export function openSafetensors(path: string | URL, options: SafetensorsOptions 
     // The header was validated against `size`; a file truncated since then must not yield views
     // past the end of the mapping.
     if (file.size !== size) throw badHeader(`the file changed size while it was opened (${size} → ${file.size} bytes)`)
+    // The file was mapped through the descriptor whose header was checked (not reopened by path, which
+    // may name another file by now); it reports the path, as the descriptor is closed below.
+    Object.defineProperty(file, 'source', { value: typeof path === 'string' ? path : fileURLToPath(path), enumerable: true })
     const opened = new SafetensorsFile(file, header)
     file = null
     return opened
