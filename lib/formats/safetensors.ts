@@ -321,6 +321,7 @@ export class SafetensorsFile implements Disposable {
     return `SafetensorsFile(${n} tensor${n === 1 ? '' : 's'}, ${this.file.toString()})`
   }
 
+  /** util.inspect() shows what String() does. */
   [inspect.custom](): string {
     return this.toString()
   }
