@@ -143,6 +143,12 @@ describe('92 safetensors', () => {
       expect({ ...b.metadata }).to.deep.equal({ k: 'v' })
     })
 
+    it('"__metadata__": null means no metadata, as in the reference implementation', () => {
+      using st = openSafetensors(file('metadata-null.safetensors'))
+      expect({ ...st.metadata }).to.deep.equal({})
+      expect(st.tensors.get('x')!.array.tolist()).to.deep.equal([5, 6])
+    })
+
     it('unaligned data (a header not padded to 8) reads correctly; toTypedArray() refuses with UNALIGNED', () => {
       const m = manifest['unaligned.safetensors']
       expect(m.dataStart % 8).to.equal(3)

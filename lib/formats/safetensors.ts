@@ -213,7 +213,9 @@ function readHeader(fd: number, fileSize: number): Header {
   for (const key of Object.keys(json)) {
     const value = json[key]
     if (key === '__metadata__') {
-      if (!isRecord(value)) throw badHeader('__metadata__ must be an object of strings')
+      // The reference reads it as an optional map: null means none.
+      if (value === null) continue
+      if (!isRecord(value)) throw badHeader('__metadata__ must be an object of strings (or null)')
       for (const mk of Object.keys(value)) {
         if (typeof value[mk] !== 'string') throw badHeader(`__metadata__ value ${q(mk)} must be a string`)
         metadata[mk] = value[mk] as string
