@@ -415,9 +415,46 @@ describe('92 safetensors', () => {
       }
     })
 
+    it('300 files with mutated headers: each opens with in-bounds views or fails with one of the two codes', () => {
+      const original = fs.readFileSync(file('all.safetensors'))
+      const headerEnd = manifest['all.safetensors'].dataStart
+      let seed = 12345
+      const random = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) % 2147483648 // a fixed LCG: the same mutants every run
+        return seed % n
+      }
+      const mutant = file('mutant.safetensors')
+      const mappings = liveMappings()
+      const outcomes = new Map<string, number>()
+      for (let k = 0; k < 300; k++) {
+        const bytes = Buffer.from(original)
+        for (let m = 1 + random(3); m > 0; m--) bytes[random(headerEnd)] = random(2) === 0 ? random(256) : 0x30 + random(10)
+        fs.writeFileSync(mutant, bytes)
+        let outcome: string
+        try {
+          const st = openSafetensors(mutant)
+          for (const t of st.tensors.values()) {
+            const at = t.array
+            expect(at.nbytes).to.be.at.most(st.file.size)
+            at.tobytes() // reads every byte the view describes
+          }
+          st.close()
+          outcome = 'opened'
+        } catch (err) {
+          const code = (err as { code?: string }).code
+          expect([BAD_HEADER, UNSUPPORTED_DTYPE], String(err)).to.include(code)
+          outcome = code!
+        }
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1)
+      }
+      expect(liveMappings()).to.equal(mappings)
+      expect(outcomes.get(BAD_HEADER)).to.be.greaterThan(60)
+    })
+
     it('every hostile file the writer made is in the table above', () => {
       const valid = new Set(Object.keys(manifest))
-      const hostile = fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors') && !valid.has(f) && !f.startsWith('matrix-'))
+      const made = new Set(['matrix-write.safetensors', 'mutant.safetensors'])
+      const hostile = fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors') && !valid.has(f) && !made.has(f))
       expect(hostile.sort()).to.deep.equal(cases.map((c) => c[0]).sort())
     })
   })
