@@ -20,5 +20,8 @@ export const {
   NativeMemory,
   bufferFlags,
   include,
+  openSafetensors,
+  bf16ToFloat32,
+  SafetensorsFile,
 } = core
 export default core

@@ -78,6 +78,15 @@ export const codes = {
    * memory (a SharedArrayBuffer, the shared memory's name, the file's path) and build a view there.
    */
   NOT_CLONEABLE: 'ERR_MEMORYVIEW_NOT_CLONEABLE',
+  /**
+   * A data file's header breaks its format's rules (Error): for safetensors, a header size past the
+   * file or above 100,000,000 bytes, a header that is not a UTF-8 JSON object, a malformed tensor entry,
+   * shape × dtype size different from the tensor's bytes, tensors that overlap, leave gaps or do not
+   * end at the end of the file. Nothing is mapped or left open.
+   */
+  BAD_HEADER: 'ERR_MEMORYVIEW_BAD_HEADER',
+  /** A data file declares a dtype this package does not know (TypeError); nothing is mapped. */
+  UNSUPPORTED_DTYPE: 'ERR_MEMORYVIEW_UNSUPPORTED_DTYPE',
 } as const
 
 /** Every code the package throws: the union of the values of {@link codes}. */

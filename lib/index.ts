@@ -28,3 +28,5 @@ export type { NativeApi } from './native-api'
  * node-addon-api's `include_dir`): `"include_dirs": ["<!(node -p \"require('memoryview').include\")"]`.
  */
 export const include: string = path.join(__dirname, '..', '..', 'include')
+export { SafetensorsFile, bf16ToFloat32, openSafetensors } from './formats/safetensors'
+export type { SafetensorsFileJSON, SafetensorsOptions, SafetensorsTensor } from './formats/safetensors'
