@@ -78,6 +78,18 @@ export const codes = {
    * memory (a SharedArrayBuffer, the shared memory's name, the file's path) and build a view there.
    */
   NOT_CLONEABLE: 'ERR_MEMORYVIEW_NOT_CLONEABLE',
+  /**
+   * A data file that is not well formed (Error; numpy: ValueError): a `.npy` file or `.npz` member with
+   * a bad magic, version or header, a header that is not a plain Python literal, a bad shape, data
+   * past the end of the file; an `.npz` that is not a readable zip archive. Nothing stays mapped.
+   */
+  BAD_HEADER: 'ERR_MEMORYVIEW_BAD_HEADER',
+  /** A dtype a view cannot represent (object, structured, complex, strings, datetime, void), named in the message (TypeError). */
+  UNSUPPORTED_DTYPE: 'ERR_MEMORYVIEW_UNSUPPORTED_DTYPE',
+  /** An `.npz` member stored compressed (`np.savez_compressed`), which cannot be mapped (Error). */
+  COMPRESSED: 'ERR_MEMORYVIEW_COMPRESSED',
+  /** A name that is not in an archive, e.g. `npz.get('missing')` (RangeError; Python: KeyError). */
+  NOT_FOUND: 'ERR_MEMORYVIEW_NOT_FOUND',
 } as const
 
 export type ErrorCode = (typeof codes)[keyof typeof codes]

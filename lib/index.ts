@@ -28,3 +28,7 @@ export type { NativeApi } from './native-api'
  * node-addon-api's `include_dir`): `"include_dirs": ["<!(node -p \"require('memoryview').include\")"]`.
  */
 export const include: string = path.join(__dirname, '..', '..', 'include')
+export { NpyFile, npyBytes, openNpy, saveNpy } from './formats/npy'
+export type { NpyArray, NpyOptions } from './formats/npy'
+export { NpzFile, openNpz } from './formats/npz'
+export type { NpzOptions } from './formats/npz'
