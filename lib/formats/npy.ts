@@ -265,15 +265,20 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   return { dtype: descr as string, shape: Object.freeze(shape), fortranOrder: fortran, format, dataOffset, nbytes: Number(nbytes) }
 }
 
-/** numpy's strides: C order, or Fortran order (the C-order strides of the reversed shape, reversed). */
+/**
+ * The strides numpy exports for the array (what Python's memoryview(array).strides gives): C order,
+ * or Fortran order (the C-order strides of the reversed shape, reversed). An empty array exports C
+ * strides whatever its order, as numpy does: it is both C- and F-contiguous.
+ */
 function npyStrides(shape: readonly number[], itemsize: number, fortran: boolean): number[] {
   const n = shape.length
   const strides = new Array<number>(n)
+  const f = fortran && !shape.includes(0)
   let s = itemsize
   for (let k = 0; k < n; k++) {
-    const axis = fortran ? k : n - 1 - k
+    const axis = f ? k : n - 1 - k
     strides[axis] = s
-    s *= Math.max(shape[axis], 1)
+    s *= shape[axis]
   }
   return strides
 }
