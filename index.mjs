@@ -20,5 +20,11 @@ export const {
   NativeMemory,
   bufferFlags,
   include,
+  NpyFile,
+  npyBytes,
+  openNpy,
+  saveNpy,
+  NpzFile,
+  openNpz,
 } = core
 export default core
