@@ -304,9 +304,13 @@ export function npyView(base: MemoryView, start: number, header: NpyHeader, read
 
 /** An opened `.npy` file: the parsed header and a zero-copy view of the data in a mapping of the file. */
 export class NpyFile implements NpyArray, Disposable {
+  /** The dtype string exactly as the header gives it, e.g. `'<f8'`, `'|b1'`, `'>i4'`. */
   readonly dtype: string
+  /** numpy's shape: `[]` for a 0-d array. Frozen. */
   readonly shape: readonly number[]
+  /** True when the data is stored in Fortran (column-major) order; `array.strides` says so too. */
   readonly fortranOrder: boolean
+  /** A zero-copy view of the data with numpy's shape and strides; released by close(). */
   readonly array: MemoryView
   /** The mapping of the whole file (header included). */
   readonly file: MappedFile
