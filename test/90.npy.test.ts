@@ -7,7 +7,8 @@
  */
 import { after, before, describe, it } from 'mocha'
 import { expect } from 'chai'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BUFFER_PROTOCOL, BufferError, MemoryView, memoryview, npyBytes, openNpy, saveNpy } from 'memoryview'
@@ -176,6 +177,31 @@ describe('90 .npy files (openNpy, saveNpy, npyBytes)', () => {
       expect(() => saveNpy('', m)).to.throw(TypeError).with.property('code', 'ERR_MEMORYVIEW_INVALID_ARG')
       m.release()
       expect(() => saveNpy(join(dir, 'released.npy'), m)).to.throw(Error).with.property('code', 'ERR_MEMORYVIEW_RELEASED')
+    })
+
+    it('replaces a file that is mapped without crashing its mapping (child process, SIGBUS before the fix)', () => {
+      const file = join(dir, 'mapped-over.npy')
+      const code = `
+        const { openNpy, saveNpy } = require('memoryview')
+        saveNpy(${JSON.stringify(file)}, new Float64Array(100000).fill(7))
+        const f = openNpy(${JSON.stringify(file)})
+        saveNpy(${JSON.stringify(file)}, new Float64Array(2))
+        if (f.array.get(99999) !== 7) throw new Error('the mapping lost its data')
+        f.close()
+        if (openNpy(${JSON.stringify(file)}).shape[0] !== 2) throw new Error('the file was not replaced')
+      `
+      const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', cwd: __dirname })
+      expect(r.signal, r.stderr).to.equal(null)
+      expect(r.status, r.stderr).to.equal(0)
+    })
+
+    it('a failed save leaves the old file and no temporary file', () => {
+      const sub = join(dir, 'failed')
+      mkdirSync(join(sub, 'target.npy'), { recursive: true })
+      writeFileSync(join(sub, 'target.npy', 'keep'), 'x')
+      expect(() => saveNpy(join(sub, 'target.npy'), new Uint8Array(4))).to.throw(Error).with.property('code').that.matches(/^E/)
+      expect(readdirSync(sub)).to.deep.equal(['target.npy'])
+      expect(readdirSync(join(sub, 'target.npy'))).to.deep.equal(['keep'])
     })
 
     it('reports a system error by errno name (ENOENT for a missing directory)', () => {

@@ -15,7 +15,8 @@
  * buffer, so close() detaches it with every other view over the file. Every failure after mapping
  * closes the mapping before it throws.
  */
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { codes, plainError, typeError } from '../errors'
 import { Format, NATIVE_LITTLE_ENDIAN, parseSingleFormat } from '../format'
@@ -451,8 +452,10 @@ export function npyBytes(view: Source | MemoryView): Buffer {
 
 /**
  * Writes a view as a `.npy` file that `numpy.load` reads back with the same dtype, shape, order and
- * values (see {@link npyBytes} for the layout). The file is created or truncated; when a write fails
- * the partial file is removed.
+ * values (see {@link npyBytes} for the layout). The file is written beside `path` under a temporary
+ * name and renamed over it, so a mapping of the old file (an open {@link openNpy}) keeps the old data
+ * and a failed save leaves no partial file: the old file, if any, is replaced as a new file (the old
+ * one's permissions and links are not carried over).
  * @throws {TypeError} ERR_MEMORYVIEW_UNSUPPORTED_DTYPE, as {@link npyBytes}, before the file is touched;
  *   ERR_MEMORYVIEW_INVALID_ARG for a bad path.
  * @throws {Error} with the errno name as `code` (ENOENT, EACCES, ENOSPC, ...) when a system call fails.
@@ -470,16 +473,24 @@ export function saveNpy(path: string | URL, view: Source | MemoryView): void {
     throw typeError(codes.INVALID_ARG, 'path must be a non-empty string without null bytes, or a file: URL')
   }
   const [header, data] = npyParts(view)
-  const fd = openSync(file, 'w')
+  // Written beside the target and renamed over it: truncating the file in place would shrink it
+  // under any live mapping of it (an openNpy() of the same path), and touching a mapped page past
+  // the end of a file kills the process with SIGBUS. A mapping keeps the old file; a failed save
+  // leaves the old file as it was.
+  const tmp = `${file}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`
+  const fd = openSync(tmp, 'wx')
   try {
-    writeAll(fd, header)
-    writeAll(fd, data)
+    try {
+      writeAll(fd, header)
+      writeAll(fd, data)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, file)
   } catch (err) {
-    closeSync(fd)
-    unlinkSync(file)
+    unlinkSync(tmp)
     throw err
   }
-  closeSync(fd)
 }
 
 function writeAll(fd: number, bytes: Buffer): void {
