@@ -26,5 +26,6 @@ export const {
   saveNpy,
   NpzFile,
   openNpz,
+  saveNpz,
 } = core
 export default core

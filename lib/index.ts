@@ -30,5 +30,5 @@ export type { NativeApi } from './native-api'
 export const include: string = path.join(__dirname, '..', '..', 'include')
 export { NpyFile, npyBytes, openNpy, saveNpy } from './formats/npy'
 export type { NpyArray, NpyOptions } from './formats/npy'
-export { NpzFile, openNpz } from './formats/npz'
+export { NpzFile, openNpz, saveNpz } from './formats/npz'
 export type { NpzOptions } from './formats/npz'

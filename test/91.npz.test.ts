@@ -6,10 +6,10 @@
  */
 import { after, before, describe, it } from 'mocha'
 import { expect } from 'chai'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BufferError, openNpz } from 'memoryview'
+import { BUFFER_PROTOCOL, BufferError, MemoryView, memoryview, openNpz, saveNpz } from 'memoryview'
 import { DTYPES, SHAPES, enc, mapped, runOracle } from './helpers/npy'
 
 describe('91 .npz archives (openNpz)', () => {
@@ -37,8 +37,25 @@ describe('91 .npz archives (openNpz)', () => {
   const path = (id: string): string => join(dir, `${id}.npz`)
   let oracle: any
 
+  /** What saveNpz writes: members of several formats, orders and shapes, and a non-ASCII name. */
+  const f64 = new Float64Array([1.5, -0, NaN, 4, 5e300, -6])
+  const written: Record<string, MemoryView> = {
+    ints: memoryview(new Int32Array([1, -2, 3, 2 ** 31 - 1, -(2 ** 31), 0]).buffer).cast('i', [2, 3]),
+    fortran_be: memoryview({
+      [BUFFER_PROTOCOL]: () => ({ buffer: f64.buffer, byteOffset: 0, format: '>d', shape: [3, 2], strides: [8, 24], readonly: true }),
+    } as never),
+    flags: memoryview(new Uint8Array([1, 0, 0, 1]).buffer).cast('?'),
+    scalar: memoryview(new Uint16Array([0x3e00]).buffer).cast('e', []),
+    empty: memoryview(new BigUint64Array(0)),
+    'ünï': memoryview(new BigInt64Array([-(2n ** 63n), 2n ** 63n - 1n])),
+  }
+
   before(() => {
-    oracle = runOracle({ npz: Object.entries(archives).map(([id, a]) => ({ id, path: path(id), ...a })) })
+    saveNpz(path('ours'), written)
+    oracle = runOracle({
+      npz: Object.entries(archives).map(([id, a]) => ({ id, path: path(id), ...a })),
+      loadnpz: [{ id: 'ours', path: path('ours') }],
+    })
   })
 
   function expectMembers(id: string, specs: MemberSpec[], opts = {}): void {
@@ -140,6 +157,44 @@ describe('91 .npz archives (openNpz)', () => {
     expect(() => z.close()).to.throw(BufferError).with.property('code', 'ERR_MEMORYVIEW_EXPORTED')
     pin.release()
     z.close()
+  })
+
+  describe('saveNpz', () => {
+    it('writes an archive numpy loads with the same names, dtypes, shapes, orders and values (CRCs checked)', () => {
+      const got = oracle.loadnpz.ours
+      expect(got.crc_ok).to.equal(true)
+      expect(got.names).to.deep.equal(Object.keys(written))
+      for (const [name, view] of Object.entries(written)) {
+        const m = got.members[name]
+        const float = /[efd]$/.test(view.format)
+        expect(m.shape, name).to.deep.equal(view.shape)
+        expect(m.fortran, name).to.equal(!view.c_contiguous && view.f_contiguous)
+        expect(m.values, name).to.deep.equal(enc(view.tolist(), float))
+      }
+      expect(got.members.fortran_be.dtype).to.equal('>f8')
+      expect(got.members.fortran_be.fortran).to.equal(true)
+    })
+
+    it('writes an archive openNpz maps back member for member', () => {
+      using z = openNpz(path('ours'))
+      expect(z.names).to.deep.equal(Object.keys(written))
+      for (const [name, view] of Object.entries(written)) {
+        const a = z.get(name).array
+        expect(a.format, name).to.equal(view.format)
+        expect(a.strides, name).to.deep.equal(view.strides)
+        expect(enc(a.tolist(), /[efd]$/.test(view.format)), name).to.deep.equal(enc(view.tolist(), /[efd]$/.test(view.format)))
+      }
+    })
+
+    it('refuses bad arguments before writing anything', () => {
+      const file = join(dir, 'never.npz')
+      expect(() => saveNpz(file, null as never)).to.throw(TypeError).with.property('code', 'ERR_MEMORYVIEW_INVALID_ARG')
+      expect(() => saveNpz(file, { '': new Uint8Array(1) })).to.throw(TypeError).with.property('code', 'ERR_MEMORYVIEW_INVALID_ARG')
+      expect(() => saveNpz(file, { a: new Uint8Array(1), c: memoryview(Buffer.from('x')).cast('c') }))
+        .to.throw(TypeError).with.property('code', 'ERR_MEMORYVIEW_UNSUPPORTED_DTYPE')
+      expect(() => saveNpz('', {})).to.throw(TypeError).with.property('code', 'ERR_MEMORYVIEW_INVALID_ARG')
+      expect(existsSync(file)).to.equal(false)
+    })
   })
 
   describe('malformed archives: ERR_MEMORYVIEW_BAD_HEADER', () => {

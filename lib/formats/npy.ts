@@ -424,8 +424,8 @@ function npyHeaderBytes(descr: string, fortran: boolean, shape: readonly number[
   return out
 }
 
-/** The header and the data bytes numpy.save would write for `view`. */
-function npyParts(source: Source | MemoryView): [Buffer, Buffer] {
+/** @internal The header and the data bytes numpy.save would write for `view`. */
+export function npyParts(source: Source | MemoryView): [Buffer, Buffer] {
   const view = source instanceof MemoryView ? source : memoryview(source)
   const descr = descrOf(view)
   const shape = view.shape
@@ -461,7 +461,13 @@ export function npyBytes(view: Source | MemoryView): Buffer {
  * @throws {Error} with the errno name as `code` (ENOENT, EACCES, ENOSPC, ...) when a system call fails.
  */
 export function saveNpy(path: string | URL, view: Source | MemoryView): void {
-  let file: unknown = path
+  const file = checkPath(path)
+  writeReplacing(file, npyParts(view))
+}
+
+/** @internal A path for a file this package writes: a non-empty string, or a file: URL. */
+export function checkPath(path: unknown): string {
+  let file = path
   if (path instanceof URL) {
     try {
       file = fileURLToPath(path)
@@ -472,17 +478,21 @@ export function saveNpy(path: string | URL, view: Source | MemoryView): void {
   if (typeof file !== 'string' || file === '' || file.includes('\0')) {
     throw typeError(codes.INVALID_ARG, 'path must be a non-empty string without null bytes, or a file: URL')
   }
-  const [header, data] = npyParts(view)
-  // Written beside the target and renamed over it: truncating the file in place would shrink it
-  // under any live mapping of it (an openNpy() of the same path), and touching a mapped page past
-  // the end of a file kills the process with SIGBUS. A mapping keeps the old file; a failed save
-  // leaves the old file as it was.
+  return file
+}
+
+/**
+ * @internal Writes `parts` to a new file beside `file` and renames it over `file`. Truncating the file
+ * in place would shrink it under any live mapping of it (an openNpy() of the same path), and touching
+ * a mapped page past the end of a file kills the process with SIGBUS. A mapping keeps the old file;
+ * a failed write leaves the old file as it was and removes the temporary one.
+ */
+export function writeReplacing(file: string, parts: readonly Uint8Array[]): void {
   const tmp = `${file}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`
   const fd = openSync(tmp, 'wx')
   try {
     try {
-      writeAll(fd, header)
-      writeAll(fd, data)
+      for (const part of parts) writeAll(fd, part)
     } finally {
       closeSync(fd)
     }
@@ -493,6 +503,6 @@ export function saveNpy(path: string | URL, view: Source | MemoryView): void {
   }
 }
 
-function writeAll(fd: number, bytes: Buffer): void {
+function writeAll(fd: number, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done)
 }

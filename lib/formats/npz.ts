@@ -18,7 +18,8 @@ import { inflateRawSync } from 'node:zlib'
 import { codes, plainError, rangeError, typeError } from '../errors'
 import { MemoryView, memoryview } from '../memoryview'
 import { Access, MappedFile, mmap } from '../mmap'
-import { NpyArray, npyView, parseNpyHeader } from './npy'
+import { NpyArray, checkPath, npyParts, npyView, parseNpyHeader, writeReplacing } from './npy'
+import { Source } from '../sources'
 
 /** Options of {@link openNpz}. */
 export interface NpzOptions {
@@ -279,4 +280,88 @@ export function openNpz(path: string | URL, options: NpzOptions = {}): NpzFile {
     file.close()
     throw err
   }
+}
+
+let crcTable: Int32Array | null = null
+
+/** The zip CRC-32 (the IEEE polynomial, reflected) of several byte ranges in a row. */
+function crc32(parts: readonly Uint8Array[]): number {
+  if (crcTable === null) {
+    crcTable = new Int32Array(256)
+    for (let n = 0; n < 256; n++) {
+      let c = n
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+      crcTable[n] = c
+    }
+  }
+  let crc = -1
+  for (const bytes of parts) {
+    for (let k = 0; k < bytes.length; k++) crc = crcTable[(crc ^ bytes[k]) & 0xff] ^ (crc >>> 8)
+  }
+  return (crc ^ -1) >>> 0
+}
+
+/** 1980-01-01 00:00 in MS-DOS date format: member times carry no information here. */
+const DOS_DATE = (1 << 5) | 1
+
+/**
+ * Writes an `.npz` archive as `np.savez` does: one uncompressed member `name.npy` per entry of
+ * `arrays` (each laid out as {@link saveNpy} writes it), readable by `numpy.load` and mappable by
+ * {@link openNpz}. The archive is written beside `path` and renamed over it, as saveNpy does.
+ * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for a bad path, a non-object `arrays` or an empty name;
+ *   ERR_MEMORYVIEW_UNSUPPORTED_DTYPE as saveNpy(), before anything is written.
+ * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for an archive of 4 GiB or more or more than 65534
+ *   members (this writer does not write zip64).
+ * @throws {Error} with the errno name as `code` when a system call fails.
+ */
+export function saveNpz(path: string | URL, arrays: Record<string, Source | MemoryView>): void {
+  const file = checkPath(path)
+  if (arrays === null || typeof arrays !== 'object') throw typeError(codes.INVALID_ARG, 'arrays must be an object of name: view')
+  const names = Object.keys(arrays)
+  if (names.length > 0xfffe) throw rangeError(codes.TOO_LARGE, `${names.length} members need zip64, which saveNpz does not write`)
+  const parts: Uint8Array[] = []
+  const central: Buffer[] = []
+  let offset = 0
+  for (const name of names) {
+    if (name === '') throw typeError(codes.INVALID_ARG, 'member names must not be empty')
+    const npy = npyParts(arrays[name])
+    const size = npy[0].length + npy[1].length
+    const nameBytes = Buffer.from(`${name}.npy`, 'utf8')
+    if (nameBytes.length > 0xffff) throw typeError(codes.INVALID_ARG, 'a member name is longer than a zip allows')
+    const flags = /^[\x20-\x7e]*$/.test(name) ? 0 : 0x800 // bit 11: the name is UTF-8
+    const crc = crc32(npy)
+    const local = Buffer.alloc(30)
+    local.writeUInt32LE(LOCAL, 0)
+    local.writeUInt16LE(20, 4)
+    local.writeUInt16LE(flags, 6)
+    local.writeUInt16LE(DOS_DATE, 12)
+    local.writeUInt32LE(crc, 14)
+    local.writeUInt32LE(size, 18)
+    local.writeUInt32LE(size, 22)
+    local.writeUInt16LE(nameBytes.length, 26)
+    const entry = Buffer.alloc(46)
+    entry.writeUInt32LE(CENTRAL, 0)
+    entry.writeUInt16LE(20, 4)
+    entry.writeUInt16LE(20, 6)
+    entry.writeUInt16LE(flags, 8)
+    entry.writeUInt16LE(DOS_DATE, 14)
+    entry.writeUInt32LE(crc, 16)
+    entry.writeUInt32LE(size, 20)
+    entry.writeUInt32LE(size, 24)
+    entry.writeUInt16LE(nameBytes.length, 28)
+    entry.writeUInt32LE(offset, 42)
+    central.push(entry, nameBytes)
+    parts.push(local, nameBytes, ...npy)
+    offset += 30 + nameBytes.length + size
+    if (offset >= 0xffffffff) throw rangeError(codes.TOO_LARGE, 'an archive of 4 GiB or more needs zip64, which saveNpz does not write')
+  }
+  const cdSize = central.reduce((n, b) => n + b.length, 0)
+  if (offset + cdSize + 22 > 0xffffffff) throw rangeError(codes.TOO_LARGE, 'an archive of 4 GiB or more needs zip64, which saveNpz does not write')
+  const end = Buffer.alloc(22)
+  end.writeUInt32LE(EOCD, 0)
+  end.writeUInt16LE(names.length, 8)
+  end.writeUInt16LE(names.length, 10)
+  end.writeUInt32LE(cdSize, 12)
+  end.writeUInt32LE(offset, 16)
+  writeReplacing(file, [...parts, ...central, end])
 }
