@@ -348,7 +348,7 @@ export class NpyFile implements NpyArray, Disposable {
  * Maps a numpy `.npy` file (format 1.0, 2.0 or 3.0) and returns its header and a zero-copy view of
  * its data: `array` has numpy's shape and strides (Fortran order included) and the dtype's format
  * (`'<f8'` → `'d'` on this little-endian machine, `'>f8'` → `'>d'`, `'|b1'` → `'?'`).
- * Only the header is read: opening takes the same time for any file size.
+ * Only the header is read: opening never touches the data's pages.
  * @throws {Error} ERR_MEMORYVIEW_BAD_HEADER for a file that is not a well-formed `.npy` (bad magic or
  *   version, truncated file, header that is not a plain literal dict, bad shape, data past the end).
  * @throws {TypeError} ERR_MEMORYVIEW_UNSUPPORTED_DTYPE for dtypes other than bool, int8–int64,
