@@ -23,5 +23,12 @@ export const {
   openSafetensors,
   bf16ToFloat32,
   SafetensorsFile,
+  NpyFile,
+  npyBytes,
+  openNpy,
+  saveNpy,
+  NpzFile,
+  openNpz,
+  saveNpz,
 } = core
 export default core

@@ -79,14 +79,24 @@ export const codes = {
    */
   NOT_CLONEABLE: 'ERR_MEMORYVIEW_NOT_CLONEABLE',
   /**
-   * A data file's header breaks its format's rules (Error): for safetensors, a header size past the
-   * file or above 100,000,000 bytes, a header that is not a UTF-8 JSON object, a malformed tensor entry,
-   * shape × dtype size different from the tensor's bytes, tensors that overlap, leave gaps or do not
-   * end at the end of the file. Nothing is mapped or left open.
+   * A data file that is not well formed (Error; numpy: ValueError), refused before anything stays
+   * mapped or open: a `.npy` file or `.npz` member with a bad magic, version or header, a header that is
+   * not a plain Python literal, a bad shape or data past the end of the file; an `.npz` that is not a
+   * readable zip archive; a safetensors header size past the file or above 100,000,000 bytes, a header
+   * that is not a UTF-8 JSON object, a malformed tensor entry, shape × dtype size different from the
+   * tensor's bytes, tensors that overlap, leave gaps or do not end at the end of the file.
    */
   BAD_HEADER: 'ERR_MEMORYVIEW_BAD_HEADER',
-  /** A data file declares a dtype this package does not know (TypeError); nothing is mapped. */
+  /**
+   * A data file's dtype that a view cannot represent (numpy object, structured, complex, strings,
+   * datetime, void) or that the format does not define (safetensors), named in the message; or
+   * saveNpy() of a format with no numpy dtype (TypeError). Nothing is mapped.
+   */
   UNSUPPORTED_DTYPE: 'ERR_MEMORYVIEW_UNSUPPORTED_DTYPE',
+  /** An `.npz` member stored compressed (`np.savez_compressed`), which cannot be mapped (Error). */
+  COMPRESSED: 'ERR_MEMORYVIEW_COMPRESSED',
+  /** A name that is not in an archive, e.g. `npz.get('missing')` (RangeError; Python: KeyError). */
+  NOT_FOUND: 'ERR_MEMORYVIEW_NOT_FOUND',
 } as const
 
 /** Every code the package throws: the union of the values of {@link codes}. */

@@ -30,3 +30,7 @@ export type { NativeApi } from './native-api'
 export const include: string = path.join(__dirname, '..', '..', 'include')
 export { SafetensorsFile, bf16ToFloat32, openSafetensors } from './formats/safetensors'
 export type { SafetensorsFileJSON, SafetensorsOptions, SafetensorsTensor } from './formats/safetensors'
+export { NpyFile, npyBytes, openNpy, saveNpy } from './formats/npy'
+export type { NpyArray, NpyOptions } from './formats/npy'
+export { NpzFile, openNpz, saveNpz } from './formats/npz'
+export type { NpzOptions } from './formats/npz'
