@@ -89,7 +89,7 @@ export type ErrorCode = (typeof codes)[keyof typeof codes]
  * `code` (with `errno`, negative as in Node's own errors, and `syscall`): every error the
  * manual pages of the calls made (open, fstat, ftruncate, posix_fallocate, mmap, msync, shm_open,
  * shm_unlink) list. A literal union rather than any `E…` string, so that a typo such as
- * `'ENOENTT'` or `'ERR_MEMORYVIEW_RELESED'` is a compile error in {@link isMemoryViewError}.
+ * `'ENOENTT'` is a compile error in {@link isMemoryViewError}.
  */
 export type SystemErrorCode =
   | 'EACCES' | 'EAGAIN' | 'EBADF' | 'EBUSY' | 'EDQUOT' | 'EEXIST' | 'EFAULT' | 'EFBIG' | 'EINTR'
@@ -120,7 +120,8 @@ export interface MemoryViewError<C extends ErrorCode | SystemErrorCode = ErrorCo
  */
 const ERROR_BRAND: unique symbol = Symbol.for('memoryview.error') as never
 
-const PACKAGE_CODES: ReadonlySet<string> = new Set(Object.values(codes).filter((c) => c.startsWith('ERR_MEMORYVIEW_')))
+// Node's own builtins use ERR_INVALID_THIS too: only the brand tells ours apart.
+const PACKAGE_CODES: ReadonlySet<string> = new Set(Object.values(codes).filter((c) => c !== codes.INVALID_THIS))
 
 /** @internal Marks an error as this package's (see {@link isMemoryViewError}); returns it. */
 export function brand<E extends Error>(err: E): E {

@@ -155,4 +155,4 @@ export type FormatOfSource<S> = 0 extends 1 & S
 /** The literal format of a buffer-protocol descriptor type, `'B'` when it has none. */
 type DescriptorFormat<D> = D extends { format: infer F extends string }
   ? string extends F ? FormatString : F
-  : D extends { format?: undefined } ? 'B' : FormatString
+  : 'format' extends keyof D ? FormatString : 'B'
