@@ -2,11 +2,11 @@
 import {
   BufferError, MappedFile, NATIVE_API, NativeExportHandle, NativeMemory, SharedMemory, allocationGranularity, bufferFlags,
   codes, exportToNative, include, isMemoryViewError, memoryview, mmap, nativeAvailable, nativeLoadError, BUFFER_PROTOCOL,
-} from '../..'
+} from 'memoryview'
 import type {
   Access, BufferDescriptor, ErrorCode, MappedFileJSON, MemoryView, MemoryViewError, MmapOptions, NativeApi,
   NativeDescriptor, SharedMemoryJSON, SharedMemoryOptions, Source, SystemErrorCode,
-} from '../..'
+} from 'memoryview'
 import { type Equal, expectType } from './util'
 
 // ---------------------------------------------------------------- mmap and MappedFile

@@ -3,11 +3,11 @@
 // "Unused '@ts-expect-error' directive" when one starts compiling). Nothing here runs.
 import {
   BufferError, MemoryView, Pin, codes, isMemoryViewError, memoryview,
-} from '../..'
+} from 'memoryview'
 import type {
   ErrorCode, FormatOfSource, FormatString, Index, MemoryViewConstructor, MemoryViewError, MemoryViewJSON,
   NestedList, StoreValueOf, SystemErrorCode, TypedArrayOf, Value, ValueOf,
-} from '../..'
+} from 'memoryview'
 import { type Equal, expectType } from './util'
 
 declare const n: number
