@@ -367,7 +367,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._checkReleased()
     return this._readonly
   }
-  /** The struct format string of one element. */
+  /** The struct format string of one element (typed `F`, the view's format type). */
   get format(): F {
     this._checkReleased()
     return this._fmt.str as F
@@ -420,7 +420,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   // ---------------------------------------------------------------- element access
 
   /**
-   * Python's `m[i]`, `m[i, j]`, `m[()]`. Negative indices count from the end.
+   * Python's `m[i]`, `m[i, j]`, `m[()]`. Negative indices count from the end. The result has the
+   * format's value type ({@link ValueOf}: `number`, `bigint` for 8-byte integers, `boolean` for '?',
+   * a 1-byte Buffer for 'c'); how many indices a view takes (its ndim) is checked at run time.
    * @throws {RangeError} ERR_MEMORYVIEW_INDEX for an index out of bounds.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_INDEX for a non-integral index or a wrong count.
    * @throws {Error} ERR_MEMORYVIEW_NOT_IMPLEMENTED for sub-views (fewer indices than dimensions).
@@ -514,7 +516,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   /**
    * Python's `m[i] = v`, `m[i, j] = v`, `m[()] = v`: the value comes last. Nothing is written when
-   * the store fails.
+   * the store fails. The value's type is {@link StoreValueOf}: a number, bigint or boolean (a
+   * 1-byte Uint8Array for 'c').
    * @throws {TypeError} ERR_MEMORYVIEW_READONLY on a readonly view.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_TYPE for a value of the wrong kind (0.5 for an int format).
    * @throws {RangeError} ERR_MEMORYVIEW_INVALID_VALUE for a value out of the format's range.
@@ -692,7 +695,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   /**
    * Python's `m.cast(format, shape)`: reinterprets a C-contiguous view, zero-copy. Byte-order
-   * prefixed targets ('<h', '>I', '!d', '=q') are accepted as well (a deliberate extension).
+   * prefixed targets ('<h', '>I', '!d', '=q') are accepted as well (a deliberate extension). A literal
+   * format gives a view of that format (`cast('q')` is a `MemoryView<'q'>`) and must be one of
+   * {@link FormatString} (a typo is a compile error); a `string` variable gives a `MemoryView`.
    * @throws {TypeError} ERR_MEMORYVIEW_CAST for casts CPython refuses; ERR_MEMORYVIEW_FORMAT for a bad format;
    *   ERR_MEMORYVIEW_INVALID_ARG for a shape of the wrong kind.
    * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for shape elements < 1 or more than 64 dimensions.
@@ -962,7 +967,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   }
 
   /**
-   * Python's `m.tolist()`: nested arrays of element values; the scalar for a 0-d view.
+   * Python's `m.tolist()`: nested arrays of element values; the scalar for a 0-d view. Typed
+   * `ValueOf<F> | NestedList<ValueOf<F>>` since ndim is known only at run time: narrow with
+   * `Array.isArray()` or assert the shape you know (`m.tolist() as number[][]`).
    * @throws {Error} ERR_MEMORYVIEW_NOT_IMPLEMENTED for formats with several items.
    * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE, before allocating, when a dimension is longer than
    *   134217725 (the longest JS array) or the arrays would need more JS heap than is left.
@@ -1034,7 +1041,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   }
 
   /**
-   * A zero-copy TypedArray (a Buffer for 'B' and 'c') over a contiguous view, in memory order.
+   * A zero-copy TypedArray (a Buffer for 'B' and 'c') over a contiguous view, in memory order, typed
+   * by {@link TypedArrayOf} (`Float64Array` for 'd').
    * @throws {TypeError} ERR_MEMORYVIEW_NOT_CONTIGUOUS for strided views; ERR_MEMORYVIEW_FORMAT for formats
    *   no TypedArray matches ('?', foreign byte order, several items); RangeError ERR_MEMORYVIEW_UNALIGNED
    *   when the memory is not aligned for the TypedArray.
@@ -1160,7 +1168,10 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     return this._hash
   }
 
-  /** Python's `iter(m)` (1-D views): reads live data; next() after release() throws. */
+  /**
+   * Python's `iter(m)` (1-D views): reads live data, values of the format's {@link ValueOf} type;
+   * next() after release() throws.
+   */
   [Symbol.iterator](): IterableIterator<ValueOf<F>>
   [Symbol.iterator](): IterableIterator<Value> {
     this._checkReleased()
@@ -1379,7 +1390,12 @@ export class Pin implements Disposable {
   }
 }
 
-/** `memoryview(source)`: the same as `new MemoryView(source)`. */
+/**
+ * `memoryview(source)`: the same as `new MemoryView(source)`. The view's format type is inferred from
+ * the source ({@link FormatOfSource}): `memoryview(new Float64Array(n))` is a `MemoryView<'d'>`.
+ * @throws {TypeError} ERR_MEMORYVIEW_INVALID_SOURCE when `source` is not a source.
+ * @throws {Error} ERR_MEMORYVIEW_RELEASED when `source` is a released view.
+ */
 export function memoryview<S extends Source | MemoryView<string>>(source: S): MemoryView<FormatOfSource<S>>
 export function memoryview(source: Source | MemoryView<string>): MemoryView<string> {
   return new MemoryView(source)
