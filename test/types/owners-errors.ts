@@ -23,6 +23,7 @@ const size: number = mf.size
 mf.flush()
 mf.flush(0, 16)
 const mfj: MappedFileJSON = mf.toJSON()
+mf.lease().release()
 mf.close()
 mf[Symbol.dispose]()
 const gran: number = allocationGranularity()
@@ -60,7 +61,11 @@ const api = (globalThis as unknown as Record<typeof NATIVE_API, NativeApi>)[NATI
 const ver: number = api.version
 declare const mem: NativeMemory
 mem.close()
+mem[Symbol.dispose]()
 const closed: boolean = mem.closed
+const memBuffer: ArrayBuffer | SharedArrayBuffer = mem.buffer
+expectType<Equal<ReturnType<typeof memoryview<NativeMemory>>, MemoryView>>(true)
+const wrapped: MemoryView = api.wrap(new ArrayBuffer(8), 0, 'd', 8, [1], [8], false)
 const loaded: boolean = nativeAvailable()
 const why: Error | undefined = nativeLoadError()
 const inc: string = include
@@ -96,4 +101,4 @@ try {
   if (isMemoryViewError(err, 'ENOENT') || isMemoryViewError(err, codes.EMPTY_FILE)) expectType<Equal<typeof err.code, 'ENOENT' | 'ERR_MEMORYVIEW_EMPTY_FILE'>>(true)
 }
 
-export { acc, badOpts, size, mfj, gran, badSo, nm, sj, src, nd, addr, rel, flags, ver, closed, loaded, why, inc }
+export { memBuffer, wrapped, acc, badOpts, size, mfj, gran, badSo, nm, sj, src, nd, addr, rel, flags, ver, closed, loaded, why, inc }

@@ -2,11 +2,11 @@
 // Positive lines must compile; each `@ts-expect-error` line must NOT compile (tsc fails with
 // "Unused '@ts-expect-error' directive" when one starts compiling). Nothing here runs.
 import {
-  BufferError, MemoryView, Pin, codes, isMemoryViewError, memoryview,
+  BUFFER_PROTOCOL, MemoryView, Pin, memoryview,
 } from 'memoryview'
 import type {
-  ErrorCode, FormatOfSource, FormatString, Index, MemoryViewConstructor, MemoryViewError, MemoryViewJSON,
-  NestedList, StoreValueOf, SystemErrorCode, TypedArrayOf, Value, ValueOf,
+  BufferDescriptor, FormatOfSource, FormatString, Index, MemoryViewConstructor, MemoryViewJSON,
+  NestedList, StoreValueOf, TypedArrayOf, Value, ValueOf,
 } from 'memoryview'
 import { type Equal, expectType } from './util'
 
@@ -183,6 +183,9 @@ const pr: boolean = pin.released
 d.release()
 d[Symbol.dispose]()
 const json: MemoryViewJSON = d.toJSON()
+const exported: BufferDescriptor = d[BUFFER_PROTOCOL]()
+const copy: Buffer = d.valueOf()
+const ro: MemoryView<'B'> = memoryview(bytes.toreadonly())
 const str: string = String(d) + d.toString()
 
-export { any, anyToo, notD, hex, attrs, b, h, eq, hsh, pr, json, str }
+export { any, anyToo, notD, hex, attrs, b, h, eq, hsh, pr, json, str, exported, copy, ro }
