@@ -6,6 +6,7 @@ export const {
   memoryview,
   Pin,
   BufferError,
+  isMemoryViewError,
   codes,
   BUFFER_PROTOCOL,
   nativeAvailable,

@@ -25,7 +25,7 @@ benchMain({
     }
     const viewGet = (n: number): number => {
       let s = 0
-      for (let i = 0; i < n; i++) s += m.get(i) as number
+      for (let i = 0; i < n; i++) s += m.get(i)
       return s
     }
     if (rawGet(N) !== viewGet(N)) throw new Error('get loops disagree')
@@ -41,7 +41,7 @@ benchMain({
     }
     const viewSet = (n: number): number => {
       for (let i = 0; i < n; i++) m.set(i, i * 0.5)
-      return m.get(n - 1) as number
+      return m.get(n - 1)
     }
     if (rawSet(N) !== viewSet(N)) throw new Error('set loops disagree')
     const t = compare(rawSet, viewSet, { reps: 25, ops: N, n: N, prime: 200, primeN: 1000 })

@@ -41,7 +41,7 @@ benchMain({
     const cols = m.shape[1]
     const viewGet = (rows: number): number => {
       let s = 0
-      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) s += m.get(i, j) as number
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) s += m.get(i, j)
       return s
     }
     if (rawGet(OUT_ROWS) !== viewGet(OUT_ROWS)) throw new Error('get loops disagree')
@@ -61,7 +61,7 @@ benchMain({
     const cols = m.shape[1]
     const viewSet = (rows: number): number => {
       for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) m.set(i, j, j * 0.5)
-      return m.get(1, 0) as number
+      return m.get(1, 0)
     }
     if (rawSet(OUT_ROWS) !== viewSet(OUT_ROWS)) throw new Error('set loops disagree')
     const t = compare(rawSet, viewSet, { reps: 20, ops: OPS, n: OUT_ROWS, prime: 100, primeN: 1 })

@@ -19,7 +19,7 @@ benchMain({
     }
     const viewIter = (): number => {
       let s = 0
-      for (const x of m) s += x as number
+      for (const x of m) s += x
       return s
     }
     if (rawIter() !== viewIter()) throw new Error('iteration differs')

@@ -37,7 +37,7 @@ function sum(a: Float64Array): number {
 function viaMmap(path: string): number {
   const f = mmap(path, { access: 'read' })
   try {
-    return sum(f.buf.cast('d').toTypedArray() as Float64Array)
+    return sum(f.buf.cast('d').toTypedArray())
   } finally {
     f.close()
   }
@@ -78,7 +78,7 @@ function rssChild(variant: string, path: string): void {
   let after: Record<string, number>
   if (variant === 'mmap') {
     const f = mmap(path, { access: 'read' })
-    s = sum(f.buf.cast('d').toTypedArray() as Float64Array)
+    s = sum(f.buf.cast('d').toTypedArray())
     after = status() // mapping still held
     f.close()
   } else {

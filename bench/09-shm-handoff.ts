@@ -49,7 +49,7 @@ function child(kind: string): void {
   process.on('message', (msg: { name?: string; seq: number; check: Check; data?: Uint8Array }) => {
     if (kind === 'shm' && msg.name !== undefined) {
       shm = new SharedMemory({ name: msg.name })
-      view = shm.buf.toTypedArray() as Uint8Array
+      view = shm.buf.toTypedArray()
       process.send!({ ready: true })
       return
     }
@@ -76,7 +76,7 @@ async function measure(check: Check): Promise<void> {
   const shmChild = fork(__filename, ['--child', 'shm'], { serialization: 'advanced', stdio: 'inherit' })
   const ipcChild = fork(__filename, ['--child', 'ipc'], { serialization: 'advanced', stdio: 'inherit' })
   try {
-    const mem = shm.buf.toTypedArray() as Uint8Array
+    const mem = shm.buf.toTypedArray()
     for (let i = 0; i < SIZE; i++) mem[i] = (i * 31 + 7) & 0xff
     const buf = Buffer.from(mem) // the same bytes on the heap, for IPC
     const expected = checksum(buf, check)

@@ -12,7 +12,7 @@
  */
 import * as path from 'node:path'
 
-import { BufferError, codes } from './errors'
+import { BufferError, brand, brandingConstructor, codes } from './errors'
 
 /** The contract version this file expects; native/addon.cc exports its own as `abiVersion`. */
 export const ABI_VERSION = 4
@@ -141,7 +141,14 @@ function load(): LoadState {
           `this JavaScript expects ${ABI_VERSION} (a stale build/ or prebuild?)`,
       )
     }
-    binding.init({ BufferError, Error, TypeError, RangeError })
+    // Branding functions rather than the classes themselves: native errors stay plain built-in
+    // instances and carry the brand isMemoryViewError() recognises (BufferError brands itself).
+    binding.init({
+      BufferError,
+      Error: brandingConstructor(Error),
+      TypeError: brandingConstructor(TypeError),
+      RangeError: brandingConstructor(RangeError),
+    })
     return { binding }
   } catch (err) {
     return { error: err instanceof Error ? err : new Error(String(err)) }
@@ -183,5 +190,5 @@ export function requireBinding(feature: string): NativeBinding {
     { cause: current.error },
   ) as Error & { code: string }
   err.code = codes.NATIVE_UNAVAILABLE
-  throw err
+  throw brand(err)
 }

@@ -7,6 +7,7 @@
  * OverflowError → RangeError, ValueError → RangeError (numbers out of range), TypeError (wrong kinds)
  * or Error (state), BufferError → BufferError, NotImplementedError → Error.
  */
+import { types } from 'node:util'
 
 /** The stable error codes. Codes are public API: add freely, never rename. */
 export const codes = {
@@ -99,19 +100,102 @@ export const codes = {
   NOT_FOUND: 'ERR_MEMORYVIEW_NOT_FOUND',
 } as const
 
-/** Every code the package throws: the union of the values of {@link codes}. */
+/** The union of every code in {@link codes}: the `code` of every error this package throws. */
 export type ErrorCode = (typeof codes)[keyof typeof codes]
+
+/**
+ * The errno names a system error from `mmap()`, `MappedFile` or `SharedMemory` can carry as its
+ * `code` (with `errno`, negative as in Node's own errors, and `syscall`): every error the
+ * manual pages of the calls made (open, fstat, ftruncate, posix_fallocate, mmap, msync, shm_open,
+ * shm_unlink) list. A literal union rather than any `E…` string, so that a typo such as
+ * `'ENOENTT'` is a compile error in {@link isMemoryViewError}.
+ */
+export type SystemErrorCode =
+  | 'EACCES' | 'EAGAIN' | 'EBADF' | 'EBUSY' | 'EDQUOT' | 'EEXIST' | 'EFAULT' | 'EFBIG' | 'EINTR'
+  | 'EINVAL' | 'EIO' | 'EISDIR' | 'ELOOP' | 'EMFILE' | 'ENAMETOOLONG' | 'ENFILE' | 'ENODEV'
+  | 'ENOENT' | 'ENOMEM' | 'ENOSPC' | 'ENOSYS' | 'ENOTDIR' | 'ENOTSUP' | 'ENXIO' | 'EOPNOTSUPP'
+  | 'EOVERFLOW' | 'EPERM' | 'EROFS' | 'ESPIPE' | 'ETXTBSY' | 'EWOULDBLOCK'
+
+/**
+ * The shape of every error this package throws: a `TypeError`, `RangeError`, `Error` or
+ * {@link BufferError} whose `code` is one of {@link codes} (or, for system errors, an errno name
+ * with `errno` and `syscall`). Narrow a caught `unknown` to it with {@link isMemoryViewError}.
+ */
+export interface MemoryViewError<C extends ErrorCode | SystemErrorCode = ErrorCode | SystemErrorCode> extends Error {
+  /** The stable code: one of {@link codes}, or an errno name for a failed system call. */
+  readonly code: C
+  /** System errors only: the negative errno (as Node's own system errors). */
+  readonly errno?: number
+  /** System errors only: the system call that failed (`'open'`, `'mmap'`, `'shm_open'`, …). */
+  readonly syscall?: string
+  /** System errors with a file: the path. */
+  readonly path?: string
+}
+
+/**
+ * The brand every error created by this package carries: a non-enumerable own property keyed by a
+ * registered symbol, so that errors from another copy of the package (another version in the same
+ * process, another realm) are recognised too.
+ */
+const ERROR_BRAND: unique symbol = Symbol.for('memoryview.error') as never
+
+// Node's own builtins use ERR_INVALID_THIS too: only the brand tells ours apart.
+const PACKAGE_CODES: ReadonlySet<string> = new Set(Object.values(codes).filter((c) => c !== codes.INVALID_THIS))
+
+/** @internal Marks an error as this package's (see {@link isMemoryViewError}); returns it. */
+export function brand<E extends Error>(err: E): E {
+  Object.defineProperty(err, ERROR_BRAND, { value: true, configurable: true })
+  return err
+}
+
+/**
+ * Whether `err` is an error this package threw, optionally with the given `code`; narrows a caught
+ * `unknown` so that `err.code` has the literal type:
+ * ```ts
+ * try { mmap(path) } catch (err) {
+ *   if (isMemoryViewError(err, 'ENOENT')) console.log(err.syscall)
+ *   else if (isMemoryViewError(err)) console.log(err.code) // ErrorCode | SystemErrorCode
+ *   else throw err
+ * }
+ * ```
+ * Recognised: every error the package creates (branded when created, including errors from its
+ * native addon and system errors from mmap/shared memory), and any `Error` whose `code` is an
+ * `ERR_MEMORYVIEW_*` code (errors made by include/memoryview.h inside another addon). An error of
+ * the same class and code made by someone else (Node's own `ENOENT` from `fs`) is not recognised.
+ * Never throws, never runs a getter of `err`.
+ * @param code a code to match: a compile error unless it is one of {@link codes} or a {@link SystemErrorCode}.
+ */
+export function isMemoryViewError<C extends ErrorCode | SystemErrorCode = ErrorCode | SystemErrorCode>(
+  err: unknown,
+  code?: C,
+): err is MemoryViewError<C> {
+  // A Proxy's traps may throw: a guard answers false instead.
+  try {
+    if (!types.isNativeError(err) && !(err instanceof Error)) return false
+    const own = Object.getOwnPropertyDescriptor(err, 'code')
+    if (own === undefined || !('value' in own) || typeof own.value !== 'string') return false
+    if (code !== undefined && own.value !== code) return false
+    return Object.getOwnPropertyDescriptor(err, ERROR_BRAND)?.value === true || PACKAGE_CODES.has(own.value)
+  } catch {
+    return false
+  }
+}
 
 /**
  * Python's BufferError: raised when a view (or the owner of external memory) is asked to release
  * while buffers exported from it are still held.
  */
 export class BufferError extends Error {
-  /** The stable error code: `ERR_MEMORYVIEW_EXPORTED`. */
-  readonly code: string
-  constructor(message: string, code: string = codes.EXPORTED) {
+  /** The stable code, `ERR_MEMORYVIEW_EXPORTED` for every BufferError this package throws. */
+  readonly code: ErrorCode
+  /**
+   * @param message the message (this package's own start with `memoryview: `).
+   * @param code the code; `ERR_MEMORYVIEW_EXPORTED` by default.
+   */
+  constructor(message: string, code: ErrorCode = codes.EXPORTED) {
     super(message)
     this.code = code
+    brand(this)
   }
 }
 Object.defineProperty(BufferError.prototype, 'name', { value: 'BufferError', configurable: true, writable: true })
@@ -121,7 +205,19 @@ type ErrorClass = new (message: string) => Error
 function make<T extends Error>(Cls: ErrorClass, code: string, message: string): T {
   const err = new Cls(`memoryview: ${message}`) as T & { code: string }
   err.code = code
-  return err
+  return brand(err)
+}
+
+/**
+ * @internal What lib/binding.ts hands the addon instead of the built-in classes: a function that
+ * native code calls with `new` and that returns a branded instance of the built-in class itself
+ * (a constructor returning an object makes `new` return that object), so native errors stay plain
+ * `TypeError`/`RangeError`/`Error` instances and are recognised by {@link isMemoryViewError}.
+ */
+export function brandingConstructor(Cls: ErrorConstructor | TypeErrorConstructor | RangeErrorConstructor): (message: string) => Error {
+  return function (message: string): Error {
+    return brand(new Cls(message))
+  }
 }
 
 export const typeError = (code: string, message: string): TypeError => make(TypeError, code, message)

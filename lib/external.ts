@@ -24,7 +24,7 @@ export abstract class ExternalOwner implements Disposable {
   /** @internal The external ArrayBuffer over the mapping (detached by close()). */ readonly _buffer: ArrayBuffer
   /** @internal */ readonly _size: number
   /** @internal */ readonly _state: ExternalMemory
-  readonly #buf: MemoryView
+  readonly #buf: MemoryView<'B'>
 
   /** @internal */
   constructor(buffer: ArrayBuffer, what: string, readonly: boolean) {
@@ -33,7 +33,7 @@ export abstract class ExternalOwner implements Disposable {
     this._state = new ExternalMemory(what)
     registerExternal(buffer, this._state)
     const mbuf = new ManagedBuffer(buffer, 0, buffer.byteLength, this)
-    this.#buf = MemoryView._derive({
+    this.#buf = MemoryView._derive<'B'>({
       mbuf,
       offset: 0,
       format: parseSingleFormat('B')!,
@@ -47,7 +47,7 @@ export abstract class ExternalOwner implements Disposable {
    * A MemoryView (format 'B') over the whole mapping.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
    */
-  get buf(): MemoryView {
+  get buf(): MemoryView<'B'> {
     this._checkOpen()
     return this.#buf
   }

@@ -60,7 +60,21 @@ for (const [signed, unsigned, bytes] of [['b', 'B', 1], ['h', 'H', 2], ['i', 'I'
   INT_RANGES[unsigned + bytes] = [0n, (1n << bits) - 1n]
 }
 const SIGNED = new Set(['b', 'h', 'i', 'l', 'q', 'n'])
-const BIGINT_LETTERS = new Set(['q', 'Q', 'l', 'L', 'n', 'N', 'P'])
+
+/**
+ * The kind of JS value each struct letter reads as: the runtime half of the format → value-type
+ * table. lib/value-types.ts derives the public types (`ValueOf<F>`) from this object's type, so the
+ * two cannot drift; test/62.value-types.test.ts checks every reader against it.
+ */
+export const VALUE_KINDS = {
+  b: 'number', B: 'number', h: 'number', H: 'number', i: 'number', I: 'number',
+  f: 'number', d: 'number', e: 'number',
+  l: 'bigint', L: 'bigint', q: 'bigint', Q: 'bigint', n: 'bigint', N: 'bigint', P: 'bigint',
+  '?': 'boolean',
+  c: 'bytes',
+} as const
+
+const BIGINT_LETTERS = new Set(Object.keys(VALUE_KINDS).filter((k) => VALUE_KINDS[k as keyof typeof VALUE_KINDS] === 'bigint'))
 
 const cache = new Map<string, Format | null>()
 

@@ -6,11 +6,29 @@
  */
 import * as path from 'node:path'
 
-export { MemoryView, Pin, memoryview } from './memoryview'
-export type { Index, MemoryViewJSON } from './memoryview'
+import { MemoryView as MemoryViewClass } from './memoryview'
+import type { MemoryViewConstructor } from './memoryview'
+import type { FormatString } from './value-types'
+
+/**
+ * The MemoryView class, typed so that `new MemoryView(source)` infers the format from the source
+ * like {@link memoryview} (`new MemoryView(new Float64Array(4))` is a `MemoryView<'d'>`).
+ */
+export const MemoryView: MemoryViewConstructor = MemoryViewClass as unknown as MemoryViewConstructor
+/**
+ * A view whose elements have format `F` (default: any format, {@link FormatString}): `get()`,
+ * iteration, `set()`, `tolist()` and `toTypedArray()` use the format's value types.
+ */
+export type MemoryView<F extends string = FormatString> = MemoryViewClass<F>
+export { Pin, memoryview } from './memoryview'
+export type { Index, MemoryViewConstructor, MemoryViewJSON } from './memoryview'
 export type { Value } from './format'
-export { BufferError, codes } from './errors'
-export type { ErrorCode } from './errors'
+export type {
+  Float16ArrayOrView, FormatChar, FormatCharOf, FormatOfSource, FormatString, NativeOnlyFormatChar, NestedList,
+  PortableFormatChar, StoreValueOf, TypedArrayOf, TypedArrayTypes, ValueOf, ValueTypes,
+} from './value-types'
+export { BufferError, codes, isMemoryViewError } from './errors'
+export type { ErrorCode, MemoryViewError, SystemErrorCode } from './errors'
 export { BUFFER_PROTOCOL } from './sources'
 export type { BufferDescriptor, Source } from './sources'
 export { nativeAvailable, nativeLoadError } from './binding'

@@ -38,6 +38,7 @@ import { bufferOver, typedArrayTag, viewByteLength } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, gather, isCContiguousView, isFContiguousView, product, scatter } from './shape'
 import { hashBytes } from './hash'
+import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArrayOf, ValueOf } from './value-types'
 
 /** An index or slice bound: an integral number or a bigint. */
 export type Index = number | bigint
@@ -181,7 +182,7 @@ function valueEquals(a: Value, b: Value): boolean {
  * Python's `m[i]` is `m.get(i)`, `m[a:b:c]` is `m.subarray(a, b, c)`, `m[a:b] = src` is
  * `m.subarray(a, b).assign(src)`.
  */
-export class MemoryView implements Iterable<Value>, Disposable {
+export class MemoryView<F extends string = FormatString> implements Iterable<ValueOf<F>>, Disposable {
   /**
    * @internal The first own property on purpose: structuredClone()/postMessage() meet it first and
    * throw ERR_MEMORYVIEW_NOT_CLONEABLE (see NOT_CLONEABLE_GUARD).
@@ -235,7 +236,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_SOURCE when `source` is none of those.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED when `source` is a released view.
    */
-  constructor(source: Source | MemoryView) {
+  constructor(source: Source | MemoryView<string>) {
     let init: Resolved
     if ((source as unknown) === INTERNAL) {
       init = pendingInit!
@@ -305,9 +306,9 @@ export class MemoryView implements Iterable<Value>, Disposable {
   }
 
   /** @internal A new view over the same managed buffer. */
-  static _derive(init: Resolved): MemoryView {
+  static _derive<G extends string = FormatString>(init: Resolved): MemoryView<G> {
     pendingInit = init
-    return new MemoryView(INTERNAL as never)
+    return new MemoryView(INTERNAL as never) as MemoryView<G>
   }
 
   /** @internal */
@@ -366,10 +367,10 @@ export class MemoryView implements Iterable<Value>, Disposable {
     this._checkReleased()
     return this._readonly
   }
-  /** The struct format string of one element. */
-  get format(): string {
+  /** The struct format string of one element (typed `F`, the view's format type). */
+  get format(): F {
     this._checkReleased()
-    return this._fmt.str
+    return this._fmt.str as F
   }
   get itemsize(): number {
     this._checkReleased()
@@ -419,13 +420,15 @@ export class MemoryView implements Iterable<Value>, Disposable {
   // ---------------------------------------------------------------- element access
 
   /**
-   * Python's `m[i]`, `m[i, j]`, `m[()]`. Negative indices count from the end.
+   * Python's `m[i]`, `m[i, j]`, `m[()]`. Negative indices count from the end. The result has the
+   * format's value type ({@link ValueOf}: `number`, `bigint` for 8-byte integers, `boolean` for '?',
+   * a 1-byte Buffer for 'c'); how many indices a view takes (its ndim) is checked at run time.
    * @throws {RangeError} ERR_MEMORYVIEW_INDEX for an index out of bounds.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_INDEX for a non-integral index or a wrong count.
    * @throws {Error} ERR_MEMORYVIEW_NOT_IMPLEMENTED for sub-views (fewer indices than dimensions).
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after release().
    */
-  get(...indices: Index[]): Value
+  get(...indices: Index[]): ValueOf<F>
   get(i?: unknown, j?: unknown): Value {
     // Kept small so that V8 inlines it into the caller's loop: one bounds check and one element read.
     const nargs = arguments.length
@@ -513,7 +516,8 @@ export class MemoryView implements Iterable<Value>, Disposable {
 
   /**
    * Python's `m[i] = v`, `m[i, j] = v`, `m[()] = v`: the value comes last. Nothing is written when
-   * the store fails.
+   * the store fails. The value's type is {@link StoreValueOf}: a number, bigint or boolean (a
+   * 1-byte Uint8Array for 'c').
    * @throws {TypeError} ERR_MEMORYVIEW_READONLY on a readonly view.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_TYPE for a value of the wrong kind (0.5 for an int format).
    * @throws {RangeError} ERR_MEMORYVIEW_INVALID_VALUE for a value out of the format's range.
@@ -522,10 +526,13 @@ export class MemoryView implements Iterable<Value>, Disposable {
    * @throws {Error} ERR_MEMORYVIEW_NOT_IMPLEMENTED for fewer indices than dimensions, such as `set(1)` with
    *   the value forgotten on a 1-D view (Python's `m[()] = 1`); the message names the call meant.
    */
-  set(value: unknown): void
-  set(i: Index, value: unknown): void
-  set(i: Index, j: Index, value: unknown): void
-  set(...indicesThenValue: unknown[]): void
+  set(value: StoreValueOf<F>): void
+  set(i: Index, value: StoreValueOf<F>): void
+  set(i: Index, j: Index, value: StoreValueOf<F>): void
+  // The typed rest form (any number of indices, then the value) has no implementation signature of
+  // its own: the implementation keeps three named parameters, which V8 inlines on the hot path.
+  // @ts-expect-error TS2394: a variadic tuple overload is not checked against fixed parameters.
+  set(...indicesThenValue: [...indices: Index[], value: StoreValueOf<F>]): void
   set(a?: unknown, b?: unknown, c?: unknown): void {
     // Kept small so that V8 inlines it: bounds check, value conversion (which throws before
     // anything is written), one element store.
@@ -557,7 +564,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
 
   /** One or two indices and a value that the inlined fast path did not serve. */
   private _setOne(nargs: number, a: unknown, b: unknown, c: unknown): void {
-    if (nargs === 2 && !this._readonly && this._makeTa1()) return this.set(a as number, b)
+    if (nargs === 2 && !this._readonly && this._makeTa1()) return this.set(a as number, b as never)
     const offset = this._readonly || nargs < 2 ? -1 : this._simpleOffset(nargs - 1, a, b)
     if (offset >= 0) {
       try {
@@ -653,7 +660,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
    * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for step 0.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_INDEX for non-integral bounds or a 0-d view.
    */
-  subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView {
+  subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView<F> {
     this._checkReleased()
     if (this._ndim === 0) throw zeroDim('a 0-d view cannot be sliced; read it with get()')
     let st = sliceBound(step, 'step') ?? 1
@@ -675,25 +682,31 @@ export class MemoryView implements Iterable<Value>, Disposable {
     }
     init.shape = shape
     init.strides = strides
-    return MemoryView._derive(init)
+    return MemoryView._derive<F>(init)
   }
 
   /** Python's `m.toreadonly()`: a readonly view of the same memory. */
-  toreadonly(): MemoryView {
+  toreadonly(): MemoryView<F> {
     this._checkReleased()
     const init = this._copyInit()
     init.readonly = true
-    return MemoryView._derive(init)
+    return MemoryView._derive<F>(init)
   }
 
   /**
    * Python's `m.cast(format, shape)`: reinterprets a C-contiguous view, zero-copy. Byte-order
-   * prefixed targets ('<h', '>I', '!d', '=q') are accepted as well (a deliberate extension).
+   * prefixed targets ('<h', '>I', '!d', '=q') are accepted as well (a deliberate extension). A literal
+   * format gives a view of that format (`cast('q')` is a `MemoryView<'q'>`) and must be one of
+   * {@link FormatString} (a typo is a compile error); a `string` variable gives a `MemoryView`.
    * @throws {TypeError} ERR_MEMORYVIEW_CAST for casts CPython refuses; ERR_MEMORYVIEW_FORMAT for a bad format;
    *   ERR_MEMORYVIEW_INVALID_ARG for a shape of the wrong kind.
    * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for shape elements < 1 or more than 64 dimensions.
    */
-  cast(format: string, shape?: readonly number[]): MemoryView {
+  cast<T extends string>(
+    format: T extends FormatString ? T : string extends T ? T : FormatString,
+    shape?: readonly number[],
+  ): MemoryView<T extends FormatString ? T : FormatString>
+  cast(format: string, shape?: readonly number[]): MemoryView<string> {
     if (typeof format !== 'string') {
       throw typeError(codes.INVALID_ARG, `cast() argument 'format' must be str, not ${describeValue(format)}`)
     }
@@ -954,11 +967,14 @@ export class MemoryView implements Iterable<Value>, Disposable {
   }
 
   /**
-   * Python's `m.tolist()`: nested arrays of element values; the scalar for a 0-d view.
+   * Python's `m.tolist()`: nested arrays of element values; the scalar for a 0-d view. Typed
+   * `ValueOf<F> | NestedList<ValueOf<F>>` since ndim is known only at run time: narrow with
+   * `Array.isArray()` or assert the shape you know (`m.tolist() as number[][]`).
    * @throws {Error} ERR_MEMORYVIEW_NOT_IMPLEMENTED for formats with several items.
    * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE, before allocating, when a dimension is longer than
    *   134217725 (the longest JS array) or the arrays would need more JS heap than is left.
    */
+  tolist(): ValueOf<F> | NestedList<ValueOf<F>>
   tolist(): Value | unknown[] {
     this._checkReleased()
     this._checkFormat()
@@ -1025,11 +1041,13 @@ export class MemoryView implements Iterable<Value>, Disposable {
   }
 
   /**
-   * A zero-copy TypedArray (a Buffer for 'B' and 'c') over a contiguous view, in memory order.
+   * A zero-copy TypedArray (a Buffer for 'B' and 'c') over a contiguous view, in memory order, typed
+   * by {@link TypedArrayOf} (`Float64Array` for 'd').
    * @throws {TypeError} ERR_MEMORYVIEW_NOT_CONTIGUOUS for strided views; ERR_MEMORYVIEW_FORMAT for formats
    *   no TypedArray matches ('?', foreign byte order, several items); RangeError ERR_MEMORYVIEW_UNALIGNED
    *   when the memory is not aligned for the TypedArray.
    */
+  toTypedArray(): TypedArrayOf<F>
   toTypedArray(): ArrayBufferView {
     this._checkReleased()
     this._live()
@@ -1103,7 +1121,7 @@ export class MemoryView implements Iterable<Value>, Disposable {
     }
   }
 
-  private _equals(w: MemoryView): boolean {
+  private _equals(w: MemoryView<string>): boolean {
     const v = this
     if (v._ndim !== w._ndim) return false
     for (let i = 0; i < v._ndim; i++) {
@@ -1150,7 +1168,11 @@ export class MemoryView implements Iterable<Value>, Disposable {
     return this._hash
   }
 
-  /** Python's `iter(m)` (1-D views): reads live data; next() after release() throws. */
+  /**
+   * Python's `iter(m)` (1-D views): reads live data, values of the format's {@link ValueOf} type;
+   * next() after release() throws.
+   */
+  [Symbol.iterator](): IterableIterator<ValueOf<F>>
   [Symbol.iterator](): IterableIterator<Value> {
     this._checkReleased()
     if (this._ndim === 0) throw zeroDim('a 0-d view cannot be iterated; read it with get()')
@@ -1310,7 +1332,7 @@ export type MemoryViewJSON =
 const readByte: Reader = (dv, o) => dv.getUint8(o)
 
 function cmpRec(
-  v: MemoryView, w: MemoryView, dv: DataView, dw: DataView, rv: Reader, rw: Reader,
+  v: MemoryView<string>, w: MemoryView<string>, dv: DataView, dw: DataView, rv: Reader, rw: Reader,
   dim: number, pv: number, pw: number,
 ): boolean {
   if (v._ndim === 0) return valueEquals(rv(dv, pv), rw(dw, pw))
@@ -1334,13 +1356,13 @@ const PIN_TOKEN = Symbol('memoryview.pin')
 export class Pin implements Disposable {
   /** @internal First own field: structuredClone()/postMessage() of a pin (an export of this process) fail with ERR_MEMORYVIEW_NOT_CLONEABLE instead of giving `{}`. */
   readonly _noclone: object = NOT_CLONEABLE_GUARD
-  #view: MemoryView | null
+  #view: MemoryView<string> | null
 
   /**
    * @internal Pins come from {@link MemoryView.pin}.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG when called directly.
    */
-  constructor(token: symbol, view: MemoryView) {
+  constructor(token: symbol, view: MemoryView<string>) {
     if (token !== PIN_TOKEN) {
       throw typeError(codes.INVALID_ARG, 'Pin objects cannot be constructed: take one with view.pin() or owner.lease()')
     }
@@ -1368,7 +1390,31 @@ export class Pin implements Disposable {
   }
 }
 
-/** `memoryview(source)`: the same as `new MemoryView(source)`. */
-export function memoryview(source: Source | MemoryView): MemoryView {
+/**
+ * `memoryview(source)`: the same as `new MemoryView(source)`. The view's format type is inferred from
+ * the source ({@link FormatOfSource}): `memoryview(new Float64Array(n))` is a `MemoryView<'d'>`.
+ * @throws {TypeError} ERR_MEMORYVIEW_INVALID_SOURCE when `source` is not a source.
+ * @throws {Error} ERR_MEMORYVIEW_RELEASED when `source` is a released view.
+ */
+export function memoryview<S extends Source | MemoryView<string>>(source: S): MemoryView<FormatOfSource<S>>
+export function memoryview(source: Source | MemoryView<string>): MemoryView<string> {
   return new MemoryView(source)
+}
+
+/**
+ * The type of the `MemoryView` class as the package exports it: `new MemoryView(source)` infers
+ * the view's format from the source, as {@link memoryview} does (a class constructor cannot take
+ * its own type parameters, so the export is typed through this interface; the value is the class).
+ */
+export interface MemoryViewConstructor {
+  /**
+   * A view of `source`: an ArrayBuffer, SharedArrayBuffer, ArrayBufferView, MemoryView, mapped
+   * file, shared memory or buffer-protocol object. The format type comes from the source
+   * ({@link FormatOfSource}: `Float64Array` → `MemoryView<'d'>`, `Buffer` → `MemoryView<'B'>`).
+   * @throws {TypeError} ERR_MEMORYVIEW_INVALID_SOURCE when `source` is none of those.
+   * @throws {Error} ERR_MEMORYVIEW_RELEASED when `source` is a released view.
+   */
+  new <S extends Source | MemoryView<string>>(source: S): MemoryView<FormatOfSource<S>>
+  /** The prototype shared by every view: `x instanceof MemoryView` narrows `x` to `MemoryView`. */
+  readonly prototype: MemoryView
 }

@@ -96,7 +96,7 @@ describe('12 get/set', () => {
       it(`'${format}' ← ${typeof value === 'bigint' ? `${value}n` : Buffer.isBuffer(value) || value instanceof Uint8Array ? `bytes ${Buffer.from(value as Uint8Array).toString('hex')}` : JSON.stringify(value) ?? String(value)}`, () => {
         const { m, bytes } = viewOf(format, 3, 1)
         const others = [m.get(0), m.get(2)]
-        m.set(1, value)
+        m.set(1, value as never)
         const got = m.get(1)
         if (typeof readBack === 'number' && Object.is(readBack, -0)) expect(Object.is(got, -0)).to.equal(true)
         else expect(got).to.deep.equal(readBack)
@@ -148,7 +148,7 @@ describe('12 get/set', () => {
       it(`'${format}' ← ${shown} → ${cls.name} ${code}`, () => {
         const { m, bytes } = viewOf(format, 3, 1)
         const before = Buffer.from(bytes)
-        expectError(() => m.set(1, value), cls, code)
+        expectError(() => m.set(1, value as never), cls, code)
         expect(Buffer.from(bytes).equals(before), 'memory changed by a failed store').to.equal(true)
       })
     }
@@ -183,7 +183,7 @@ describe('12 get/set', () => {
     })
 
     it('index errors come before value errors (m[100] = "x" → IndexError)', () => {
-      expectError(() => m().set(100, 'x'), RangeError, INDEX)
+      expectError(() => m().set(100, 'x' as never), RangeError, INDEX)
       expectError(() => m().set(100, 256), RangeError, INDEX)
       expectError(() => m().set(1.5, 256), TypeError, INVALID_INDEX)
     })
@@ -272,8 +272,8 @@ describe('12 get/set', () => {
       const r = memoryview(b).toreadonly()
       expectError(() => r.set(0, 9), TypeError, READONLY)
       // m.toreadonly()[100] = 'x' → TypeError: cannot modify read-only memory
-      expectError(() => r.set(100, 'x'), TypeError, READONLY)
-      expectError(() => r.set(1.5, 'x'), TypeError, READONLY)
+      expectError(() => r.set(100, 'x' as never), TypeError, READONLY)
+      expectError(() => r.set(1.5, 'x' as never), TypeError, READONLY)
       expectError(() => r.cast('B', [1, 3]).set(0, 0, 1), TypeError, READONLY)
       expectError(() => r.cast('B', [1, 3]).set(0, 1), TypeError, READONLY)
       expect([...b]).to.deep.equal([1, 2, 3])

@@ -66,7 +66,7 @@ describe('29 conformance over every source kind', () => {
 
       it('zero-copy both ways: set() reaches the memory, memory writes reach get()', check(kind, (m, made) => {
         const v = otherValue(m, 2)
-        m.set(2, v)
+        m.set(2, v as never)
         expect(decode(kind.format, made.memory, 2 * kind.itemsize)).to.deep.equal(m.get(2))
         made.memory[kind.itemsize * 4] ^= 0xff
         expect(m.get(4)).to.deep.equal(decode(kind.format, made.memory, 4 * kind.itemsize))
@@ -78,7 +78,7 @@ describe('29 conformance over every source kind', () => {
         const r = m.subarray(null, null, -2)
         expect(r.tolist()).to.deep.equal([want[5], want[3], want[1]])
         expect(r.strides).to.deep.equal([-2 * kind.itemsize])
-        r.set(0, otherValue(m, 5))
+        r.set(0, otherValue(m, 5) as never)
         expect(decode(kind.format, made.memory, 5 * kind.itemsize)).to.deep.equal(r.get(0))
         expect(r.obj).to.equal(made.obj)
       }))
@@ -119,7 +119,7 @@ describe('29 conformance over every source kind', () => {
       it('toreadonly refuses stores and leaves the memory alone', check(kind, (m, made, bytes) => {
         const r = m.toreadonly()
         expect(r.readonly).to.equal(true)
-        expectError(() => r.set(0, otherValue(m, 0)), TypeError, READONLY)
+        expectError(() => r.set(0, otherValue(m, 0) as never), TypeError, READONLY)
         expectError(() => r.subarray(0, 1).assign(m.subarray(1, 2)), TypeError, READONLY)
         expect([...made.memory]).to.deep.equal([...bytes])
       }))

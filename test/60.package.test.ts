@@ -1,9 +1,9 @@
 import { describe, it, before, after } from 'mocha'
 import { expect } from 'chai'
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { installOffline, offlineNodedir, packDependencies, root, run } from './helpers/pack'
 
 // The whole user story of a compiler-less install: prebuildify, npm pack, npm install of the
 // tarball offline with every compiler replaced by /bin/false, then require + import + a native
@@ -14,22 +14,7 @@ import * as path from 'node:path'
 // repository's node_modules (the versions the lockfile installed). So it downloads nothing, and a
 // registry request of any kind fails the install (ENOTCACHED) instead of going unnoticed.
 const TIMEOUT_MS = 600_000
-const root = path.join(__dirname, '..', '..')
 const platformDir = `${process.platform}-${process.arch}`
-
-/** Where node-gyp finds headers without a download: the running node's own include/node. */
-function offlineNodedir(): Record<string, string> {
-  const prefix = path.dirname(path.dirname(process.execPath))
-  if (fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) return { npm_config_nodedir: prefix }
-  return {}
-}
-
-function run(cmd: string, args: string[], options: SpawnSyncOptions): string {
-  const child = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000, ...options })
-  const output = `${String(child.stdout)}\n${String(child.stderr)}`
-  expect(child.status, `${cmd} ${args.join(' ')} failed (${child.status} ${child.signal}):\n${output}`).to.equal(0)
-  return String(child.stdout)
-}
 
 /** A copy of the work tree as a fresh checkout would have it after `npm install` (no build/, no prebuilds/). */
 function copyPackage(dest: string): void {
@@ -43,15 +28,6 @@ function copyPackage(dest: string): void {
     },
   })
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(dest, 'node_modules'), 'dir')
-}
-
-/** Tarballs of the package's runtime dependencies, packed from this repository's node_modules. */
-function packDependencies(dest: string, env: NodeJS.ProcessEnv): string[] {
-  const deps = Object.keys(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).dependencies ?? {})
-  fs.mkdirSync(dest)
-  const dirs = deps.map((name) => path.join(root, 'node_modules', name))
-  const out = run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dest, ...dirs], { cwd: dest, env })
-  return (JSON.parse(out) as Array<{ filename: string }>).map((info) => path.join(dest, info.filename))
 }
 
 const APP_SCRIPT = `
@@ -148,7 +124,7 @@ describe('60 package: prebuild, pack, and install without a compiler', function 
     delete env.MEMORYVIEW_NATIVE_PATH
     const deps = packDependencies(path.join(tmp, 'deps'), env)
     const cache = path.join(tmp, 'empty-npm-cache')
-    run('npm', ['install', '--offline', '--cache', cache, '--no-audit', '--no-fund', tarball, ...deps], { cwd: app, env })
+    installOffline(app, tarball, deps, cache, env)
     const installed = path.join(app, 'node_modules', 'memoryview')
     expect(fs.existsSync(path.join(installed, 'prebuilds', platformDir))).to.equal(true)
     expect(fs.existsSync(path.join(installed, 'build')), 'the install must not have compiled anything').to.equal(false)
