@@ -15,6 +15,10 @@ import { parseSingleFormat } from './format'
 import { requireBinding } from './binding'
 import { BUFFER_PROTOCOL, BufferDescriptor, OWNED_VIEW } from './sources'
 
+/**
+ * The common base of {@link index!MappedFile} and {@link index!SharedMemory}: a mapping with one `buf` view,
+ * leases, the buffer protocol and a synchronous close(). Not constructed directly.
+ */
 export abstract class ExternalOwner implements Disposable {
   /**
    * @internal The first own property on purpose: structuredClone()/postMessage() meet it before

@@ -12,7 +12,8 @@ import type { FormatString } from './value-types'
 
 /**
  * The MemoryView class, typed so that `new MemoryView(source)` infers the format from the source
- * like {@link memoryview} (`new MemoryView(new Float64Array(4))` is a `MemoryView<'d'>`).
+ * like {@link memoryview} (`new MemoryView(new Float64Array(4))` is a `MemoryView<'d'>`). Its
+ * members are documented on the class, {@link MemoryViewClass | MemoryView}.
  */
 export const MemoryView: MemoryViewConstructor = MemoryViewClass as unknown as MemoryViewConstructor
 /**

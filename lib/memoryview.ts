@@ -363,6 +363,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._checkReleased()
     return product(this._shape) * this._itemsize
   }
+  /** True when the view refuses stores (a read-only source, or made by toreadonly()). */
   get readonly(): boolean {
     this._checkReleased()
     return this._readonly
@@ -372,10 +373,12 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._checkReleased()
     return this._fmt.str as F
   }
+  /** Bytes per element, as `struct.calcsize(format)`. */
   get itemsize(): number {
     this._checkReleased()
     return this._itemsize
   }
+  /** Number of dimensions: 0 for a scalar view, else shape.length. */
   get ndim(): number {
     this._checkReleased()
     return this._ndim
@@ -395,14 +398,17 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._checkReleased()
     return EMPTY
   }
+  /** True when the elements are laid out in C (row-major) order without gaps. */
   get c_contiguous(): boolean {
     this._checkReleased()
     return this._c
   }
+  /** True when the elements are laid out in Fortran (column-major) order without gaps. */
   get f_contiguous(): boolean {
     this._checkReleased()
     return this._f
   }
+  /** True when the view is C- or Fortran-contiguous. */
   get contiguous(): boolean {
     this._checkReleased()
     return this._c || this._f
@@ -1308,6 +1314,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     return `<${this.released ? 'released ' : ''}memory at 0x${addr}>`
   }
 
+  /** What `util.inspect()` and `console.log()` show: the repr with format, shape and readonly. */
   [inspect.custom](): string {
     if (this.released) return this.toString()
     const ro = this._readonly ? ' readonly' : ''
@@ -1320,15 +1327,27 @@ const EMPTY: readonly number[] = Object.freeze([])
 /** The JSON form of a view ({@link MemoryView.toJSON}). */
 export type MemoryViewJSON =
   | {
+      /** Always `'memoryview'`: what kind of object this JSON describes. */
       type: 'memoryview'
+      /** The view's struct format string, as `format`. */
       format: string
+      /** Bytes per element, as `itemsize`. */
       itemsize: number
+      /** Elements per dimension, as `shape`. */
       shape: number[]
+      /** Bytes between consecutive elements of each dimension, as `strides`. */
       strides: number[]
+      /** Whether the view refuses stores, as `readonly`. */
       readonly: boolean
+      /** Bytes the view's elements span (`itemsize` × product of `shape`), as `nbytes`. */
       nbytes: number
     }
-  | { type: 'memoryview'; released: true }
+  | {
+      /** Always `'memoryview'`: what kind of object this JSON describes. */
+      type: 'memoryview'
+      /** Present (and true) only for a released view, which has no layout left to describe. */
+      released: true
+    }
 const readByte: Reader = (dv, o) => dv.getUint8(o)
 
 function cmpRec(
@@ -1385,6 +1404,7 @@ export class Pin implements Disposable {
     view._mbuf.addExport(-1)
   }
 
+  /** `using p = view.pin()`: release() at the end of the scope. */
   [Symbol.dispose](): void {
     this.release()
   }

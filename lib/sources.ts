@@ -12,7 +12,6 @@ import { Format, parseAnyFormat, parseSingleFormat } from './format'
 import { ManagedBuffer, externalOf } from './managed-buffer'
 import { cStrides, extent } from './shape'
 import { bufferByteLength, isAnyArrayBuffer, isDetached, isView, viewBuffer, viewFields } from './intrinsics'
-import type { MemoryView } from './memoryview'
 
 /** The buffer-protocol method name: `obj[BUFFER_PROTOCOL]()` returns a {@link BufferDescriptor}. */
 export const BUFFER_PROTOCOL: unique symbol = Symbol.for('memoryview.buffer') as never
@@ -47,13 +46,19 @@ export interface BufferDescriptor {
   release?: () => void
 }
 
-/** Any value `memoryview()` accepts. */
+/**
+ * Any value `memoryview()` accepts. (MappedFile and SharedMemory are sources through their
+ * `[BUFFER_PROTOCOL]()` method; the `[OWNED_VIEW]()` they also have is internal and not part of this
+ * type.)
+ */
 export type Source =
   | ArrayBuffer
   | SharedArrayBuffer
   | ArrayBufferView
-  | { [BUFFER_PROTOCOL](): BufferDescriptor }
-  | { [OWNED_VIEW](): MemoryView }
+  | {
+      /** The buffer-protocol method: returns a descriptor of the memory to view, see {@link BufferDescriptor}. */
+      [BUFFER_PROTOCOL](): BufferDescriptor
+    }
 
 export interface Resolved {
   mbuf: ManagedBuffer

@@ -30,11 +30,19 @@ export type FormatString = FormatChar | `@${FormatChar}` | `${'<' | '>' | '=' | 
 /** The struct letter of a format string: `'<d'` → `'d'`, `'@q'` → `'q'`, `'B'` → `'B'`. */
 export type FormatCharOf<F extends string> = F extends `${'@' | '<' | '>' | '=' | '!'}${infer C}` ? C : F
 
-/** The JS type of each kind in format.ts's `VALUE_KINDS`. */
+/**
+ * The JS type of each kind in format.ts's `VALUE_KINDS`. Not exported: the API reference shows it
+ * inline where `ValueTypes` uses it.
+ * @inline
+ */
 interface KindTypes {
+  /** Integer formats up to 4 bytes and the float formats read as a `number`. */
   number: number
+  /** 8-byte integer formats read as a `bigint`. */
   bigint: bigint
+  /** `'?'` reads as a `boolean`. */
   boolean: boolean
+  /** `'c'` reads as a 1-byte `Buffer` (Python's `bytes` of length 1). */
   bytes: Buffer
 }
 
@@ -67,6 +75,7 @@ type ValueTable = { [K in FormatString]: ValueTypes[FormatCharOf<K>] } & { [form
  */
 export type StoreValueOf<F extends string> = StoreTable[F]
 
+/** `StoreValueOf` as a lookup table, for the same reason as `ValueTable`. */
 type StoreTable = {
   [K in FormatString]: FormatCharOf<K> extends 'c' ? Uint8Array : number | bigint | boolean
 } & { [format: string]: number | bigint | boolean | Uint8Array }
@@ -76,26 +85,51 @@ type StoreTable = {
  * TypeScript 5.9+), else `ArrayBufferView`: the run time returns a Float16Array for `'e'` only where
  * the JavaScript engine has one.
  */
-export type Float16ArrayOrView = typeof globalThis extends { Float16Array: { prototype: infer P } } ? P : ArrayBufferView
+export type Float16ArrayOrView = typeof globalThis extends {
+  /** The global `Float16Array` constructor, when the TypeScript `lib` declares one. */
+  Float16Array: {
+    /** Its prototype, whose type is the Float16Array instance type. */
+    prototype: infer P
+  }
+}
+  ? P
+  : ArrayBufferView
 
 /** The TypedArray `toTypedArray()` returns for each native format letter. */
 export interface TypedArrayTypes {
+  /** `'b'` (signed char): an Int8Array. */
   b: Int8Array
+  /** `'B'` (unsigned char): a Buffer over the same bytes. */
   B: Buffer
+  /** `'c'` (char, 1-byte bytes elements): a Buffer over the same bytes. */
   c: Buffer
+  /** `'h'` (short): an Int16Array. */
   h: Int16Array
+  /** `'H'` (unsigned short): a Uint16Array. */
   H: Uint16Array
+  /** `'i'` (int): an Int32Array. */
   i: Int32Array
+  /** `'I'` (unsigned int): a Uint32Array. */
   I: Uint32Array
+  /** `'l'` (native long, 8 bytes): a BigInt64Array. */
   l: BigInt64Array
+  /** `'L'` (native unsigned long, 8 bytes): a BigUint64Array. */
   L: BigUint64Array
+  /** `'q'` (long long): a BigInt64Array. */
   q: BigInt64Array
+  /** `'Q'` (unsigned long long): a BigUint64Array. */
   Q: BigUint64Array
+  /** `'n'` (ssize_t): a BigInt64Array. */
   n: BigInt64Array
+  /** `'N'` (size_t): a BigUint64Array. */
   N: BigUint64Array
+  /** `'P'` (void pointer): a BigUint64Array of addresses. */
   P: BigUint64Array
+  /** `'f'` (float): a Float32Array. */
   f: Float32Array
+  /** `'d'` (double): a Float64Array. */
   d: Float64Array
+  /** `'e'` (half float): a Float16Array where the engine has one (see {@link Float16ArrayOrView}). */
   e: Float16ArrayOrView
   /** No TypedArray holds `'?'` (it reads booleans): toTypedArray() always throws. */
   '?': never

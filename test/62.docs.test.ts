@@ -256,7 +256,8 @@ describe('62 docs and package', () => {
             .filter((e) => e.isFile())
             .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
           : []
-      const libs = fs.readdirSync(path.join(root, 'lib')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3))
+      // lib/ and its subdirectories (lib/formats/...): each module ships compiled with its types.
+      const libs = under('lib').filter((f) => f.endsWith('.ts')).map((f) => f.slice('lib/'.length, -'.ts'.length))
       const expected = new Set([
         'package.json', 'README.md', 'LICENSE', 'index.mjs', 'binding.gyp',
         ...libs.flatMap((name) => [`dist/lib/${name}.js`, `dist/lib/${name}.d.ts`]),

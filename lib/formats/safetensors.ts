@@ -341,10 +341,22 @@ export class SafetensorsFile implements Disposable {
 
 /** The JSON form of an open safetensors file ({@link SafetensorsFile.toJSON}). */
 export interface SafetensorsFileJSON {
+  /** Always `'SafetensorsFile'`: what kind of object this JSON describes. */
   type: 'SafetensorsFile'
+  /** The JSON form of the underlying mapped file. */
   file: MappedFileJSON
+  /** The header's `__metadata__` (string to string; empty when the file has none). */
   metadata: Readonly<Record<string, string>>
-  tensors: Record<string, { dtype: string; shape: readonly number[] }>
+  /** Each tensor's dtype and shape by name, without its data. */
+  tensors: Record<
+    string,
+    {
+      /** The safetensors dtype name, e.g. `'F32'`, `'BF16'`. */
+      dtype: string
+      /** Elements per dimension. */
+      shape: readonly number[]
+    }
+  >
 }
 
 /**
