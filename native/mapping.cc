@@ -28,6 +28,10 @@ struct MapState {
   void* addr = nullptr;
   size_t length = 0;
   uintptr_t id = 0;
+  // For resize(): the file's identity and where the mapping starts in it.
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  int64_t offset = 0;
   bool unmapped = false;
   // Unmaps once; later calls do nothing.
   void Unmap() {
@@ -169,6 +173,9 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
   state->addr = result.addr;
   state->length = result.length;
   state->id = next_id++;
+  state->dev = result.dev;
+  state->ino = result.ino;
+  state->offset = result.offset;
   live_mappings++;
   {
     // In the table before the buffer exists, so that a finalizer run during
@@ -320,8 +327,158 @@ Napi::Value UnlinkSharedMemoryJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+namespace {
+
+// The live mapping behind an ArrayBuffer argument, or ERR_MEMORYVIEW_RELEASED.
+std::shared_ptr<MapState> LiveMapping(const Napi::CallbackInfo& info,
+                                      const char* what) {
+  void* addr = BufferData(info);
+  std::shared_ptr<MapState> state = addr == nullptr ? nullptr : Find(addr);
+  if (state == nullptr) {
+    ThrowError(info.Env(), ErrorKind::kError, kCodeReleased,
+               std::string(what) + " on a mapping that is closed (or a buffer "
+               "that is not a mapping)");
+  }
+  return state;
+}
+
+// [offset, offset + length) from arguments 1 and 2, inside the mapping. JS
+// has validated and clamped it; checked again because it reaches madvise,
+// mincore or a read loop.
+void RangeArgs(const Napi::CallbackInfo& info, const MapState& state,
+               int64_t* offset, int64_t* length) {
+  *offset = IntegerArg(info, 1, "offset");
+  *length = IntegerArg(info, 2, "length");
+  int64_t size = static_cast<int64_t>(state.length);
+  if (*offset < 0 || *length < 0 || *offset > size ||
+      size - *offset < *length) {
+    ThrowError(info.Env(), ErrorKind::kRangeError, kCodeOutOfRange,
+               "range outside the mapping");
+  }
+}
+
+// Pages a range in on the libuv thread pool. Holds a reference to the
+// mapping's ArrayBuffer so that it cannot be collected (and unmapped by its
+// finalizer) meanwhile; JS holds a lease so that close() refuses.
+class PrefetchWork : public Napi::AsyncWorker {
+ public:
+  PrefetchWork(Napi::Env env, Napi::ArrayBuffer buffer, void* addr,
+               int64_t offset, int64_t length)
+      : Napi::AsyncWorker(env, "memoryview.prefetch"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        buffer_(Napi::Persistent(buffer)),
+        addr_(addr),
+        offset_(offset),
+        length_(length) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { rc_ = memoryview::Prefetch(addr_, offset_, length_); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (rc_ == 0) {
+      deferred_.Resolve(env.Undefined());
+      return;
+    }
+    Napi::Error error =
+        MakeError(env, ErrorKind::kError, uv_err_name(rc_),
+                  std::string("madvise failed: ") + strerror(-rc_));
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::Reference<Napi::ArrayBuffer> buffer_;
+  void* addr_;
+  int64_t offset_;
+  int64_t length_;
+  int rc_ = 0;
+};
+
+}  // namespace
+
 Napi::Value LiveMappingsJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(live_mappings.load()));
+}
+
+Napi::Value ResizeMappingJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<MapState> state = LiveMapping(info, "resize()");
+  std::string path;
+  int fd = -1;
+  if (info[1].IsString()) {
+    path = info[1].As<Napi::String>().Utf8Value();
+    if (path.empty() || path.find('\0') != std::string::npos) {
+      ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+                 "path must be non-empty, without null bytes");
+    }
+  } else {
+    fd = static_cast<int>(IntegerArg(info, 2, "fd"));
+    if (fd < 0) {
+      ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+                 "resize() needs the path or the fd of the mapped file");
+    }
+  }
+  int64_t new_length = IntegerArg(info, 3, "newLength");
+  int64_t max_length = IntegerArg(info, 4, "maxLength");
+  if (new_length <= 0) {
+    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
+               "new size out of range");
+  }
+  if (new_length > max_length) {
+    ThrowTooLarge(env, false, new_length, max_length);
+  }
+  MapResult result;
+  int rc = RemapFile(path.empty() ? nullptr : path.c_str(), fd, state->dev,
+                     state->ino, state->offset, new_length, &result);
+  if (rc != 0) ThrowSystemError(env, rc, result.syscall, path);
+  // The new mapping gets its own ArrayBuffer (MapResultToJs unmaps it again
+  // if that fails); only then is the old one detached and unmapped.
+  Napi::Value fresh = MapResultToJs(env, 0, result, path, false, max_length);
+  std::shared_ptr<MapState> old = Take(state->addr, state->id);
+  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+  if (!buffer.IsDetached()) buffer.Detach();
+  if (old != nullptr) old->Unmap();
+  return fresh;
+}
+
+Napi::Value AdviseJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<MapState> state = LiveMapping(info, "advise()");
+  int64_t offset, length;
+  RangeArgs(info, *state, &offset, &length);
+  int64_t advice = IntegerArg(info, 3, "advice");
+  if (advice < 0 || advice > static_cast<int64_t>(Advice::kDontNeed)) {
+    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
+               "advice out of range");
+  }
+  int rc = Advise(state->addr, offset, length, static_cast<Advice>(advice));
+  if (rc != 0) ThrowSystemError(env, rc, "madvise", "");
+  return env.Undefined();
+}
+
+Napi::Value ResidentJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<MapState> state = LiveMapping(info, "resident()");
+  int64_t offset, length;
+  RangeArgs(info, *state, &offset, &length);
+  int64_t resident = 0;
+  int rc = Resident(state->addr, offset, length, &resident);
+  if (rc != 0) ThrowSystemError(env, rc, "mincore", "");
+  return Napi::Number::New(env, static_cast<double>(resident));
+}
+
+Napi::Value PrefetchJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<MapState> state = LiveMapping(info, "prefetch()");
+  int64_t offset, length;
+  RangeArgs(info, *state, &offset, &length);
+  auto* work = new PrefetchWork(env, info[0].As<Napi::ArrayBuffer>(),
+                                state->addr, offset, length);
+  Napi::Promise promise = work->Promise();
+  work->Queue();
+  return promise;
 }
 
 Napi::Value AllocationGranularityJs(const Napi::CallbackInfo& info) {

@@ -49,6 +49,17 @@ Napi::Value FlushJs(const Napi::CallbackInfo& info);
 Napi::Value UnlinkSharedMemoryJs(const Napi::CallbackInfo& info);
 // JS: liveMappings() -> number of mappings not yet unmapped in this process.
 Napi::Value LiveMappingsJs(const Napi::CallbackInfo& info);
+// JS: resizeMapping(buffer, path: string | null, fd, newLength, maxLength)
+//     -> a new ArrayBuffer over the resized mapping of a 'write' file; the
+//     old buffer is detached and unmapped (platform.h RemapFile).
+Napi::Value ResizeMappingJs(const Napi::CallbackInfo& info);
+// JS: advise(buffer, offset, length, advice: 0..4) -> undefined (madvise)
+Napi::Value AdviseJs(const Napi::CallbackInfo& info);
+// JS: resident(buffer, offset, length) -> resident bytes of the range
+Napi::Value ResidentJs(const Napi::CallbackInfo& info);
+// JS: prefetch(buffer, offset, length) -> Promise<void>, paging the range in
+//     on the libuv thread pool (the caller holds a lease meanwhile).
+Napi::Value PrefetchJs(const Napi::CallbackInfo& info);
 // JS: allocationGranularity() -> number
 Napi::Value AllocationGranularityJs(const Napi::CallbackInfo& info);
 
