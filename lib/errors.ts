@@ -78,6 +78,11 @@ export const codes = {
    * memory (a SharedArrayBuffer, the shared memory's name, the file's path) and build a view there.
    */
   NOT_CLONEABLE: 'ERR_MEMORYVIEW_NOT_CLONEABLE',
+  /**
+   * resize() of memory that cannot be resized: a 'read' or 'copy' mapped file (TypeError, as Python's
+   * mmap.resize) or shared memory (Error; Python's SharedMemory has no resize either).
+   */
+  NOT_RESIZABLE: 'ERR_MEMORYVIEW_NOT_RESIZABLE',
 } as const
 
 export type ErrorCode = (typeof codes)[keyof typeof codes]
