@@ -217,11 +217,12 @@ export class MappedFile extends ExternalOwner {
    *   error when a system call fails.
    */
   resize(newSize: number): void {
+    // Python's order: closed, then exports, then the access mode, then the size.
     this._checkOpen()
+    this._refuseWhileExported('resize')
     if (this.access !== 'write') {
       throw typeError(codes.NOT_RESIZABLE, "mmap can't resize a readonly or copy-on-write memory map")
     }
-    this._refuseWhileExported('resize')
     if (typeof newSize !== 'number' || !Number.isInteger(newSize)) {
       throw typeError(codes.INVALID_ARG, `newSize must be an integer, not ${typeof newSize}`)
     }

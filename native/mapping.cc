@@ -79,8 +79,10 @@ std::shared_ptr<MapState> Find(void* addr) {
   std::string message = std::string(syscall) + " failed: " +
                         strerror(-negative_errno);
   if (!path.empty()) message += " '" + path + "'";
-  Napi::Error error = MakeError(env, ErrorKind::kError,
-                                uv_err_name(negative_errno), message);
+  // libuv has no name for ESTALE, which resize() reports for a replaced file.
+  const char* name =
+      negative_errno == -ESTALE ? "ESTALE" : uv_err_name(negative_errno);
+  Napi::Error error = MakeError(env, ErrorKind::kError, name, message);
   error.Value().Set("errno", Napi::Number::New(env, negative_errno));
   error.Value().Set("syscall", Napi::String::New(env, syscall));
   if (!path.empty()) error.Value().Set("path", Napi::String::New(env, path));
