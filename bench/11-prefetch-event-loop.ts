@@ -11,7 +11,7 @@
  * mapping it), and the child reports resident() before it starts, so a run that was not cold shows.
  * The "server" scans like a server would: 4 MiB per event-loop turn (setImmediate between chunks),
  * summing the doubles. Each run is its own child process (async work cannot run inside a case);
- * cold and prefetch runs alternate, best (lowest) of 3 each. The warm run scans once untimed first.
+ * cold and prefetch runs alternate, best (lowest) of 5 each. The warm run scans once untimed first.
  */
 import { spawnSync } from 'node:child_process'
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
@@ -23,13 +23,16 @@ import { MiB, Row, benchMain, row } from './common'
 
 const SIZE = 1024 * MiB
 const CHUNK = 4 * MiB
-const REPS = 3
+const REPS = 5
 
 interface Run {
   /** Resident bytes of the file when the run started. */
   residentAtStart: number
   /** The event loop's worst delay over the whole run (prefetch + scan), ms. */
   maxDelayMs: number
+  /** The same, during the prefetch only and during the scan only, ms. */
+  prefetchDelayMs: number
+  scanDelayMs: number
   prefetchMs: number
   scanMs: number
   sum: number
@@ -54,15 +57,30 @@ async function child(mode: string, path: string): Promise<void> {
   if (mode === 'warm') await chunkedScan(a)
   const residentAtStart = f.resident()
   const h = monitorEventLoopDelay({ resolution: 1 })
+  const hPrefetch = monitorEventLoopDelay({ resolution: 1 })
+  const hScan = monitorEventLoopDelay({ resolution: 1 })
   h.enable()
+  hPrefetch.enable()
   const t0 = performance.now()
   if (mode === 'prefetch') await f.prefetch()
   const t1 = performance.now()
+  hPrefetch.disable()
+  hScan.enable()
   const sum = await chunkedScan(a)
   const t2 = performance.now()
+  hScan.disable()
   h.disable()
   f.close()
-  const out: Run = { residentAtStart, maxDelayMs: h.max / 1e6, prefetchMs: t1 - t0, scanMs: t2 - t1, sum }
+  const ms = (x: number): number => (Number.isFinite(x) ? x / 1e6 : 0)
+  const out: Run = {
+    residentAtStart,
+    maxDelayMs: ms(h.max),
+    prefetchDelayMs: ms(hPrefetch.max),
+    scanDelayMs: ms(hScan.max),
+    prefetchMs: t1 - t0,
+    scanMs: t2 - t1,
+    sum,
+  }
   process.stdout.write(JSON.stringify(out))
 }
 
@@ -111,6 +129,8 @@ function run(): Row[] {
     return [
       row('cold 1 GiB scan: worst event-loop delay', best(pre, 'maxDelayMs'), best(cold, 'maxDelayMs'),
         'no prefetch', 'ms', { kind: 'faster' }),
+      row('  of which during the scan', best(pre, 'scanDelayMs'), best(cold, 'scanDelayMs'), 'no prefetch', 'ms', { kind: 'none' }),
+      row('  of which during the prefetch', best(pre, 'prefetchDelayMs'), best(cold, 'scanDelayMs'), 'no prefetch', 'ms', { kind: 'none' }),
       row('cold 1 GiB: prefetch + scan, total', best(pre, 'prefetchMs') + best(pre, 'scanMs'), best(cold, 'scanMs'),
         'cold scan', 'ms', { kind: 'none' }),
       row('1 GiB scan after prefetch', best(pre, 'scanMs'), best(warm, 'scanMs'), 'warm scan', 'ms', { kind: 'ratio', max: 1.5 }),
