@@ -192,3 +192,16 @@ describe('78 paging: advise, prefetch, resident', function () {
     })
   })
 })
+
+describe('78 README examples of "Large files and data formats" (files of any size, resize, paging)', () => {
+  // The same text is in the README (test/27 runs it there too); here they run from test/fixtures.
+  const dir = path.join(__dirname, '..', '..', 'test', 'fixtures', 'readme-big')
+  for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.js')).sort()) {
+    it(`${name} runs and exits cleanly`, function () {
+      this.timeout(30_000)
+      const r = spawnSync(process.execPath, [path.join(dir, name)], { encoding: 'utf8' })
+      expect(r.stderr).to.equal('')
+      expect(r.status, r.stderr).to.equal(0)
+    })
+  }
+})
