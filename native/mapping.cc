@@ -32,14 +32,40 @@ struct MapState {
   uint64_t dev = 0;
   uint64_t ino = 0;
   int64_t offset = 0;
-  bool unmapped = false;
-  // Unmaps once; later calls do nothing.
+
+  // Unmaps once; later calls do nothing. While a prefetch is paging the
+  // mapping in on the thread pool, the munmap is deferred to its end: JS can
+  // no longer reach the memory (its buffer is detached or collected), but
+  // the worker still reads it. JS holds a lease during a prefetch, so this
+  // only matters when the environment is torn down under it.
   void Unmap() {
-    if (unmapped) return;
-    unmapped = true;
+    std::lock_guard<std::mutex> lock(mutex_);
+    unmap_requested_ = true;
+    if (busy_ == 0) UnmapLocked();
+  }
+  // A worker's claim on the memory; false once an unmap was asked for.
+  bool Enter() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (unmap_requested_) return false;
+    busy_++;
+    return true;
+  }
+  void Leave() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--busy_ == 0 && unmap_requested_) UnmapLocked();
+  }
+
+ private:
+  void UnmapLocked() {
+    if (unmapped_) return;
+    unmapped_ = true;
     memoryview::Unmap(addr, length);
     live_mappings--;
   }
+  std::mutex mutex_;
+  int busy_ = 0;
+  bool unmap_requested_ = false;
+  bool unmapped_ = false;
 };
 
 // Live mappings by address. Process-wide (worker threads map too), so
@@ -359,23 +385,27 @@ void RangeArgs(const Napi::CallbackInfo& info, const MapState& state,
   }
 }
 
-// Pages a range in on the libuv thread pool. Holds a reference to the
-// mapping's ArrayBuffer so that it cannot be collected (and unmapped by its
-// finalizer) meanwhile; JS holds a lease so that close() refuses.
+// Pages a range in on the libuv thread pool. Holds the mapping's state and
+// a claim on it (MapState::Enter), so that an unmap meanwhile (close() is
+// refused by the lease JS holds, but a teardown or a collection is not) is
+// deferred until the pages have been read.
 class PrefetchWork : public Napi::AsyncWorker {
  public:
-  PrefetchWork(Napi::Env env, Napi::ArrayBuffer buffer, void* addr,
-               int64_t offset, int64_t length)
+  PrefetchWork(Napi::Env env, std::shared_ptr<MapState> state, int64_t offset,
+               int64_t length)
       : Napi::AsyncWorker(env, "memoryview.prefetch"),
         deferred_(Napi::Promise::Deferred::New(env)),
-        buffer_(Napi::Persistent(buffer)),
-        addr_(addr),
+        state_(std::move(state)),
         offset_(offset),
         length_(length) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
-  void Execute() override { rc_ = memoryview::Prefetch(addr_, offset_, length_); }
+  void Execute() override {
+    if (!state_->Enter()) return;  // already unmapped: nothing to page in
+    rc_ = memoryview::Prefetch(state_->addr, offset_, length_);
+    state_->Leave();
+  }
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -391,8 +421,7 @@ class PrefetchWork : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  Napi::Reference<Napi::ArrayBuffer> buffer_;
-  void* addr_;
+  std::shared_ptr<MapState> state_;
   int64_t offset_;
   int64_t length_;
   int rc_ = 0;
@@ -476,8 +505,7 @@ Napi::Value PrefetchJs(const Napi::CallbackInfo& info) {
   std::shared_ptr<MapState> state = LiveMapping(info, "prefetch()");
   int64_t offset, length;
   RangeArgs(info, *state, &offset, &length);
-  auto* work = new PrefetchWork(env, info[0].As<Napi::ArrayBuffer>(),
-                                state->addr, offset, length);
+  auto* work = new PrefetchWork(env, state, offset, length);
   Napi::Promise promise = work->Promise();
   work->Queue();
   return promise;

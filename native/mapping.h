@@ -23,6 +23,10 @@
 // - Only ArrayBuffers made here are ever detached: never a Buffer's pooled
 //   store or any other buffer JS code handed in (unmap() of a buffer not in
 //   the table does nothing and returns false).
+// - prefetch() pages a mapping in on the thread pool holding the MapState
+//   and a claim on it: an unmap that comes meanwhile (JS holds a lease, so
+//   only a collection or an environment teardown can) detaches at once but
+//   munmaps when the worker is done.
 // - Whether unmap() may run (no export is held) is decided in JS
 //   (lib/managed-buffer.ts); native code only maps, unmaps and flushes.
 

@@ -178,6 +178,15 @@ describe('78 paging: advise, prefetch, resident', function () {
       expect(m.closed).to.equal(true)
     })
 
+    it('a worker terminated while its prefetch runs: no crash, nothing left mapped (child process)', () => {
+      const p = file(64 << 20)
+      const fixture = path.join(__dirname, '..', '..', 'test', 'fixtures', 'prefetch-teardown.js')
+      const r = spawnSync(process.execPath, [fixture, require.resolve('memoryview'), p, '20'], { encoding: 'utf8', timeout: 60_000 })
+      expect(r.signal, r.stderr).to.equal(null)
+      expect(r.status, r.stderr).to.equal(0)
+      expect(r.stdout.trim()).to.equal('done 0')
+    })
+
     it('bad arguments and a closed file reject (never throw synchronously)', async () => {
       const m = mmap(file(page))
       let p = m.prefetch(page)
