@@ -19,7 +19,7 @@ import { requireBinding } from '../lib/binding'
 import { EXPORTED, INVALID_ARG, OUT_OF_RANGE, RELEASED, expectError } from './helpers/errors'
 
 const page = 4096
-// A literal, not NOT_RESIZABLE: a build without the code must fail these tests, not compare undefined.
+// A literal, not codes.NOT_RESIZABLE: a build without the code must fail these tests, not compare undefined.
 const NOT_RESIZABLE = 'ERR_MEMORYVIEW_NOT_RESIZABLE'
 const pkg = path.join(__dirname, '..', '..')
 const liveMappings = (): number => requireBinding('test').liveMappings()
