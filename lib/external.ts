@@ -102,8 +102,11 @@ export abstract class ExternalOwner implements Disposable {
   }
 
   /**
-   * A MemoryView (format 'B') over the whole mapping.
+   * A MemoryView (format 'B') over the whole mapping. After a resize(), a new view over the new
+   * mapping (the old one is released).
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for a mapped file longer than
+   *   `buffer.constants.MAX_LENGTH`, which has no whole view: use MappedFile.window().
    */
   get buf(): MemoryView {
     this._checkOpen()
@@ -131,6 +134,7 @@ export abstract class ExternalOwner implements Disposable {
    * Hold one around asynchronous I/O on the memory (fs.write of a view, zlib, a worker reading
    * it), so that the memory cannot be unmapped while the operation still uses it.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE on a mapped file without `buf` (pin a window instead).
    */
   lease(): Pin {
     return this.buf.pin()
