@@ -12,7 +12,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
 import { requireBinding } from './binding'
-import { codes, plainError, rangeError, typeError } from './errors'
+import { codes, rangeError, typeError } from './errors'
 import { ExternalOwner, WindowMapping } from './external'
 import { ExternalMemory, ManagedBuffer, registerExternal } from './managed-buffer'
 import { MemoryView } from './memoryview'
@@ -427,7 +427,7 @@ function openForWindows(path: string | null, fd: number, access: Access, offset:
     const size = fstatSync(useFd).size - offset
     if (!(size > MAX_MAPPING_LENGTH)) {
       // The file changed between the two looks; report it as the mapping would have.
-      throw plainError(codes.TOO_LARGE, 'the file changed size while it was being opened')
+      throw rangeError(codes.TOO_LARGE, 'the file changed size while it was being opened')
     }
     return new MappedFile(null, access, path ?? fd, offset, size, useFd, own)
   } catch (err) {
