@@ -120,6 +120,12 @@ export interface NativeBinding {
   resident(buffer: ArrayBuffer, offset: number, length: number): number
   /** Pages [offset, offset + length) in on the libuv thread pool; the caller keeps the mapping open meanwhile. */
   prefetch(buffer: ArrayBuffer, offset: number, length: number): Promise<void>
+  /** For a file too big to map whole: posix_fadvise() of [offset, offset + length) of `fd`. */
+  fileAdvise(fd: number, offset: number, length: number, advice: number): void
+  /** For a file too big to map whole: resident bytes of [offset, offset + length) of `fd`. */
+  fileResident(fd: number, offset: number, length: number): number
+  /** For a file too big to map whole: pages [offset, offset + length) of `fd` in on the thread pool. */
+  filePrefetch(fd: number, offset: number, length: number): Promise<void>
   /** Mappings not yet unmapped in this process. */
   liveMappings(): number
   /** The granularity mmap offsets must be multiples of. */

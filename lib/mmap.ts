@@ -248,12 +248,13 @@ export class MappedFile extends ExternalOwner {
    * Python's `mmap.madvise(option, start, length)` with the option named: tells the kernel how the
    * pages of [offset, offset + length) will be used. `length` is clamped to the end of the mapping
    * and defaults to all of it. 'dontneed' drops the pages: a 'write' mapping reads them back from
-   * the file, a 'copy' mapping loses its changes there (as in Python).
+   * the file, a 'copy' mapping loses its changes there (as in Python). On a file without `buf`
+   * (bigger than one view) the advice goes to the file's pages in the page cache instead
+   * (posix_fadvise), whatever windows are mapped.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for an unknown advice or a non-integer offset/length.
    * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE when offset is not inside the mapping or length
    *   is negative; ERR_MEMORYVIEW_UNALIGNED when offset is not a multiple of
-   *   {@link allocationGranularity}; ERR_MEMORYVIEW_TOO_LARGE on a file without `buf` (use a
-   *   mapping of the range: `mmap(path, { offset, length })`).
+   *   {@link allocationGranularity}.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close(); an errno-named error if madvise fails.
    */
   advise(advice: Advice, offset = 0, length?: number): void {
@@ -266,7 +267,8 @@ export class MappedFile extends ExternalOwner {
     if (off % granularity !== 0) {
       throw rangeError(codes.UNALIGNED, `advise offset must be a multiple of the allocation granularity (${granularity})`)
     }
-    requireBinding('mmap').advise(this._buffer!, off, len, ADVICE[advice])
+    if (this._buffer === null) requireBinding('mmap').fileAdvise(this.#fd, this.#base + off, len, ADVICE[advice])
+    else requireBinding('mmap').advise(this._buffer, off, len, ADVICE[advice])
   }
 
   /**
@@ -274,16 +276,22 @@ export class MappedFile extends ExternalOwner {
    * MADV_WILLNEED, then one read per page. Await it before a synchronous scan of a cold file, so
    * the scan does not stall the event loop on page faults. `length` is clamped to the end of the
    * mapping and defaults to all of it. Holds a lease meanwhile: close() and resize() refuse until
-   * the promise settles. Whether the pages stay in memory afterwards is up to the kernel.
+   * the promise settles. On a file without `buf` (bigger than one view) the range of the file is
+   * paged in through a mapping of its own, which the windows mapped later find in the page cache;
+   * no lease is taken then. Whether the pages stay in memory afterwards is up to the kernel.
    * @returns a promise that resolves to undefined, or rejects with the errors below.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for a non-integer offset or length.
    * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE when offset is not inside the mapping or length
-   *   is negative; ERR_MEMORYVIEW_TOO_LARGE on a file without `buf`.
+   *   is negative.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
    */
   async prefetch(offset = 0, length?: number): Promise<void> {
     this._checkOpen()
     const [off, len] = this.#range('prefetch', offset, length)
+    if (this._buffer === null) {
+      await requireBinding('mmap').filePrefetch(this.#fd, this.#base + off, len)
+      return
+    }
     const lease = this.lease()
     try {
       await requireBinding('mmap').prefetch(this._buffer!, off, len)
@@ -294,17 +302,18 @@ export class MappedFile extends ExternalOwner {
 
   /**
    * How many bytes of [offset, offset + length) are in memory now (mincore(2): pages in the page
-   * cache and mapped here count). `length` is clamped to the end of the mapping and defaults to all
-   * of it.
+   * cache count, whether or not this mapping has touched them). `length` is clamped to the end of
+   * the mapping and defaults to all of it. Works on a file without `buf` too.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for a non-integer offset or length.
    * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE when offset is not inside the mapping or length
-   *   is negative; ERR_MEMORYVIEW_TOO_LARGE on a file without `buf`.
+   *   is negative.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
    */
   resident(offset = 0, length?: number): number {
     this._checkOpen()
     const [off, len] = this.#range('resident', offset, length)
-    return requireBinding('mmap').resident(this._buffer!, off, len)
+    if (this._buffer === null) return requireBinding('mmap').fileResident(this.#fd, this.#base + off, len)
+    return requireBinding('mmap').resident(this._buffer, off, len)
   }
 
   /** [offset, clamped length] for advise/prefetch/resident, validated as Python's madvise does. */
@@ -317,12 +326,6 @@ export class MappedFile extends ExternalOwner {
     }
     if (offset < 0 || offset >= this._size) throw rangeError(codes.OUT_OF_RANGE, `${what} start out of bounds`)
     if (length !== undefined && length < 0) throw rangeError(codes.OUT_OF_RANGE, `${what} length invalid`)
-    if (this._buffer === null) {
-      throw rangeError(
-        codes.TOO_LARGE,
-        `${what}() needs a file that fits in one view (buf); map the range you need with mmap(path, { offset, length })`,
-      )
-    }
     const rest = this._size - offset
     return [offset, length === undefined || length > rest ? rest : length]
   }

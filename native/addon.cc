@@ -94,6 +94,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("advise", Napi::Function::New(env, AdviseJs, "advise"));
   exports.Set("resident", Napi::Function::New(env, ResidentJs, "resident"));
   exports.Set("prefetch", Napi::Function::New(env, PrefetchJs, "prefetch"));
+  exports.Set("fileAdvise", Napi::Function::New(env, FileAdviseJs, "fileAdvise"));
+  exports.Set("fileResident",
+              Napi::Function::New(env, FileResidentJs, "fileResident"));
+  exports.Set("filePrefetch",
+              Napi::Function::New(env, FilePrefetchJs, "filePrefetch"));
   exports.Set("livePins", Napi::Function::New(env, LivePinsJs, "livePins"));
   exports.Set("liveExports",
               Napi::Function::New(env, LiveExportsJs, "liveExports"));

@@ -427,7 +427,119 @@ class PrefetchWork : public Napi::AsyncWorker {
   int rc_ = 0;
 };
 
+// Pages a range of a file in on the thread pool through a private read-only
+// mapping made before queuing (so the file descriptor may be closed
+// meanwhile) and unmapped by the worker. No JS object ever sees it.
+class FilePrefetchWork : public Napi::AsyncWorker {
+ public:
+  FilePrefetchWork(Napi::Env env, void* addr, size_t mapped, int64_t delta,
+                   int64_t length)
+      : Napi::AsyncWorker(env, "memoryview.prefetch"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        addr_(addr),
+        mapped_(mapped),
+        delta_(delta),
+        length_(length) {}
+  ~FilePrefetchWork() override {
+    if (addr_ != nullptr) memoryview::Unmap(addr_, mapped_);
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    rc_ = memoryview::Prefetch(addr_, delta_, length_);
+    memoryview::Unmap(addr_, mapped_);
+    addr_ = nullptr;
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (rc_ == 0) {
+      deferred_.Resolve(env.Undefined());
+      return;
+    }
+    Napi::Error error =
+        MakeError(env, ErrorKind::kError, uv_err_name(rc_),
+                  std::string("madvise failed: ") + strerror(-rc_));
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  void* addr_;
+  size_t mapped_;
+  int64_t delta_;
+  int64_t length_;
+  int rc_ = 0;
+};
+
+// fd, offset, length of the file-range calls (arguments 0 to 2).
+void FileRangeArgs(const Napi::CallbackInfo& info, int* fd, int64_t* offset,
+                   int64_t* length) {
+  *fd = static_cast<int>(IntegerArg(info, 0, "fd"));
+  *offset = IntegerArg(info, 1, "offset");
+  *length = IntegerArg(info, 2, "length");
+  if (*fd < 0 || *offset < 0 || *length < 0) {
+    ThrowError(info.Env(), ErrorKind::kRangeError, kCodeOutOfRange,
+               "fd, offset and length must be non-negative");
+  }
+}
+
 }  // namespace
+
+Napi::Value FileAdviseJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  int64_t offset, length;
+  FileRangeArgs(info, &fd, &offset, &length);
+  int64_t advice = IntegerArg(info, 3, "advice");
+  if (advice < 0 || advice > static_cast<int64_t>(Advice::kDontNeed)) {
+    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
+               "advice out of range");
+  }
+  int rc = FileAdvise(fd, offset, length, static_cast<Advice>(advice));
+  if (rc != 0) ThrowSystemError(env, rc, "posix_fadvise", "");
+  return env.Undefined();
+}
+
+Napi::Value FileResidentJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  int64_t offset, length;
+  FileRangeArgs(info, &fd, &offset, &length);
+  if (length == 0) return Napi::Number::New(env, 0);
+  void* addr = nullptr;
+  size_t mapped = 0;
+  int64_t delta = 0;
+  int rc = MapFileRange(fd, offset, length, &addr, &mapped, &delta);
+  if (rc != 0) ThrowSystemError(env, rc, "mmap", "");
+  int64_t resident = 0;
+  rc = Resident(addr, delta, length, &resident);
+  memoryview::Unmap(addr, mapped);
+  if (rc != 0) ThrowSystemError(env, rc, "mincore", "");
+  return Napi::Number::New(env, static_cast<double>(resident));
+}
+
+Napi::Value FilePrefetchJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  int64_t offset, length;
+  FileRangeArgs(info, &fd, &offset, &length);
+  if (length == 0) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Resolve(env.Undefined());
+    return deferred.Promise();
+  }
+  void* addr = nullptr;
+  size_t mapped = 0;
+  int64_t delta = 0;
+  int rc = MapFileRange(fd, offset, length, &addr, &mapped, &delta);
+  if (rc != 0) ThrowSystemError(env, rc, "mmap", "");
+  auto* work = new FilePrefetchWork(env, addr, mapped, delta, length);
+  Napi::Promise promise = work->Promise();
+  work->Queue();
+  return promise;
+}
 
 Napi::Value LiveMappingsJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(live_mappings.load()));

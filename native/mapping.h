@@ -64,6 +64,15 @@ Napi::Value ResidentJs(const Napi::CallbackInfo& info);
 // JS: prefetch(buffer, offset, length) -> Promise<void>, paging the range in
 //     on the libuv thread pool (the caller holds a lease meanwhile).
 Napi::Value PrefetchJs(const Napi::CallbackInfo& info);
+// For a file too big to map whole, the same on the file (fd, file offset):
+// JS: fileAdvise(fd, offset, length, advice) -> undefined (posix_fadvise)
+Napi::Value FileAdviseJs(const Napi::CallbackInfo& info);
+// JS: fileResident(fd, offset, length) -> resident bytes (mincore through a
+//     temporary read-only mapping)
+Napi::Value FileResidentJs(const Napi::CallbackInfo& info);
+// JS: filePrefetch(fd, offset, length) -> Promise<void> (a temporary
+//     mapping made now, paged in and unmapped on the thread pool)
+Napi::Value FilePrefetchJs(const Napi::CallbackInfo& info);
 // JS: allocationGranularity() -> number
 Napi::Value AllocationGranularityJs(const Napi::CallbackInfo& info);
 

@@ -110,6 +110,18 @@ int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident);
 // for a worker thread; the caller keeps the mapping alive meanwhile.
 int Prefetch(void* addr, int64_t offset, int64_t length);
 
+// For a file too big to map whole (paging calls on it work on the file):
+// posix_fadvise() of [offset, offset + length) of `fd`, the advice mapped to
+// POSIX_FADV_*; it acts on the page cache, not on any mapping.
+int FileAdvise(int fd, int64_t offset, int64_t length, Advice advice);
+
+// Maps the pages of `fd` covering [offset, offset + length) read-only and
+// shared, for Resident()/Prefetch() of a file range; nothing else sees this
+// mapping. `*delta` is where `offset` lies in it; release it with
+// Unmap(*addr, *mapped).
+int MapFileRange(int fd, int64_t offset, int64_t length, void** addr,
+                 size_t* mapped, int64_t* delta);
+
 }  // namespace memoryview
 
 #endif  // MEMORYVIEW_NATIVE_PLATFORM_H_

@@ -382,4 +382,28 @@ int Prefetch(void* addr, int64_t offset, int64_t length) {
   return 0;
 }
 
+int FileAdvise(int fd, int64_t offset, int64_t length, Advice advice) {
+  static const int kFileAdvice[] = {POSIX_FADV_NORMAL, POSIX_FADV_RANDOM,
+                                    POSIX_FADV_SEQUENTIAL, POSIX_FADV_WILLNEED,
+                                    POSIX_FADV_DONTNEED};
+  int rc = posix_fadvise(fd, static_cast<off_t>(offset),
+                         static_cast<off_t>(length),
+                         kFileAdvice[static_cast<int>(advice)]);
+  return -rc;
+}
+
+int MapFileRange(int fd, int64_t offset, int64_t length, void** addr,
+                 size_t* mapped, int64_t* delta) {
+  int64_t page = AllocationGranularity();
+  int64_t start = offset - offset % page;
+  *delta = offset - start;
+  *mapped = static_cast<size_t>(length + *delta);
+  if (*mapped == 0) *mapped = 1;
+  void* p = mmap(nullptr, *mapped, PROT_READ, MAP_SHARED, fd,
+                 static_cast<off_t>(start));
+  if (p == MAP_FAILED) return -errno;
+  *addr = p;
+  return 0;
+}
+
 }  // namespace memoryview

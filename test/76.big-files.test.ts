@@ -203,17 +203,44 @@ describe('76 big files: windows over files of any size', function () {
       }
     })
 
-    it('paging calls and resize() need buf: RangeError ERR_MEMORYVIEW_TOO_LARGE', async () => {
+    it('resize() needs buf: RangeError ERR_MEMORYVIEW_TOO_LARGE, the file unchanged', () => {
       const m = mmap(big, { access: 'write' })
       try {
-        expectError(() => m.advise('willneed'), RangeError, codes.TOO_LARGE)
-        expectError(() => m.resident(), RangeError, codes.TOO_LARGE)
         expectError(() => m.resize(page), RangeError, codes.TOO_LARGE)
-        const err = await m.prefetch().then(() => null, (e: Error) => e)
-        expect(err).to.be.instanceOf(RangeError).with.property('code', codes.TOO_LARGE)
+        expect(fs.statSync(big).size).to.equal(10 * GiB)
       } finally {
         m.close()
       }
+    })
+
+    it('paging works on the file: advise (posix_fadvise), resident and prefetch of ranges past 4 GiB', async () => {
+      const m = mmap(big, { access: 'write' })
+      try {
+        for (const advice of ['normal', 'random', 'sequential', 'willneed', 'dontneed'] as const) m.advise(advice, 6 * GiB, GiB)
+        expectError(() => m.advise('normal', 6 * GiB + 1), RangeError, codes.UNALIGNED)
+        expectError(() => m.resident(10 * GiB), RangeError, OUT_OF_RANGE)
+        // A hole of a tmpfs file is not in memory until something reads or writes it.
+        expect(m.resident(7 * GiB, 16 * page)).to.equal(0)
+        m.window(7 * GiB, page).set(0, 1)
+        expect(m.resident(7 * GiB, 16 * page)).to.equal(page)
+        await m.prefetch(9 * GiB, 16 * page)
+        expect(m.resident(9 * GiB, 16 * page)).to.equal(16 * page)
+        expect(m.resident(0, 12 * GiB)).to.be.at.least(17 * page) // clamped to the end of the file
+      } finally {
+        m.close()
+      }
+    })
+
+    it('a prefetch of a file without buf takes no lease: close() goes ahead and the promise still resolves', async () => {
+      const base = liveMappings()
+      const fds = fdCount()
+      const m = mmap(big)
+      const pending = m.prefetch(5 * GiB, 64 * page)
+      m.close()
+      await pending
+      expect([liveMappings(), fdCount()]).to.deep.equal([base, fds])
+      const err = await m.prefetch().then(() => null, (e: Error) => e)
+      expect(err).to.be.instanceOf(Error).with.property('code', RELEASED)
     })
   })
 
