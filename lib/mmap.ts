@@ -89,7 +89,8 @@ export interface MappedFileJSON {
  *
  * A file longer than the runtime's largest buffer (`buffer.constants.MAX_LENGTH`, 4 GiB on Node 20)
  * is opened without a whole mapping: `buf` throws ERR_MEMORYVIEW_TOO_LARGE and
- * {@link MappedFile.window} maps the part asked for. Such a file keeps a file descriptor of its own
+ * {@link MappedFile.window} maps the part asked for; advise(), prefetch() and resident() work on the
+ * file's pages, resize() and lease() are refused. Such a file keeps a file descriptor of its own
  * (opened from the path; a caller's fd stays the caller's) until close().
  */
 export class MappedFile extends ExternalOwner {

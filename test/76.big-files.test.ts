@@ -4,8 +4,9 @@
  * exactly that works and one byte more is refused by the runtime). A longer file still opens:
  * `buf` throws ERR_MEMORYVIEW_TOO_LARGE and `window(offset, length)` maps the part asked for, a
  * mapping of its own released with its view or with close(). A file that fits has windows that are
- * plain sub-views of `buf`. Also: the documented pattern for scanning a file past 4 GiB in order,
- * and window cycles that must not leak mappings or fds (in a child process, as test/73 does).
+ * plain sub-views of `buf`. advise/resident/prefetch work on a big file's pages directly. Also: the
+ * documented pattern for scanning a file past 4 GiB in order, and window cycles that must not leak
+ * mappings or fds (in a child process, as test/73 does).
  * Big files are sparse files in /dev/shm (tmpfs): nothing here takes real disk space or memory
  * beyond the pages written, and a hole reads as zeros without disk readahead (on this machine's
  * ext4 a read fault in a hole costs ~3 ms of zero-filled readahead: 15 s for the scan below).
