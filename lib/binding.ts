@@ -15,7 +15,7 @@ import * as path from 'node:path'
 import { BufferError, brand, brandingConstructor, codes } from './errors'
 
 /** The contract version this file expects; native/addon.cc exports its own as `abiVersion`. */
-export const ABI_VERSION = 4
+export const ABI_VERSION = 5
 
 /** A buffer native code can hold: the only two kinds Node-API can pin. */
 export type NativeBuffer = ArrayBuffer | SharedArrayBuffer
@@ -114,6 +114,24 @@ export interface NativeBinding {
   /** msync(MS_SYNC) of the pages covering [offset, offset + length) of a live mapping. */
   flush(buffer: ArrayBuffer, offset: number, length: number): void
   unlinkSharedMemory(name: string): void
+  /**
+   * Resizes the file behind a live 'write' mapping to its offset + `newLength` and maps it anew
+   * (reopening `path`, which must still be the same file, or using `fd`); returns the new mapping's
+   * ArrayBuffer after detaching and unmapping `buffer`. A failure changes nothing.
+   */
+  resizeMapping(buffer: ArrayBuffer, path: string | null, fd: number, newLength: number, maxLength: number): ArrayBuffer
+  /** madvise() of the pages covering [offset, offset + length): advice 0 normal, 1 random, 2 sequential, 3 willneed, 4 dontneed. */
+  advise(buffer: ArrayBuffer, offset: number, length: number, advice: number): void
+  /** Bytes of [offset, offset + length) in resident pages (mincore). */
+  resident(buffer: ArrayBuffer, offset: number, length: number): number
+  /** Pages [offset, offset + length) in on the libuv thread pool; the caller keeps the mapping open meanwhile. */
+  prefetch(buffer: ArrayBuffer, offset: number, length: number): Promise<void>
+  /** For a file too big to map whole: posix_fadvise() of [offset, offset + length) of `fd`. */
+  fileAdvise(fd: number, offset: number, length: number, advice: number): void
+  /** For a file too big to map whole: resident bytes of [offset, offset + length) of `fd`. */
+  fileResident(fd: number, offset: number, length: number): number
+  /** For a file too big to map whole: pages [offset, offset + length) of `fd` in on the thread pool. */
+  filePrefetch(fd: number, offset: number, length: number): Promise<void>
   /** Mappings not yet unmapped in this process. */
   liveMappings(): number
   /** The granularity mmap offsets must be multiples of. */

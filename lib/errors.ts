@@ -98,6 +98,11 @@ export const codes = {
   COMPRESSED: 'ERR_MEMORYVIEW_COMPRESSED',
   /** A name that is not in an archive, e.g. `npz.get('missing')` (RangeError; Python: KeyError). */
   NOT_FOUND: 'ERR_MEMORYVIEW_NOT_FOUND',
+  /**
+   * resize() of memory that cannot be resized: a 'read' or 'copy' mapped file (TypeError, as Python's
+   * mmap.resize) or shared memory (Error; Python's SharedMemory has no resize either).
+   */
+  NOT_RESIZABLE: 'ERR_MEMORYVIEW_NOT_RESIZABLE',
 } as const
 
 /** The union of every code in {@link codes}: the `code` of every error this package throws. */
@@ -114,7 +119,7 @@ export type SystemErrorCode =
   | 'EACCES' | 'EAGAIN' | 'EBADF' | 'EBUSY' | 'EDQUOT' | 'EEXIST' | 'EFAULT' | 'EFBIG' | 'EINTR'
   | 'EINVAL' | 'EIO' | 'EISDIR' | 'ELOOP' | 'EMFILE' | 'ENAMETOOLONG' | 'ENFILE' | 'ENODEV'
   | 'ENOENT' | 'ENOMEM' | 'ENOSPC' | 'ENOSYS' | 'ENOTDIR' | 'ENOTSUP' | 'ENXIO' | 'EOPNOTSUPP'
-  | 'EOVERFLOW' | 'EPERM' | 'EROFS' | 'ESPIPE' | 'ETXTBSY' | 'EWOULDBLOCK'
+  | 'EOVERFLOW' | 'EPERM' | 'EROFS' | 'ESPIPE' | 'ESTALE' | 'ETXTBSY' | 'EWOULDBLOCK'
 
 /**
  * The shape of every error this package throws: a `TypeError`, `RangeError`, `Error` or

@@ -4,16 +4,30 @@
  * otherwise detaches every JS view and unmaps synchronously.
  *
  * Ownership rules: the owner (MappedFile, SharedMemory) holds the mapping's ArrayBuffer and the view `buf`.
- * close() first asks the ExternalMemory record (shared by every managed buffer over this
- * ArrayBuffer) whether any export is held, then has native code detach the ArrayBuffer and munmap.
+ * close() first asks the ExternalMemory records (one per ArrayBuffer, shared by every managed buffer
+ * over it: the whole mapping's and each window's) whether any export is held, then has native code
+ * detach each ArrayBuffer and munmap it. resize() replaces the ArrayBuffer and its record: the old
+ * record is closed, so views over the old mapping read as released.
  * An owner that is never closed is unmapped when its ArrayBuffer is garbage collected.
  */
-import { NOT_CLONEABLE_GUARD, codes, plainError } from './errors'
+import { BufferError, NOT_CLONEABLE_GUARD, codes, plainError, rangeError } from './errors'
 import { ExternalMemory, ManagedBuffer, registerExternal } from './managed-buffer'
 import { MemoryView, Pin } from './memoryview'
 import { parseSingleFormat } from './format'
 import { requireBinding } from './binding'
 import { BUFFER_PROTOCOL, BufferDescriptor, OWNED_VIEW } from './sources'
+
+/**
+ * A piece of a file mapped on its own (MappedFile.window() of a file too big for one view): its
+ * ArrayBuffer and the state that counts exports on views over it.
+ * @internal
+ */
+export interface WindowMapping {
+  buffer: ArrayBuffer
+  /** Where the window starts in the owner's mapping. */
+  offset: number
+  state: ExternalMemory
+}
 
 /**
  * The common base of {@link index!MappedFile} and {@link index!SharedMemory}: a mapping with one `buf` view,
@@ -25,16 +39,35 @@ export abstract class ExternalOwner implements Disposable {
    * `_buffer` (which they would otherwise copy) and throw ERR_MEMORYVIEW_NOT_CLONEABLE.
    */
   readonly _noclone: object = NOT_CLONEABLE_GUARD
-  /** @internal The external ArrayBuffer over the mapping (detached by close()). */ readonly _buffer: ArrayBuffer
-  /** @internal */ readonly _size: number
-  /** @internal */ readonly _state: ExternalMemory
-  readonly #buf: MemoryView<'B'>
+  /**
+   * @internal The external ArrayBuffer over the mapping (detached by close() and by resize(), which
+   * replaces it); null when the memory is too big for one buffer and is mapped in windows.
+   */
+  _buffer: ArrayBuffer | null = null
+  /** @internal */ _size: number
+  /** @internal The state of `_buffer` (a new one after each resize()). */ _state: ExternalMemory
+  /** @internal Windows mapped on their own and not yet unmapped (see MappedFile.window()). */
+  readonly _windows = new Set<WindowMapping>()
+  readonly #readonly: boolean
+  #buf: MemoryView<'B'> | null = null
+  #closed = false
 
-  /** @internal */
-  constructor(buffer: ArrayBuffer, what: string, readonly: boolean) {
+  /**
+   * @internal `buffer` null: nothing is mapped whole (a file bigger than one buffer), `size` bytes
+   * are reached through windows.
+   */
+  constructor(buffer: ArrayBuffer | null, what: string, readonly: boolean, size = 0) {
+    this.#readonly = readonly
+    this._size = size
+    this._state = new ExternalMemory(what)
+    if (buffer !== null) this._adopt(buffer)
+  }
+
+  /** @internal Makes `buffer` (a new mapping) the owner's memory, with a fresh `buf` over it. */
+  _adopt(buffer: ArrayBuffer): void {
     this._buffer = buffer
     this._size = buffer.byteLength
-    this._state = new ExternalMemory(what)
+    this._state = new ExternalMemory(this._state.what)
     registerExternal(buffer, this._state)
     const mbuf = new ManagedBuffer(buffer, 0, buffer.byteLength, this)
     this.#buf = MemoryView._derive<'B'>({
@@ -43,17 +76,51 @@ export abstract class ExternalOwner implements Disposable {
       format: parseSingleFormat('B')!,
       shape: [buffer.byteLength],
       strides: [1],
-      readonly,
+      readonly: this.#readonly,
     })
   }
 
+  /** @internal Exports held on any view of this owner's memory: the whole mapping and every window. */
+  _exports(): number {
+    let n = this._state.exports
+    for (const w of this._windows) n += w.state.exports
+    return n
+  }
+
+  /** @internal Throws BufferError ERR_MEMORYVIEW_EXPORTED, for close() or resize(), while exports are held. */
+  _refuseWhileExported(action: string): void {
+    const n = this._exports()
+    if (n === 0) return
+    throw new BufferError(
+      `memoryview: cannot ${action} ${this._state.what}: ${n} exported buffer${n === 1 ? ' is' : 's are'} still held; ` +
+        `release the Pin returned by lease() or pin() (or end the native export), then ${action}() again`,
+      codes.EXPORTED,
+    )
+  }
+
+  /** @internal Unmaps one window (its views read as released, TypedArrays over it as empty). */
+  _unmapWindow(w: WindowMapping): void {
+    if (!this._windows.delete(w)) return
+    w.state.closed = true
+    requireBinding('mmap').unmap(w.buffer)
+  }
+
   /**
-   * A MemoryView (format 'B') over the whole mapping.
+   * A MemoryView (format 'B') over the whole mapping. After a resize(), a new view over the new
+   * mapping (the old one is released).
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for a mapped file longer than
+   *   `buffer.constants.MAX_LENGTH`, which has no whole view: use MappedFile.window().
    */
   get buf(): MemoryView<'B'> {
     this._checkOpen()
+    if (this.#buf === null) throw this._tooLargeForBuf()
     return this.#buf
+  }
+
+  /** @internal Why `buf` cannot exist (MappedFile names the way out: window()). */
+  _tooLargeForBuf(): Error {
+    return rangeError(codes.TOO_LARGE, `${this._state.what} of ${this._size} bytes is longer than this runtime's largest buffer`)
   }
 
   /** Bytes mapped. */
@@ -63,7 +130,7 @@ export abstract class ExternalOwner implements Disposable {
 
   /** True after close(). */
   get closed(): boolean {
-    return this._state.closed
+    return this.#closed
   }
 
   /**
@@ -71,6 +138,7 @@ export abstract class ExternalOwner implements Disposable {
    * Hold one around asynchronous I/O on the memory (fs.write of a view, zlib, a worker reading
    * it), so that the memory cannot be unmapped while the operation still uses it.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE on a mapped file without `buf` (pin a window instead).
    */
   lease(): Pin {
     return this.buf.pin()
@@ -83,9 +151,12 @@ export abstract class ExternalOwner implements Disposable {
    *   nothing is unmapped then.
    */
   close(): void {
-    if (this._state.closed) return
-    this._state.close()
-    requireBinding('mmap').unmap(this._buffer)
+    if (this.#closed) return
+    this._refuseWhileExported('close')
+    this.#closed = true
+    this._state.closed = true
+    for (const w of [...this._windows]) this._unmapWindow(w)
+    if (this._buffer !== null) requireBinding('mmap').unmap(this._buffer)
   }
 
   /** `using` closes (and does not unlink shared memory). */
@@ -105,6 +176,6 @@ export abstract class ExternalOwner implements Disposable {
 
   /** @internal */
   _checkOpen(): void {
-    if (this._state.closed) throw plainError(codes.RELEASED, `operation on a closed ${this._state.what}`)
+    if (this.#closed) throw plainError(codes.RELEASED, `operation on a closed ${this._state.what}`)
   }
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
 import { requireBinding } from './binding'
-import { codes, rangeError, typeError } from './errors'
+import { codes, plainError, rangeError, typeError } from './errors'
 import { ExternalOwner } from './external'
 import { MAX_MAPPING_LENGTH } from './mmap'
 
@@ -106,6 +106,19 @@ export class SharedMemory extends ExternalOwner {
   /** `SharedMemory('psm_0123abcd', size=4096)`, or `…, closed)` after close(). */
   override toString(): string {
     return `SharedMemory('${this.#name}', size=${this.size}${this.closed ? ', closed' : ''})`
+  }
+
+  /**
+   * Refused: shared memory keeps the size it was created with, as Python's SharedMemory does (other
+   * processes map it at that size). Create a new segment of the size needed instead.
+   * @throws {Error} ERR_MEMORYVIEW_NOT_RESIZABLE always.
+   */
+  resize(newSize: number): never {
+    throw plainError(
+      codes.NOT_RESIZABLE,
+      `shared memory cannot be resized (asked for ${String(newSize)} bytes): other processes map it at its ` +
+        'size; create a new SharedMemory of the size needed',
+    )
   }
 
   /** What `util.inspect()` and `console.log()` show: the same as {@link SharedMemory.toString}. */

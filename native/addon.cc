@@ -17,7 +17,7 @@ namespace {
 
 // Version of the JS <-> native contract below; lib/binding.ts refuses an
 // addon with another version (a stale build/ or prebuild).
-constexpr int kAbiVersion = 4;
+constexpr int kAbiVersion = 5;
 
 Napi::FunctionReference PropertyGetter(Napi::Env env, const char* global,
                                        const char* name) {
@@ -89,6 +89,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("liveMappings", Napi::Function::New(env, LiveMappingsJs, "liveMappings"));
   exports.Set("allocationGranularity",
               Napi::Function::New(env, AllocationGranularityJs, "allocationGranularity"));
+  exports.Set("resizeMapping",
+              Napi::Function::New(env, ResizeMappingJs, "resizeMapping"));
+  exports.Set("advise", Napi::Function::New(env, AdviseJs, "advise"));
+  exports.Set("resident", Napi::Function::New(env, ResidentJs, "resident"));
+  exports.Set("prefetch", Napi::Function::New(env, PrefetchJs, "prefetch"));
+  exports.Set("fileAdvise", Napi::Function::New(env, FileAdviseJs, "fileAdvise"));
+  exports.Set("fileResident",
+              Napi::Function::New(env, FileResidentJs, "fileResident"));
+  exports.Set("filePrefetch",
+              Napi::Function::New(env, FilePrefetchJs, "filePrefetch"));
   exports.Set("livePins", Napi::Function::New(env, LivePinsJs, "livePins"));
   exports.Set("liveExports",
               Napi::Function::New(env, LiveExportsJs, "liveExports"));

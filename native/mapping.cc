@@ -28,14 +28,44 @@ struct MapState {
   void* addr = nullptr;
   size_t length = 0;
   uintptr_t id = 0;
-  bool unmapped = false;
-  // Unmaps once; later calls do nothing.
+  // For resize(): the file's identity and where the mapping starts in it.
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  int64_t offset = 0;
+
+  // Unmaps once; later calls do nothing. While a prefetch is paging the
+  // mapping in on the thread pool, the munmap is deferred to its end: JS can
+  // no longer reach the memory (its buffer is detached or collected), but
+  // the worker still reads it. JS holds a lease during a prefetch, so this
+  // only matters when the environment is torn down under it.
   void Unmap() {
-    if (unmapped) return;
-    unmapped = true;
+    std::lock_guard<std::mutex> lock(mutex_);
+    unmap_requested_ = true;
+    if (busy_ == 0) UnmapLocked();
+  }
+  // A worker's claim on the memory; false once an unmap was asked for.
+  bool Enter() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (unmap_requested_) return false;
+    busy_++;
+    return true;
+  }
+  void Leave() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--busy_ == 0 && unmap_requested_) UnmapLocked();
+  }
+
+ private:
+  void UnmapLocked() {
+    if (unmapped_) return;
+    unmapped_ = true;
     memoryview::Unmap(addr, length);
     live_mappings--;
   }
+  std::mutex mutex_;
+  int busy_ = 0;
+  bool unmap_requested_ = false;
+  bool unmapped_ = false;
 };
 
 // Live mappings by address. Process-wide (worker threads map too), so
@@ -75,8 +105,10 @@ std::shared_ptr<MapState> Find(void* addr) {
   std::string message = std::string(syscall) + " failed: " +
                         strerror(-negative_errno);
   if (!path.empty()) message += " '" + path + "'";
-  Napi::Error error = MakeError(env, ErrorKind::kError,
-                                uv_err_name(negative_errno), message);
+  // libuv has no name for ESTALE, which resize() reports for a replaced file.
+  const char* name =
+      negative_errno == -ESTALE ? "ESTALE" : uv_err_name(negative_errno);
+  Napi::Error error = MakeError(env, ErrorKind::kError, name, message);
   error.Value().Set("errno", Napi::Number::New(env, negative_errno));
   error.Value().Set("syscall", Napi::String::New(env, syscall));
   if (!path.empty()) error.Value().Set("path", Napi::String::New(env, path));
@@ -169,6 +201,9 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
   state->addr = result.addr;
   state->length = result.length;
   state->id = next_id++;
+  state->dev = result.dev;
+  state->ino = result.ino;
+  state->offset = result.offset;
   live_mappings++;
   {
     // In the table before the buffer exists, so that a finalizer run during
@@ -320,8 +355,272 @@ Napi::Value UnlinkSharedMemoryJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+namespace {
+
+// The live mapping behind an ArrayBuffer argument, or ERR_MEMORYVIEW_RELEASED.
+std::shared_ptr<MapState> LiveMapping(const Napi::CallbackInfo& info,
+                                      const char* what) {
+  void* addr = BufferData(info);
+  std::shared_ptr<MapState> state = addr == nullptr ? nullptr : Find(addr);
+  if (state == nullptr) {
+    ThrowError(info.Env(), ErrorKind::kError, kCodeReleased,
+               std::string(what) + " on a mapping that is closed (or a buffer "
+               "that is not a mapping)");
+  }
+  return state;
+}
+
+// [offset, offset + length) from arguments 1 and 2, inside the mapping. JS
+// has validated and clamped it; checked again because it reaches madvise,
+// mincore or a read loop.
+void RangeArgs(const Napi::CallbackInfo& info, const MapState& state,
+               int64_t* offset, int64_t* length) {
+  *offset = IntegerArg(info, 1, "offset");
+  *length = IntegerArg(info, 2, "length");
+  int64_t size = static_cast<int64_t>(state.length);
+  if (*offset < 0 || *length < 0 || *offset > size ||
+      size - *offset < *length) {
+    ThrowError(info.Env(), ErrorKind::kRangeError, kCodeOutOfRange,
+               "range outside the mapping");
+  }
+}
+
+// Pages a range in on the libuv thread pool. Holds the mapping's state and
+// a claim on it (MapState::Enter), so that an unmap meanwhile (close() is
+// refused by the lease JS holds, but a teardown or a collection is not) is
+// deferred until the pages have been read.
+class PrefetchWork : public Napi::AsyncWorker {
+ public:
+  PrefetchWork(Napi::Env env, std::shared_ptr<MapState> state, int64_t offset,
+               int64_t length)
+      : Napi::AsyncWorker(env, "memoryview.prefetch"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        state_(std::move(state)),
+        offset_(offset),
+        length_(length) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    if (!state_->Enter()) return;  // already unmapped: nothing to page in
+    rc_ = memoryview::Prefetch(state_->addr, offset_, length_);
+    state_->Leave();
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (rc_ == 0) {
+      deferred_.Resolve(env.Undefined());
+      return;
+    }
+    Napi::Error error =
+        MakeError(env, ErrorKind::kError, uv_err_name(rc_),
+                  std::string("madvise failed: ") + strerror(-rc_));
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<MapState> state_;
+  int64_t offset_;
+  int64_t length_;
+  int rc_ = 0;
+};
+
+// Pages a range of a file in on the thread pool through a private read-only
+// mapping made before queuing (so the file descriptor may be closed
+// meanwhile) and unmapped by the worker. No JS object ever sees it.
+class FilePrefetchWork : public Napi::AsyncWorker {
+ public:
+  FilePrefetchWork(Napi::Env env, void* addr, size_t mapped, int64_t delta,
+                   int64_t length)
+      : Napi::AsyncWorker(env, "memoryview.prefetch"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        addr_(addr),
+        mapped_(mapped),
+        delta_(delta),
+        length_(length) {}
+  ~FilePrefetchWork() override {
+    if (addr_ != nullptr) memoryview::Unmap(addr_, mapped_);
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    rc_ = memoryview::Prefetch(addr_, delta_, length_);
+    memoryview::Unmap(addr_, mapped_);
+    addr_ = nullptr;
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (rc_ == 0) {
+      deferred_.Resolve(env.Undefined());
+      return;
+    }
+    Napi::Error error =
+        MakeError(env, ErrorKind::kError, uv_err_name(rc_),
+                  std::string("madvise failed: ") + strerror(-rc_));
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  void* addr_;
+  size_t mapped_;
+  int64_t delta_;
+  int64_t length_;
+  int rc_ = 0;
+};
+
+// fd, offset, length of the file-range calls (arguments 0 to 2).
+void FileRangeArgs(const Napi::CallbackInfo& info, int* fd, int64_t* offset,
+                   int64_t* length) {
+  *fd = static_cast<int>(IntegerArg(info, 0, "fd"));
+  *offset = IntegerArg(info, 1, "offset");
+  *length = IntegerArg(info, 2, "length");
+  if (*fd < 0 || *offset < 0 || *length < 0) {
+    ThrowError(info.Env(), ErrorKind::kRangeError, kCodeOutOfRange,
+               "fd, offset and length must be non-negative");
+  }
+}
+
+}  // namespace
+
+Napi::Value FileAdviseJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  int64_t offset, length;
+  FileRangeArgs(info, &fd, &offset, &length);
+  int64_t advice = IntegerArg(info, 3, "advice");
+  if (advice < 0 || advice > static_cast<int64_t>(Advice::kDontNeed)) {
+    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
+               "advice out of range");
+  }
+  int rc = FileAdvise(fd, offset, length, static_cast<Advice>(advice));
+  if (rc != 0) ThrowSystemError(env, rc, "posix_fadvise", "");
+  return env.Undefined();
+}
+
+Napi::Value FileResidentJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  int64_t offset, length;
+  FileRangeArgs(info, &fd, &offset, &length);
+  if (length == 0) return Napi::Number::New(env, 0);
+  void* addr = nullptr;
+  size_t mapped = 0;
+  int64_t delta = 0;
+  int rc = MapFileRange(fd, offset, length, &addr, &mapped, &delta);
+  if (rc != 0) ThrowSystemError(env, rc, "mmap", "");
+  int64_t resident = 0;
+  rc = Resident(addr, delta, length, &resident);
+  memoryview::Unmap(addr, mapped);
+  if (rc != 0) ThrowSystemError(env, rc, "mincore", "");
+  return Napi::Number::New(env, static_cast<double>(resident));
+}
+
+Napi::Value FilePrefetchJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  int64_t offset, length;
+  FileRangeArgs(info, &fd, &offset, &length);
+  if (length == 0) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Resolve(env.Undefined());
+    return deferred.Promise();
+  }
+  void* addr = nullptr;
+  size_t mapped = 0;
+  int64_t delta = 0;
+  int rc = MapFileRange(fd, offset, length, &addr, &mapped, &delta);
+  if (rc != 0) ThrowSystemError(env, rc, "mmap", "");
+  auto* work = new FilePrefetchWork(env, addr, mapped, delta, length);
+  Napi::Promise promise = work->Promise();
+  work->Queue();
+  return promise;
+}
+
 Napi::Value LiveMappingsJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(live_mappings.load()));
+}
+
+Napi::Value ResizeMappingJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<MapState> state = LiveMapping(info, "resize()");
+  std::string path;
+  int fd = -1;
+  if (info[1].IsString()) {
+    path = info[1].As<Napi::String>().Utf8Value();
+    if (path.empty() || path.find('\0') != std::string::npos) {
+      ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+                 "path must be non-empty, without null bytes");
+    }
+  } else {
+    fd = static_cast<int>(IntegerArg(info, 2, "fd"));
+    if (fd < 0) {
+      ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+                 "resize() needs the path or the fd of the mapped file");
+    }
+  }
+  int64_t new_length = IntegerArg(info, 3, "newLength");
+  int64_t max_length = IntegerArg(info, 4, "maxLength");
+  if (new_length <= 0) {
+    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
+               "new size out of range");
+  }
+  if (new_length > max_length) {
+    ThrowTooLarge(env, false, new_length, max_length);
+  }
+  MapResult result;
+  int rc = RemapFile(path.empty() ? nullptr : path.c_str(), fd, state->dev,
+                     state->ino, state->offset, new_length, &result);
+  if (rc != 0) ThrowSystemError(env, rc, result.syscall, path);
+  // The new mapping gets its own ArrayBuffer (MapResultToJs unmaps it again
+  // if that fails); only then is the old one detached and unmapped.
+  Napi::Value fresh = MapResultToJs(env, 0, result, path, false, max_length);
+  std::shared_ptr<MapState> old = Take(state->addr, state->id);
+  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+  if (!buffer.IsDetached()) buffer.Detach();
+  if (old != nullptr) old->Unmap();
+  return fresh;
+}
+
+Napi::Value AdviseJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<MapState> state = LiveMapping(info, "advise()");
+  int64_t offset, length;
+  RangeArgs(info, *state, &offset, &length);
+  int64_t advice = IntegerArg(info, 3, "advice");
+  if (advice < 0 || advice > static_cast<int64_t>(Advice::kDontNeed)) {
+    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
+               "advice out of range");
+  }
+  int rc = Advise(state->addr, offset, length, static_cast<Advice>(advice));
+  if (rc != 0) ThrowSystemError(env, rc, "madvise", "");
+  return env.Undefined();
+}
+
+Napi::Value ResidentJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<MapState> state = LiveMapping(info, "resident()");
+  int64_t offset, length;
+  RangeArgs(info, *state, &offset, &length);
+  int64_t resident = 0;
+  int rc = Resident(state->addr, offset, length, &resident);
+  if (rc != 0) ThrowSystemError(env, rc, "mincore", "");
+  return Napi::Number::New(env, static_cast<double>(resident));
+}
+
+Napi::Value PrefetchJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<MapState> state = LiveMapping(info, "prefetch()");
+  int64_t offset, length;
+  RangeArgs(info, *state, &offset, &length);
+  auto* work = new PrefetchWork(env, state, offset, length);
+  Napi::Promise promise = work->Promise();
+  work->Queue();
+  return promise;
 }
 
 Napi::Value AllocationGranularityJs(const Napi::CallbackInfo& info) {

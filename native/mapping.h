@@ -23,6 +23,10 @@
 // - Only ArrayBuffers made here are ever detached: never a Buffer's pooled
 //   store or any other buffer JS code handed in (unmap() of a buffer not in
 //   the table does nothing and returns false).
+// - prefetch() pages a mapping in on the thread pool holding the MapState
+//   and a claim on it: an unmap that comes meanwhile (JS holds a lease, so
+//   only a collection or an environment teardown can) detaches at once but
+//   munmaps when the worker is done.
 // - Whether unmap() may run (no export is held) is decided in JS
 //   (lib/managed-buffer.ts); native code only maps, unmaps and flushes.
 
@@ -49,6 +53,26 @@ Napi::Value FlushJs(const Napi::CallbackInfo& info);
 Napi::Value UnlinkSharedMemoryJs(const Napi::CallbackInfo& info);
 // JS: liveMappings() -> number of mappings not yet unmapped in this process.
 Napi::Value LiveMappingsJs(const Napi::CallbackInfo& info);
+// JS: resizeMapping(buffer, path: string | null, fd, newLength, maxLength)
+//     -> a new ArrayBuffer over the resized mapping of a 'write' file; the
+//     old buffer is detached and unmapped (platform.h RemapFile).
+Napi::Value ResizeMappingJs(const Napi::CallbackInfo& info);
+// JS: advise(buffer, offset, length, advice: 0..4) -> undefined (madvise)
+Napi::Value AdviseJs(const Napi::CallbackInfo& info);
+// JS: resident(buffer, offset, length) -> resident bytes of the range
+Napi::Value ResidentJs(const Napi::CallbackInfo& info);
+// JS: prefetch(buffer, offset, length) -> Promise<void>, paging the range in
+//     on the libuv thread pool (the caller holds a lease meanwhile).
+Napi::Value PrefetchJs(const Napi::CallbackInfo& info);
+// For a file too big to map whole, the same on the file (fd, file offset):
+// JS: fileAdvise(fd, offset, length, advice) -> undefined (posix_fadvise)
+Napi::Value FileAdviseJs(const Napi::CallbackInfo& info);
+// JS: fileResident(fd, offset, length) -> resident bytes (mincore through a
+//     temporary read-only mapping)
+Napi::Value FileResidentJs(const Napi::CallbackInfo& info);
+// JS: filePrefetch(fd, offset, length) -> Promise<void> (a temporary
+//     mapping made now, paged in and unmapped on the thread pool)
+Napi::Value FilePrefetchJs(const Napi::CallbackInfo& info);
 // JS: allocationGranularity() -> number
 Napi::Value AllocationGranularityJs(const Napi::CallbackInfo& info);
 

@@ -38,6 +38,12 @@ struct MapResult {
   int64_t refused_length = 0;
   MapRefusal refusal = MapRefusal::kNone;
   const char* syscall = "";  // the call that failed, for error messages
+  // The mapped file's identity (st_dev, st_ino), so that a later resize can
+  // tell whether the path it reopens still names the same file.
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  // Where the mapping starts in the file.
+  int64_t offset = 0;
 };
 
 // The allocation granularity offsets must be multiples of.
@@ -75,6 +81,46 @@ int UnlinkSharedMemory(const char* name);
 int Flush(void* addr, size_t mapping_length, int64_t offset, int64_t length);
 
 int Unmap(void* addr, size_t length);
+
+// Python's mmap.resize() for a kWrite mapping of [offset, offset + old
+// length) of a file: sets the file's size to offset + new_length and maps
+// [offset, offset + new_length) anew (out->addr, out->length); the caller
+// unmaps the old mapping. The file is `fd` (>= 0, left open) or `path`
+// reopened read-write, which must still be the file with identity
+// (dev, ino): otherwise ESTALE and nothing changes. Growth allocates the
+// blocks first (posix_fallocate: ENOSPC here, not SIGBUS later). Any
+// failure leaves the file at its old size and the old mapping untouched (a
+// shrink truncates only after the new mapping exists).
+int RemapFile(const char* path, int fd, uint64_t dev, uint64_t ino,
+              int64_t offset, int64_t new_length, MapResult* out);
+
+// Paging advice (madvise), in the order lib/mmap.ts numbers them.
+enum class Advice { kNormal = 0, kRandom, kSequential, kWillNeed, kDontNeed };
+
+// madvise() of the pages covering [offset, offset + length) of a mapping
+// (offset a multiple of the page size, the range inside the mapping).
+int Advise(void* addr, int64_t offset, int64_t length, Advice advice);
+
+// How many bytes of [offset, offset + length) of a mapping lie in pages that
+// are resident (mincore); the result through *resident.
+int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident);
+
+// Pages [offset, offset + length) of a mapping in: MADV_WILLNEED, then one
+// read per page so that each is faulted in by the time this returns. Meant
+// for a worker thread; the caller keeps the mapping alive meanwhile.
+int Prefetch(void* addr, int64_t offset, int64_t length);
+
+// For a file too big to map whole (paging calls on it work on the file):
+// posix_fadvise() of [offset, offset + length) of `fd`, the advice mapped to
+// POSIX_FADV_*; it acts on the page cache, not on any mapping.
+int FileAdvise(int fd, int64_t offset, int64_t length, Advice advice);
+
+// Maps the pages of `fd` covering [offset, offset + length) read-only and
+// shared, for Resident()/Prefetch() of a file range; nothing else sees this
+// mapping. `*delta` is where `offset` lies in it; release it with
+// Unmap(*addr, *mapped).
+int MapFileRange(int fd, int64_t offset, int64_t length, void** addr,
+                 size_t* mapped, int64_t* delta);
 
 }  // namespace memoryview
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <limits>
+#include <vector>
 
 namespace memoryview {
 
@@ -96,6 +97,8 @@ int MapOpenFd(int fd, Access access, int64_t offset, int64_t length,
     return Fail(out, "mmap");
   }
   out->file_size = st.st_size;
+  out->dev = static_cast<uint64_t>(st.st_dev);
+  out->ino = static_cast<uint64_t>(st.st_ino);
   int64_t planned = 0;
   MapRefusal refusal = PlanLength(S_ISREG(st.st_mode), st.st_size, offset,
                                   length, max_length, &planned);
@@ -111,6 +114,7 @@ int MapOpenFd(int fd, Access access, int64_t offset, int64_t length,
   if (addr == MAP_FAILED) return Fail(out, "mmap");
   out->addr = addr;
   out->length = static_cast<size_t>(length);
+  out->offset = offset;
   return 0;
 }
 
@@ -256,6 +260,150 @@ int Flush(void* addr, size_t mapping_length, int64_t offset, int64_t length) {
 
 int Unmap(void* addr, size_t length) {
   return munmap(addr, length) == 0 ? 0 : -errno;
+}
+
+int RemapFile(const char* path, int fd, uint64_t dev, uint64_t ino,
+              int64_t offset, int64_t new_length, MapResult* out) {
+  int own_fd = fd >= 0 ? fd : OpenRetrying(path, O_RDWR, 0);
+  if (own_fd < 0) return Fail(out, "open");
+  int rc = 0;
+  struct stat st;
+  int64_t new_size = offset + new_length;
+  bool grown = false;
+  void* addr = MAP_FAILED;
+  if (fstat(own_fd, &st) != 0) {
+    rc = Fail(out, "fstat");
+  } else if (static_cast<uint64_t>(st.st_dev) != dev ||
+             static_cast<uint64_t>(st.st_ino) != ino) {
+    // The path now names another file (renamed or replaced since mmap()).
+    errno = ESTALE;
+    rc = Fail(out, "open");
+  } else if (st.st_size < new_size) {
+    if (Grow(own_fd, st.st_size, new_size) != 0) {
+      rc = Fail(out, "fallocate");
+    } else {
+      grown = true;
+    }
+  }
+  if (rc == 0) {
+    addr = mmap(nullptr, static_cast<size_t>(new_length),
+                PROT_READ | PROT_WRITE, MAP_SHARED, own_fd,
+                static_cast<off_t>(offset));
+    if (addr == MAP_FAILED) rc = Fail(out, "mmap");
+  }
+  if (rc == 0 && st.st_size > new_size &&
+      ftruncate(own_fd, static_cast<off_t>(new_size)) != 0) {
+    rc = Fail(out, "ftruncate");
+    munmap(addr, static_cast<size_t>(new_length));
+  }
+  if (rc != 0 && grown) {
+    int saved = errno;
+    if (ftruncate(own_fd, static_cast<off_t>(st.st_size)) != 0) {
+      // The first error is the one to report.
+    }
+    errno = saved;
+  }
+  if (rc == 0) {
+    out->addr = addr;
+    out->length = static_cast<size_t>(new_length);
+    out->file_size = new_size;
+    out->dev = dev;
+    out->ino = ino;
+    out->offset = offset;
+  }
+  if (fd < 0) CloseQuietly(own_fd);
+  return rc;
+}
+
+namespace {
+
+// The page-aligned span [start, end) covering [offset, offset + length).
+void PageSpan(int64_t offset, int64_t length, int64_t* start, int64_t* end) {
+  int64_t page = AllocationGranularity();
+  *start = offset - offset % page;
+  *end = offset + length;
+}
+
+}  // namespace
+
+int Advise(void* addr, int64_t offset, int64_t length, Advice advice) {
+  static const int kAdvice[] = {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL,
+                                MADV_WILLNEED, MADV_DONTNEED};
+  int64_t start, end;
+  PageSpan(offset, length, &start, &end);
+  if (end <= start) return 0;
+  if (madvise(static_cast<char*>(addr) + start,
+              static_cast<size_t>(end - start),
+              kAdvice[static_cast<int>(advice)]) != 0) {
+    return -errno;
+  }
+  return 0;
+}
+
+int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident) {
+  *resident = 0;
+  int64_t start, end;
+  PageSpan(offset, length, &start, &end);
+  if (end <= start) return 0;
+  int64_t page = AllocationGranularity();
+  size_t pages = static_cast<size_t>((end - start + page - 1) / page);
+  std::vector<unsigned char> in_core(pages);
+  if (mincore(static_cast<char*>(addr) + start,
+              static_cast<size_t>(end - start), in_core.data()) != 0) {
+    return -errno;
+  }
+  int64_t total = 0;
+  for (size_t i = 0; i < pages; i++) {
+    if ((in_core[i] & 1) == 0) continue;
+    // Only the part of each page that lies inside the asked range counts.
+    int64_t lo = start + static_cast<int64_t>(i) * page;
+    int64_t hi = lo + page;
+    if (lo < offset) lo = offset;
+    if (hi > end) hi = end;
+    total += hi - lo;
+  }
+  *resident = total;
+  return 0;
+}
+
+int Prefetch(void* addr, int64_t offset, int64_t length) {
+  int rc = Advise(addr, offset, length, Advice::kWillNeed);
+  if (rc != 0) return rc;
+  int64_t start, end;
+  PageSpan(offset, length, &start, &end);
+  int64_t page = AllocationGranularity();
+  // WILLNEED only starts reading; one read per page waits for each to arrive
+  // and maps it, so the scan that follows takes no fault that blocks on I/O.
+  const volatile unsigned char* base =
+      static_cast<const volatile unsigned char*>(addr);
+  unsigned char sink = 0;
+  for (int64_t at = start; at < end; at += page) sink ^= base[at];
+  (void)sink;
+  return 0;
+}
+
+int FileAdvise(int fd, int64_t offset, int64_t length, Advice advice) {
+  static const int kFileAdvice[] = {POSIX_FADV_NORMAL, POSIX_FADV_RANDOM,
+                                    POSIX_FADV_SEQUENTIAL, POSIX_FADV_WILLNEED,
+                                    POSIX_FADV_DONTNEED};
+  int rc = posix_fadvise(fd, static_cast<off_t>(offset),
+                         static_cast<off_t>(length),
+                         kFileAdvice[static_cast<int>(advice)]);
+  return -rc;
+}
+
+int MapFileRange(int fd, int64_t offset, int64_t length, void** addr,
+                 size_t* mapped, int64_t* delta) {
+  int64_t page = AllocationGranularity();
+  int64_t start = offset - offset % page;
+  *delta = offset - start;
+  *mapped = static_cast<size_t>(length + *delta);
+  if (*mapped == 0) *mapped = 1;
+  void* p = mmap(nullptr, *mapped, PROT_READ, MAP_SHARED, fd,
+                 static_cast<off_t>(start));
+  if (p == MAP_FAILED) return -errno;
+  *addr = p;
+  return 0;
 }
 
 }  // namespace memoryview

@@ -3,7 +3,9 @@
  * handed to JS as one external ArrayBuffer, which the runtime refuses past
  * `buffer.constants.MAX_LENGTH` (2**32 on Node 20). Such a request used to abort the process with a
  * double free; now it is refused with RangeError ERR_MEMORYVIEW_TOO_LARGE before anything is
- * mapped, created or grown, and a mapping of exactly the limit works to its last byte.
+ * mapped, created or grown, and a mapping of exactly the limit works to its last byte. Since the
+ * big mapped data issue, a whole file longer than the limit opens without `buf` (which throws
+ * ERR_MEMORYVIEW_TOO_LARGE) and is reached through window(); test/76 covers windows in depth.
  * Every case runs in a child process (a failure used to be SIGABRT) that reports what it saw and
  * its open fds and live mappings before and after, which must match. Big files are sparse and big
  * segments are truncated tmpfs files, so no case takes real disk space or RAM.
@@ -95,23 +97,27 @@ describe('75 size limit: mappings past the runtime\'s largest buffer never abort
         expect(runNoMessage({ kind: 'whole', size: L, access: 'copy', via: 'fd' }))
           .to.deep.equal({ ok: true, size: L, last: 7, taLength: L, taLast: 7, fdSize: L })
       })
+      // Changed by the big mapped data issue: a file longer than the limit used to be refused; now it
+      // opens without a whole mapping, `buf` throws ERR_MEMORYVIEW_TOO_LARGE, and window() reaches it.
       for (const access of ['read', 'write', 'copy']) {
-        it(`limit + 1 bytes, '${access}': RangeError ERR_MEMORYVIEW_TOO_LARGE`, () => {
-          expect(runNoMessage({ kind: 'whole', size: L + 1, access, via: 'path' })).to.deep.equal(tooLarge())
+        it(`limit + 1 bytes, '${access}': opens; buf is RangeError ERR_MEMORYVIEW_TOO_LARGE, the last byte reads through a window`, () => {
+          const { bufMessage: _m, ...result } = runNoMessage({ kind: 'whole', size: L + 1, access, via: 'path' })
+          expect(result).to.deep.equal({ windowed: true, size: L + 1, bufError: codes.TOO_LARGE, last: access === 'read' ? 0 : 7 })
         })
       }
-      it('limit + 1 bytes through a file descriptor: refused, the fd stays open and the file unchanged', () => {
-        expect(runNoMessage({ kind: 'whole', size: L + 1, access: 'write', via: 'fd' }))
-          .to.deep.equal(tooLarge({ fdSize: L + 1 }))
+      it('limit + 1 bytes through a file descriptor: opens for windows, the fd stays the caller\'s and open', () => {
+        const { bufMessage: _m, ...result } = runNoMessage({ kind: 'whole', size: L + 1, access: 'write', via: 'fd' })
+        expect(result).to.deep.equal({ windowed: true, size: L + 1, bufError: codes.TOO_LARGE, last: 7, fdSize: L + 1 })
       })
-      it('10 GiB: refused', () => {
-        expect(runNoMessage({ kind: 'whole', size: 10 * GiB, access: 'read', via: 'path' })).to.deep.equal(tooLarge())
+      it('10 GiB: opens for windows', () => {
+        const { bufMessage: _m, ...result } = runNoMessage({ kind: 'whole', size: 10 * GiB, access: 'read', via: 'path' })
+        expect(result).to.deep.equal({ windowed: true, size: 10 * GiB, bufError: codes.TOO_LARGE, last: 0 })
       })
-      it('the message gives the length, the limit and the way out (a window with offset/length)', () => {
+      it('the message of buf gives the size, the limit and the way out (window())', () => {
         const result = run({ kind: 'whole', size: L + 1, access: 'read', via: 'path' })
-        expect(result.message).to.equal(
-          `memoryview: cannot map ${L + 1} bytes: this runtime's largest buffer is ${L} bytes ` +
-            '(buffer.constants.MAX_LENGTH); map a window with { offset, length }',
+        expect(result.bufMessage).to.equal(
+          `memoryview: this mapped file has ${L + 1} bytes, more than this runtime's largest buffer ` +
+            `(${L} bytes, buffer.constants.MAX_LENGTH), so it has no buf: use window(offset, length) for views of its parts`,
         )
       })
     })
@@ -129,8 +135,9 @@ describe('75 size limit: mappings past the runtime\'s largest buffer never abort
       it('length limit + 1: refused', () => {
         expect(runNoMessage({ kind: 'window', size: 10 * GiB, offset: 0, length: L + 1 })).to.deep.equal(tooLarge())
       })
-      it('from one page in to the end (longer than the limit): refused', () => {
-        expect(runNoMessage({ kind: 'window', size: 10 * GiB, offset: page, length: 0 })).to.deep.equal(tooLarge())
+      it('from one page in to the end (longer than the limit): opens for windows, the last byte written', () => {
+        const { bufMessage: _m, ...result } = runNoMessage({ kind: 'window', size: 10 * GiB, offset: page, length: 0 })
+        expect(result).to.deep.equal({ windowed: true, size: 10 * GiB - page, bufError: codes.TOO_LARGE, last: 7, inFile: 7 })
       })
     })
 
