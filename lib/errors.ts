@@ -98,6 +98,19 @@ export const codes = {
   COMPRESSED: 'ERR_MEMORYVIEW_COMPRESSED',
   /** A name that is not in an archive, e.g. `npz.get('missing')` (RangeError; Python: KeyError). */
   NOT_FOUND: 'ERR_MEMORYVIEW_NOT_FOUND',
+  /**
+   * share() or an atomic operation on memory another thread or process cannot see (TypeError): an
+   * ArrayBuffer on the JS heap (every TypedArray, Buffer and pooled Buffer made the ordinary way), a
+   * private mapping (mmap 'read' or 'copy': its pages differ per process), memory wrapped by a native
+   * addon; and share() of a file mapped by file descriptor (no path to open). The message says what to
+   * use instead: a SharedArrayBuffer, SharedMemory, or a file mapped 'write' by path.
+   */
+  NOT_SHAREABLE: 'ERR_MEMORYVIEW_NOT_SHAREABLE',
+  /**
+   * An atomic operation on a view whose format has none (TypeError): only the integer formats
+   * `b B h H i I q Q` in native byte order (alone or with `@`, `=` or `<` on little-endian machines).
+   */
+  NOT_ATOMIC: 'ERR_MEMORYVIEW_NOT_ATOMIC',
 } as const
 
 /** The union of every code in {@link codes}: the `code` of every error this package throws. */
@@ -246,9 +259,9 @@ export const NOT_CLONEABLE_GUARD: object = Object.freeze(
     get(): never {
       throw typeError(
         codes.NOT_CLONEABLE,
-        'a MemoryView, Pin, MappedFile or SharedMemory cannot be cloned or posted; share the memory instead ' +
-          '(post the SharedArrayBuffer, or open the same SharedMemory by name / mmap the same file in the ' +
-          'other thread) and build a view there',
+        'a MemoryView, Pin, MappedFile or SharedMemory cannot be cloned or posted; post view.share() ' +
+          'instead (a plain descriptor of shared memory, a file mapped \'write\' or a SharedArrayBuffer) ' +
+          'and call attach(descriptor) on the other side for a view of the same bytes',
       )
     },
   }),

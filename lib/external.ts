@@ -15,6 +15,14 @@ import { parseSingleFormat } from './format'
 import { requireBinding } from './binding'
 import { BUFFER_PROTOCOL, BufferDescriptor, OWNED_VIEW } from './sources'
 
+/** The owner of each external ArrayBuffer, so that share() can name the memory under any view of it. */
+const owners = new WeakMap<ArrayBuffer | SharedArrayBuffer, ExternalOwner>()
+
+/** @internal The mapped file or shared memory that owns `buffer`, if any. */
+export function externalOwnerOf(buffer: ArrayBuffer | SharedArrayBuffer): ExternalOwner | undefined {
+  return owners.get(buffer)
+}
+
 export abstract class ExternalOwner implements Disposable {
   /**
    * @internal The first own property on purpose: structuredClone()/postMessage() meet it before
@@ -32,6 +40,7 @@ export abstract class ExternalOwner implements Disposable {
     this._size = buffer.byteLength
     this._state = new ExternalMemory(what)
     registerExternal(buffer, this._state)
+    owners.set(buffer, this)
     const mbuf = new ManagedBuffer(buffer, 0, buffer.byteLength, this)
     this.#buf = MemoryView._derive<'B'>({
       mbuf,

@@ -8,6 +8,7 @@
  *   'copy'  - private copy-on-write mapping: `buf` is writable, writes never reach the file.
  */
 import { constants as bufferConstants } from 'node:buffer'
+import { resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
 import { requireBinding } from './binding'
@@ -82,11 +83,21 @@ export class MappedFile extends ExternalOwner {
   /** The path, or the file descriptor, that was mapped. */
   readonly source: string | number
 
+  /**
+   * @internal The absolute path mapped (resolved when mapping, so a later chdir does not change it),
+   * or null for a file descriptor: what share() hands to another process.
+   */
+  readonly _path: string | null
+  /** @internal Where the mapping starts in the file, for share(). */
+  readonly _fileOffset: number
+
   /** @internal Use {@link mmap}. */
-  constructor(buffer: ArrayBuffer, access: Access, source: string | number) {
+  constructor(buffer: ArrayBuffer, access: Access, source: string | number, fileOffset = 0) {
     super(buffer, 'mapped file', access === 'read')
     this.access = access
     this.source = source
+    this._path = typeof source === 'string' ? resolvePath(source) : null
+    this._fileOffset = fileOffset
   }
 
   /**
@@ -171,5 +182,5 @@ export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {})
     throw rangeError(codes.UNALIGNED, `offset must be a multiple of the allocation granularity (${granularity})`)
   }
   const buffer = binding.mapFile(path, fd, ACCESS[access], offset, length, size, MAX_MAPPING_LENGTH)
-  return new MappedFile(buffer, access, path ?? fd)
+  return new MappedFile(buffer, access, path ?? fd, offset)
 }
