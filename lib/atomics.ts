@@ -25,12 +25,13 @@ import type { Index } from './memoryview'
 import { unshareableReason } from './share'
 import type { FormatString, StoreValueOf, ValueOf } from './value-types'
 
-type AtomicChar = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'q' | 'Q'
+/** The struct letters with atomic operations: the integer letters of fixed size. */
+export type AtomicFormatChar = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'q' | 'Q'
 /**
  * The formats with atomic operations: integer letters in native byte order and size, alone or with
  * `@`, `=` or `<` (little-endian machines; `>` and `!` are refused at run time there).
  */
-export type AtomicFormat = AtomicChar | `${'@' | '=' | '<'}${AtomicChar}`
+export type AtomicFormat = AtomicFormatChar | `${'@' | '=' | '<'}${AtomicFormatChar}`
 /**
  * What an atomic operation on a view of format `F` returns: `number` for `b B h H i I`, `bigint` for
  * `q Q`; `never` for formats without atomics (a call does not type-check); both for a `string` format.

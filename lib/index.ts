@@ -26,13 +26,16 @@ export type MemoryView<F extends string = FormatString> = MemoryViewClass<F>
  * `memoryview(source)`, the same as `new MemoryView(source)`: the format is inferred from the source.
  * `memoryview.attach(descriptor)` is {@link attach}.
  */
-export const memoryview: typeof memoryviewFunction & { attach: typeof attach } = Object.assign(memoryviewFunction, { attach })
+export const memoryview: typeof memoryviewFunction & {
+  /** {@link attach}: a view over the memory a `view.share()` descriptor names. */
+  attach: typeof attach
+} = Object.assign(memoryviewFunction, { attach })
 export { Pin } from './memoryview'
 export { attach } from './share'
 export type {
   SharedArrayBufferDescriptor, SharedFileDescriptor, SharedMemoryDescriptor, SharedViewDescriptor, SharedViewLayout,
 } from './share'
-export type { AtomicFormat, AtomicStoreOf, AtomicValueOf } from './atomics'
+export type { AtomicFormat, AtomicFormatChar, AtomicStoreOf, AtomicValueOf } from './atomics'
 export type { Index, MemoryViewConstructor, MemoryViewJSON } from './memoryview'
 export type { Value } from './format'
 export type {

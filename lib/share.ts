@@ -217,7 +217,7 @@ function sizeBeforeMapping(c: Checked): number {
 }
 
 /**
- * Builds a view equal to the one a descriptor from {@link MemoryView.share} describes, over the same
+ * Builds a view equal to the one a descriptor from `view.share()` describes, over the same
  * bytes, in this thread or process: writes are visible both ways. For 'shm' and 'file' the view is
  * over a mapping of its own (its `obj`, a {@link SharedMemory} or {@link MappedFile}), unmapped when
  * the last view derived from it is released (`release()`, `using`) or garbage collected, or by
