@@ -9,18 +9,35 @@
  * An owner that is never closed is unmapped when its ArrayBuffer is garbage collected.
  */
 import { NOT_CLONEABLE_GUARD, codes, plainError } from './errors'
-import { ExternalMemory, ManagedBuffer, registerExternal } from './managed-buffer'
+import { ExternalMemory, ManagedBuffer, externalOf, registerExternal } from './managed-buffer'
 import { MemoryView, Pin } from './memoryview'
 import { parseSingleFormat } from './format'
 import { requireBinding } from './binding'
 import { BUFFER_PROTOCOL, BufferDescriptor, OWNED_VIEW } from './sources'
 
-/** The owner of each external ArrayBuffer, so that share() can name the memory under any view of it. */
-const owners = new WeakMap<ArrayBuffer | SharedArrayBuffer, ExternalOwner>()
+/**
+ * The state of memory an ExternalOwner maps, with where the memory comes from, so that share() can
+ * name the shared memory or file under any view of it through the registry that already maps each
+ * ArrayBuffer to its state. Primitive fields on purpose: a state referring to its owner (which holds
+ * the ArrayBuffer keying the registry) kept the buffers alive through scavenges, and even one more
+ * object per mapping made 100,000 open/close cycles grow the heap (test/73).
+ * @internal
+ */
+export class OwnedExternalMemory extends ExternalMemory {
+  /** 'shm' or 'file' once the owner said which; '' for other owners. */
+  originKind: '' | 'shm' | 'file' = ''
+  /** The segment's name, or the file's absolute path ('' for a file mapped by descriptor). */
+  originName = ''
+  /** Where a file mapping starts in the file. */
+  fileOffset = 0
+  /** A file mapping's access mode. */
+  access = ''
+}
 
-/** @internal The mapped file or shared memory that owns `buffer`, if any. */
-export function externalOwnerOf(buffer: ArrayBuffer | SharedArrayBuffer): ExternalOwner | undefined {
-  return owners.get(buffer)
+/** @internal The state of the external memory under `buffer` when an owner mapped it, else null. */
+export function ownedStateOf(buffer: ArrayBuffer | SharedArrayBuffer): OwnedExternalMemory | null {
+  const state = externalOf(buffer)
+  return state instanceof OwnedExternalMemory ? state : null
 }
 
 export abstract class ExternalOwner implements Disposable {
@@ -31,16 +48,15 @@ export abstract class ExternalOwner implements Disposable {
   readonly _noclone: object = NOT_CLONEABLE_GUARD
   /** @internal The external ArrayBuffer over the mapping (detached by close()). */ readonly _buffer: ArrayBuffer
   /** @internal */ readonly _size: number
-  /** @internal */ readonly _state: ExternalMemory
+  /** @internal */ readonly _state: OwnedExternalMemory
   readonly #buf: MemoryView<'B'>
 
   /** @internal */
   constructor(buffer: ArrayBuffer, what: string, readonly: boolean) {
     this._buffer = buffer
     this._size = buffer.byteLength
-    this._state = new ExternalMemory(what)
+    this._state = new OwnedExternalMemory(what)
     registerExternal(buffer, this._state)
-    owners.set(buffer, this)
     const mbuf = new ManagedBuffer(buffer, 0, buffer.byteLength, this)
     this.#buf = MemoryView._derive<'B'>({
       mbuf,

@@ -8,7 +8,7 @@
  *   'copy'  - private copy-on-write mapping: `buf` is writable, writes never reach the file.
  */
 import { constants as bufferConstants } from 'node:buffer'
-import { resolve as resolvePath } from 'node:path'
+import { isAbsolute, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
 import { requireBinding } from './binding'
@@ -83,21 +83,18 @@ export class MappedFile extends ExternalOwner {
   /** The path, or the file descriptor, that was mapped. */
   readonly source: string | number
 
-  /**
-   * @internal The absolute path mapped (resolved when mapping, so a later chdir does not change it),
-   * or null for a file descriptor: what share() hands to another process.
-   */
-  readonly _path: string | null
-  /** @internal Where the mapping starts in the file, for share(). */
-  readonly _fileOffset: number
-
   /** @internal Use {@link mmap}. */
   constructor(buffer: ArrayBuffer, access: Access, source: string | number, fileOffset = 0) {
     super(buffer, 'mapped file', access === 'read')
     this.access = access
     this.source = source
-    this._path = typeof source === 'string' ? resolvePath(source) : null
-    this._fileOffset = fileOffset
+    // For share(): the absolute path (resolved now, so that a later chdir does not change it; null
+    // for a file descriptor) and where the mapping starts in the file.
+    const state = this._state
+    state.originKind = 'file'
+    state.originName = typeof source !== 'string' ? '' : isAbsolute(source) ? source : resolvePath(source)
+    state.fileOffset = fileOffset
+    state.access = access
   }
 
   /**

@@ -18,13 +18,13 @@
 import { statSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import { codes, rangeError, typeError } from './errors'
-import { ExternalOwner, externalOwnerOf } from './external'
+import { ExternalOwner, ownedStateOf } from './external'
 import { parseSingleFormat } from './format'
 import type { Format } from './format'
 import { bufferByteLength, isSharedArrayBuffer } from './intrinsics'
-import { ManagedBuffer } from './managed-buffer'
+import { ManagedBuffer, externalOf } from './managed-buffer'
 import { MemoryView } from './memoryview'
-import { MappedFile, allocationGranularity, mmap } from './mmap'
+import { allocationGranularity, mmap } from './mmap'
 import { SharedMemory } from './shm'
 import { MAX_NDIM } from './sources'
 import { extent } from './shape'
@@ -97,13 +97,13 @@ const INSTEAD =
 /** @internal Why the memory under `buffer` cannot be shared, or null when it can. */
 export function unshareableReason(buffer: ArrayBuffer | SharedArrayBuffer): string | null {
   if (isSharedArrayBuffer(buffer)) return null
-  const owner = externalOwnerOf(buffer)
-  if (owner instanceof SharedMemory) return null
-  if (owner instanceof MappedFile) {
-    if (owner.access === 'write') return null
-    return `a file mapped with access '${owner.access}' is a private mapping whose bytes differ per process; map it with access 'write' to share it`
+  const origin = ownedStateOf(buffer)
+  if (origin?.originKind === 'shm') return null
+  if (origin?.originKind === 'file') {
+    if (origin.access === 'write') return null
+    return `a file mapped with access '${origin.access}' is a private mapping whose bytes differ per process; map it with access 'write' to share it`
   }
-  if (owner !== undefined) return 'this external memory belongs to this process only'
+  if (externalOf(buffer) !== undefined) return 'this external memory belongs to this process only'
   return 'an ArrayBuffer on the JS heap (an ordinary TypedArray, Buffer or pooled Buffer) lives in this thread only'
 }
 
@@ -120,13 +120,13 @@ export function shareView<F extends string>(view: MemoryView<F>): SharedViewDesc
     readonly: view._readonly,
   }
   if (isSharedArrayBuffer(buffer)) return { kind: 'sab', buffer, ...layout }
-  const owner = externalOwnerOf(buffer)
-  if (owner instanceof SharedMemory) return { kind: 'shm', name: owner.name, ...layout }
-  if (owner instanceof MappedFile && owner.access === 'write') {
-    if (owner._path === null) {
+  const origin = ownedStateOf(buffer)
+  if (origin?.originKind === 'shm') return { kind: 'shm', name: origin.originName, ...layout }
+  if (origin?.originKind === 'file' && origin.access === 'write') {
+    if (origin.originName === '') {
       throw typeError(codes.NOT_SHAREABLE, 'cannot share a view of a file mapped by file descriptor: another process cannot open it; mmap() the file by path')
     }
-    return { kind: 'file', path: owner._path, ...layout, byteOffset: owner._fileOffset + layout.byteOffset }
+    return { kind: 'file', path: origin.originName, ...layout, byteOffset: origin.fileOffset + layout.byteOffset }
   }
   throw typeError(codes.NOT_SHAREABLE, `cannot share this view: ${unshareableReason(buffer)}; ${INSTEAD}`)
 }
