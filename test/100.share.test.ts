@@ -251,6 +251,32 @@ describe('100 share() and attach()', () => {
       expectError(() => w2.get(0), Error, RELEASED)
     })
 
+    it('an attached view dropped without release() is unmapped when collected (child process, --expose-gc)', () => {
+      using shm = createShm(4096)
+      const r = spawnSync(process.execPath, ['--expose-gc', path.join(fixtures, 'share-gc.js'), JSON.stringify(shm.buf.share())], {
+        encoding: 'utf8', timeout: 30_000,
+      })
+      expect(r.stderr).to.equal('')
+      expect(r.status).to.equal(0)
+      expect(JSON.parse(r.stdout)).to.deep.include({ before: true, after: false })
+      expect(shm.buf.get(0)).to.equal(42)
+    })
+
+    it('releasing the last attached view while a pin is held on another view of that memory does not throw; the mapping stays until then', () => {
+      using shm = createShm(4096)
+      const w = attach(shm.buf.share())
+      const owner = w.obj as SharedMemory
+      const other = memoryview(w.toTypedArray())
+      const pin = other.pin()
+      expect(() => w.release()).not.to.throw()
+      expect(owner.closed).to.equal(false)
+      other.set(1, 7)
+      expect(shm.buf.get(1)).to.equal(7)
+      pin.release()
+      owner.close()
+      expectError(() => other.get(1), Error, RELEASED)
+    })
+
     it('closing the sender does not affect the receiver', () => {
       const shm = createShm(4096)
       using w = attach(shm.buf.share())
