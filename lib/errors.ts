@@ -75,8 +75,8 @@ export const codes = {
    */
   TOO_LARGE: 'ERR_MEMORYVIEW_TOO_LARGE',
   /**
-   * structuredClone() or postMessage() of a view, mapped file or shared memory (TypeError): share the
-   * memory (a SharedArrayBuffer, the shared memory's name, the file's path) and build a view there.
+   * structuredClone() or postMessage() of a view, mapped file or shared memory (TypeError): post
+   * `view.share()` instead and call `attach()` on the other side for a view of the same bytes.
    */
   NOT_CLONEABLE: 'ERR_MEMORYVIEW_NOT_CLONEABLE',
   /**
