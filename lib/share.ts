@@ -167,7 +167,10 @@ interface Checked {
 function check(d: unknown): Checked {
   if (d === null || typeof d !== 'object') throw invalid('expected the object view.share() returned')
   const { kind, name, path, buffer, byteOffset, format, shape: rawShape, strides: rawStrides, readonly } = d as Record<string, unknown>
-  if (kind !== 'shm' && kind !== 'file' && kind !== 'sab') throw invalid(`kind must be 'shm', 'file' or 'sab', not ${String(kind)}`)
+  if (kind !== 'shm' && kind !== 'file' && kind !== 'sab') {
+    // Never String() a value from outside: its toString may throw.
+    throw invalid(`kind must be 'shm', 'file' or 'sab', not ${typeof kind === 'string' ? `'${kind}'` : typeof kind}`)
+  }
   if (kind === 'shm' && (typeof name !== 'string' || name === '' || name.includes('\0') || name.includes('/'))) {
     throw invalid("kind 'shm' needs the segment's name: a non-empty string without '/' or null bytes")
   }

@@ -300,7 +300,7 @@ describe('100 share() and attach()', () => {
         bad({ kind: 'file', path: 'relative.bin' }), bad({ kind: 'file', path: '/x\0y' }), bad({ buffer: new ArrayBuffer(16) }),
         bad({ buffer: {} }), bad({ byteOffset: 1.5 }), bad({ byteOffset: '0' }), bad({ format: 1 }), bad({ shape: 16 }),
         bad({ shape: [-1] }), bad({ shape: [1.5] }), bad({ strides: [1, 1] }), bad({ strides: ['1'] }), bad({ readonly: 0 }),
-        bad({ readonly: undefined }),
+        bad({ readonly: undefined }), bad({ kind: { toString: () => { throw new Error('no') } } }), bad({ kind: Symbol('shm') }),
       ]) {
         expectError(() => attach(d as never), TypeError, INVALID_DESCRIPTOR)
       }
