@@ -4,6 +4,7 @@ import core from './dist/lib/index.js'
 export const {
   MemoryView,
   memoryview,
+  attach,
   Pin,
   BufferError,
   isMemoryViewError,

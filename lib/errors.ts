@@ -75,8 +75,8 @@ export const codes = {
    */
   TOO_LARGE: 'ERR_MEMORYVIEW_TOO_LARGE',
   /**
-   * structuredClone() or postMessage() of a view, mapped file or shared memory (TypeError): share the
-   * memory (a SharedArrayBuffer, the shared memory's name, the file's path) and build a view there.
+   * structuredClone() or postMessage() of a view, mapped file or shared memory (TypeError): post
+   * `view.share()` instead and call `attach()` on the other side for a view of the same bytes.
    */
   NOT_CLONEABLE: 'ERR_MEMORYVIEW_NOT_CLONEABLE',
   /**
@@ -103,6 +103,19 @@ export const codes = {
    * mmap.resize) or shared memory (Error; Python's SharedMemory has no resize either).
    */
   NOT_RESIZABLE: 'ERR_MEMORYVIEW_NOT_RESIZABLE',
+  /**
+   * share() or an atomic operation on memory another thread or process cannot see (TypeError): an
+   * ArrayBuffer on the JS heap (every TypedArray, Buffer and pooled Buffer made the ordinary way), a
+   * private mapping (mmap 'read' or 'copy': its pages differ per process), memory wrapped by a native
+   * addon; and share() of a file mapped by file descriptor (no path to open). The message says what to
+   * use instead: a SharedArrayBuffer, SharedMemory, or a file mapped 'write' by path.
+   */
+  NOT_SHAREABLE: 'ERR_MEMORYVIEW_NOT_SHAREABLE',
+  /**
+   * An atomic operation on a view whose format has none (TypeError): only the integer formats
+   * `b B h H i I q Q` in native byte order (alone or with `@`, `=` or `<` on little-endian machines).
+   */
+  NOT_ATOMIC: 'ERR_MEMORYVIEW_NOT_ATOMIC',
 } as const
 
 /** The union of every code in {@link codes}: the `code` of every error this package throws. */
@@ -251,9 +264,9 @@ export const NOT_CLONEABLE_GUARD: object = Object.freeze(
     get(): never {
       throw typeError(
         codes.NOT_CLONEABLE,
-        'a MemoryView, Pin, MappedFile or SharedMemory cannot be cloned or posted; share the memory instead ' +
-          '(post the SharedArrayBuffer, or open the same SharedMemory by name / mmap the same file in the ' +
-          'other thread) and build a view there',
+        'a MemoryView, Pin, MappedFile or SharedMemory cannot be cloned or posted; post view.share() ' +
+          'instead (a plain descriptor of shared memory, a file mapped \'write\' or a SharedArrayBuffer) ' +
+          'and call attach(descriptor) on the other side for a view of the same bytes',
       )
     },
   }),

@@ -11,11 +11,44 @@
  * An owner that is never closed is unmapped when its ArrayBuffer is garbage collected.
  */
 import { BufferError, NOT_CLONEABLE_GUARD, codes, plainError, rangeError } from './errors'
-import { ExternalMemory, ManagedBuffer, registerExternal } from './managed-buffer'
+import { ExternalMemory, ManagedBuffer, externalOf, registerExternal } from './managed-buffer'
 import { MemoryView, Pin } from './memoryview'
 import { parseSingleFormat } from './format'
 import { requireBinding } from './binding'
 import { BUFFER_PROTOCOL, BufferDescriptor, OWNED_VIEW } from './sources'
+
+/**
+ * The state of memory an ExternalOwner maps, with where the memory comes from, so that share() can
+ * name the shared memory or file under any view of it through the registry that already maps each
+ * ArrayBuffer to its state. Primitive fields on purpose: a state referring to its owner (which holds
+ * the ArrayBuffer keying the registry) kept the buffers alive through scavenges, and even one more
+ * object per mapping made 100,000 open/close cycles grow the heap (test/73).
+ * @internal
+ */
+export class OwnedExternalMemory extends ExternalMemory {
+  /** 'shm' or 'file' once the owner said which; '' for other owners. */
+  originKind: '' | 'shm' | 'file' = ''
+  /** The segment's name, or the file's absolute path ('' for a file mapped by descriptor). */
+  originName = ''
+  /** Where a file mapping starts in the file. */
+  fileOffset = 0
+  /** A file mapping's access mode. */
+  access = ''
+
+  /** Takes `other`'s origin: the same memory mapped anew (resize()) or in part (a window). */
+  copyOrigin(other: OwnedExternalMemory, extraFileOffset = 0): void {
+    this.originKind = other.originKind
+    this.originName = other.originName
+    this.fileOffset = other.fileOffset + extraFileOffset
+    this.access = other.access
+  }
+}
+
+/** @internal The state of the external memory under `buffer` when an owner mapped it, else null. */
+export function ownedStateOf(buffer: ArrayBuffer | SharedArrayBuffer): OwnedExternalMemory | null {
+  const state = externalOf(buffer)
+  return state instanceof OwnedExternalMemory ? state : null
+}
 
 /**
  * A piece of a file mapped on its own (MappedFile.window() of a file too big for one view): its
@@ -45,7 +78,7 @@ export abstract class ExternalOwner implements Disposable {
    */
   _buffer: ArrayBuffer | null = null
   /** @internal */ _size: number
-  /** @internal The state of `_buffer` (a new one after each resize()). */ _state: ExternalMemory
+  /** @internal The state of `_buffer` (a new one after each resize()). */ _state: OwnedExternalMemory
   /** @internal Windows mapped on their own and not yet unmapped (see MappedFile.window()). */
   readonly _windows = new Set<WindowMapping>()
   readonly #readonly: boolean
@@ -59,7 +92,7 @@ export abstract class ExternalOwner implements Disposable {
   constructor(buffer: ArrayBuffer | null, what: string, readonly: boolean, size = 0) {
     this.#readonly = readonly
     this._size = size
-    this._state = new ExternalMemory(what)
+    this._state = new OwnedExternalMemory(what)
     if (buffer !== null) this._adopt(buffer)
   }
 
@@ -67,7 +100,10 @@ export abstract class ExternalOwner implements Disposable {
   _adopt(buffer: ArrayBuffer): void {
     this._buffer = buffer
     this._size = buffer.byteLength
-    this._state = new ExternalMemory(this._state.what)
+    // A new mapping gets a new state (old views stay released) that keeps where the memory comes from.
+    const previous = this._state
+    this._state = new OwnedExternalMemory(previous.what)
+    this._state.copyOrigin(previous)
     registerExternal(buffer, this._state)
     const mbuf = new ManagedBuffer(buffer, 0, buffer.byteLength, this)
     this.#buf = MemoryView._derive<'B'>({

@@ -6,7 +6,9 @@
  */
 import * as path from 'node:path'
 
-import { MemoryView as MemoryViewClass } from './memoryview'
+import { MemoryView as MemoryViewClass, memoryview as memoryviewFunction } from './memoryview'
+import { attach } from './share'
+import './atomics'
 import type { MemoryViewConstructor } from './memoryview'
 import type { FormatString } from './value-types'
 
@@ -21,7 +23,20 @@ export const MemoryView: MemoryViewConstructor = MemoryViewClass as unknown as M
  * iteration, `set()`, `tolist()` and `toTypedArray()` use the format's value types.
  */
 export type MemoryView<F extends string = FormatString> = MemoryViewClass<F>
-export { Pin, memoryview } from './memoryview'
+/**
+ * `memoryview(source)`, the same as `new MemoryView(source)`: the format is inferred from the source.
+ * `memoryview.attach(descriptor)` is {@link attach}.
+ */
+export const memoryview: typeof memoryviewFunction & {
+  /** {@link attach}: a view over the memory a `view.share()` descriptor names. */
+  attach: typeof attach
+} = Object.assign(memoryviewFunction, { attach })
+export { Pin } from './memoryview'
+export { attach } from './share'
+export type {
+  SharedArrayBufferDescriptor, SharedFileDescriptor, SharedMemoryDescriptor, SharedViewDescriptor, SharedViewLayout,
+} from './share'
+export type { AtomicFormat, AtomicFormatChar, AtomicStoreOf, AtomicValueOf } from './atomics'
 export type { Index, MemoryViewConstructor, MemoryViewJSON } from './memoryview'
 export type { Value } from './format'
 export type {

@@ -9,12 +9,13 @@
  */
 import { constants as bufferConstants } from 'node:buffer'
 import { closeSync, fstatSync, openSync } from 'node:fs'
+import { isAbsolute, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
 import { requireBinding } from './binding'
 import { codes, rangeError, typeError } from './errors'
-import { ExternalOwner, WindowMapping } from './external'
-import { ExternalMemory, ManagedBuffer, registerExternal } from './managed-buffer'
+import { ExternalOwner, OwnedExternalMemory, WindowMapping } from './external'
+import { ManagedBuffer, registerExternal } from './managed-buffer'
 import { MemoryView } from './memoryview'
 import { parseSingleFormat } from './format'
 
@@ -125,6 +126,13 @@ export class MappedFile extends ExternalOwner {
     this.#fd = fd
     this.#ownFd = ownFd
     if (ownFd) openFds.register(this, fd, this)
+    // For share(): the absolute path (resolved now, so that a later chdir does not change it; '' for
+    // a file descriptor) and where the mapping starts in the file.
+    const state = this._state
+    state.originKind = 'file'
+    state.originName = typeof source !== 'string' ? '' : isAbsolute(source) ? source : resolvePath(source)
+    state.fileOffset = base
+    state.access = access
   }
 
   /** @internal */
@@ -194,7 +202,10 @@ export class MappedFile extends ExternalOwner {
     }
     if (this._buffer !== null) return this.buf.subarray(offset, offset + length)
     const buffer = binding.mapFile(null, this.#fd, ACCESS[this.access], this.#base + offset, length, -1, MAX_MAPPING_LENGTH)
-    const w: WindowMapping = { buffer, offset, state: new ExternalMemory('mapped file window') }
+    // The window's own state knows its place in the file, so that share() of a view of it works.
+    const state = new OwnedExternalMemory('mapped file window')
+    state.copyOrigin(this._state, offset)
+    const w: WindowMapping = { buffer, offset, state }
     this._windows.add(w)
     registerExternal(buffer, w.state)
     // Runs when the window's last view is released or collected. An export taken through another

@@ -88,6 +88,8 @@ export class SharedMemory extends ExternalOwner {
     }
     super(buffer, 'shared memory', false)
     this.#name = chosen
+    this._state.originKind = 'shm'
+    this._state.originName = chosen
   }
 
   /** The segment's name, without the leading slash (as Python reports it). */

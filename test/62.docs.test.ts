@@ -82,7 +82,7 @@ describe('62 docs and package', () => {
         '## A tour, with Python side by side',
         '## Memory-mapped files',
         '## Shared memory',
-        '## Workers and processes',
+        '## Sharing between threads and processes',
         '## For native-module authors',
         '## Errors',
         '## Performance',

@@ -54,6 +54,17 @@ export const RELEASED_OPERATIONS: readonly Op[] = [
   ['memoryview(m)', (m) => memoryview(m)],
   ['new MemoryView(m)', (m) => new MemoryView(m)],
   ['as the source of assign()', (m) => memoryview(new Uint8Array(4)).subarray(0, 4).assign(m)],
+  ['share()', (m) => m.share()],
+  // Released is checked before the format, the memory (heap here) and the indices.
+  ['load(0)', (m) => m.load(0)],
+  ['store(0, 1)', (m) => m.store(0, 1)],
+  ['add(0, 1)', (m) => m.add(0, 1)],
+  ['sub(0, 1)', (m) => m.sub(0, 1)],
+  ['and(0, 1)', (m) => m.and(0, 1)],
+  ['or(0, 1)', (m) => m.or(0, 1)],
+  ['xor(0, 1)', (m) => m.xor(0, 1)],
+  ['exchange(0, 1)', (m) => m.exchange(0, 1)],
+  ['compareExchange(0, 1, 2)', (m) => m.compareExchange(0, 1, 2)],
 ]
 
 /** Asserts every entry of RELEASED_OPERATIONS throws ERR_MEMORYVIEW_RELEASED on `m`. */
