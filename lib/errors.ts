@@ -98,6 +98,33 @@ export const codes = {
   COMPRESSED: 'ERR_MEMORYVIEW_COMPRESSED',
   /** A name that is not in an archive, e.g. `npz.get('missing')` (RangeError; Python: KeyError). */
   NOT_FOUND: 'ERR_MEMORYVIEW_NOT_FOUND',
+  /**
+   * wait()/waitAsync()/notify() on memory no other thread or process can share: an ArrayBuffer, a
+   * Buffer, a file mapped with access 'read' or 'copy' (TypeError; `Atomics.wait` refuses the same).
+   */
+  NOT_SHARED: 'ERR_MEMORYVIEW_NOT_SHARED',
+  /** A waitAsync(), Channel send() or receive() whose AbortSignal aborted (Error; `cause`: the reason). */
+  ABORTED: 'ERR_MEMORYVIEW_ABORTED',
+  /** More than 1024 pending waitAsync() calls in one thread, or the system refused a waiter thread (RangeError). */
+  TOO_MANY_WAITS: 'ERR_MEMORYVIEW_TOO_MANY_WAITS',
+  /**
+   * A Channel send after either side closed it, or any operation on a Channel this side closed
+   * (Error). A receive after the other side closed drains, then returns null instead.
+   */
+  CHANNEL_CLOSED: 'ERR_MEMORYVIEW_CHANNEL_CLOSED',
+  /**
+   * The other end of a Channel is a process that died without closing it (SIGKILL, crash), detected
+   * within 100 ms by a waiting send()/receive() and at once by trySend()/tryReceive() (Error).
+   */
+  PEER_GONE: 'ERR_MEMORYVIEW_PEER_GONE',
+  /** A Channel message longer than the ring can ever hold (`channel.maxMessageSize`); nothing is written (RangeError). */
+  MESSAGE_TOO_LARGE: 'ERR_MEMORYVIEW_MESSAGE_TOO_LARGE',
+  /**
+   * Channel.attach() of a descriptor that is malformed or names memory that is not a channel of this
+   * protocol version (TypeError for a malformed descriptor, Error for the memory), or of a channel
+   * whose second end is already attached (Error). Nothing stays mapped.
+   */
+  CHANNEL_INVALID: 'ERR_MEMORYVIEW_CHANNEL_INVALID',
 } as const
 
 /** The union of every code in {@link codes}: the `code` of every error this package throws. */

@@ -38,6 +38,9 @@ export { MappedFile, allocationGranularity, mmap } from './mmap'
 export type { Access, MappedFileJSON, MmapOptions } from './mmap'
 export { SharedMemory } from './shm'
 export type { SharedMemoryJSON, SharedMemoryOptions } from './shm'
+// Installs wait()/waitAsync()/notify() on MemoryView's prototype.
+export type { WaitAsyncOptions, WaitFormat, WaitResult } from './wait'
+import './wait'
 export { NATIVE_API, NativeMemory, bufferFlags } from './native-api'
 export type { NativeApi } from './native-api'
 
