@@ -17,6 +17,7 @@ export const {
   mmap,
   allocationGranularity,
   SharedMemory,
+  Channel,
   NATIVE_API,
   NativeMemory,
   bufferFlags,

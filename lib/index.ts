@@ -41,6 +41,8 @@ export type { SharedMemoryJSON, SharedMemoryOptions } from './shm'
 // Installs wait()/waitAsync()/notify() on MemoryView's prototype.
 export type { WaitAsyncOptions, WaitFormat, WaitResult } from './wait'
 import './wait'
+export { Channel } from './channel'
+export type { ChannelDescriptor, ChannelMessage, ChannelOptions, ChannelWaitOptions } from './channel'
 export { NATIVE_API, NativeMemory, bufferFlags } from './native-api'
 export type { NativeApi } from './native-api'
 

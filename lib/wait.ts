@@ -171,8 +171,9 @@ function dispatch(id: number, result: number): void {
   else p.reject(plainError(codes.INVALID_ARG, `waitAsync() failed: errno ${-result}`))
 }
 
-function abortedError(signal: AbortSignal): Error {
-  const err = plainError(codes.ABORTED, 'waitAsync() was aborted')
+/** @internal The rejection of an aborted wait: Error ERR_MEMORYVIEW_ABORTED whose `cause` is the signal's reason. */
+export function abortedError(signal: AbortSignal, what = 'waitAsync()'): Error {
+  const err = plainError(codes.ABORTED, `${what} was aborted`)
   ;(err as Error & { cause?: unknown }).cause = signal.reason
   return err
 }
