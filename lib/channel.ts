@@ -172,6 +172,8 @@ export class Channel implements Disposable {
   readonly #capacity: number
   readonly #mask: number
   #closed = false
+  /** W_PRODUCER or W_CONSUMER once this end has sent or received. */
+  #role = 0
   #current: MemoryView<'B'> | null = null
   #currentSize = 0
 
@@ -447,10 +449,14 @@ export class Channel implements Disposable {
   }
 
   #claim(word: number, what: string): void {
+    if (this.#role === word) return
+    // An end is the producer or the consumer, never both.
+    if (this.#role !== 0) throw plainError(codes.CHANNEL_INVALID, `cannot ${what}: this end already does the opposite (a channel carries messages one way)`)
     const owner = Atomics.compareExchange(this.#i32, word, 0, this.#end)
     if (owner !== 0 && owner !== this.#end) {
       throw plainError(codes.CHANNEL_INVALID, `cannot ${what}: the other end already does (a channel carries messages one way)`)
     }
+    this.#role = word
   }
 
   #checkPeerAlive(): void {
