@@ -497,5 +497,7 @@ export class Channel implements Disposable {
     } finally {
       if (!this.#closed) Atomics.store(i32, flagWord, 0)
     }
+    // Woken by this side's own close() (its notify can beat the unmap's cancellation).
+    if (this.#closed) throw plainError(codes.CHANNEL_CLOSED, 'the channel was closed by this side while waiting')
   }
 }
