@@ -55,6 +55,7 @@
  */
 import { codes, plainError, rangeError, typeError } from './errors'
 import { MemoryView } from './memoryview'
+import type { MemoryView as PublicMemoryView } from './index'
 import { SharedMemory } from './shm'
 import { abortedError, notifyWord, waitWord } from './wait'
 
@@ -105,7 +106,7 @@ export interface ChannelDescriptor {
 }
 
 /** Bytes a message can be given as. */
-export type ChannelMessage = ArrayBufferView | ArrayBuffer | SharedArrayBuffer | MemoryView<string>
+export type ChannelMessage = ArrayBufferView | ArrayBuffer | SharedArrayBuffer | PublicMemoryView<string>
 
 /** The options of {@link Channel.send} and {@link Channel.receive}. */
 export interface ChannelWaitOptions {

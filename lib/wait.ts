@@ -27,10 +27,10 @@ import { MemoryView } from './memoryview'
 import { MappedFile } from './mmap'
 import { SharedMemory } from './shm'
 
-/** What {@link MemoryView.wait} and {@link MemoryView.waitAsync} report, as `Atomics.wait` does. */
+/** What `view.wait()` and `view.waitAsync()` report, as `Atomics.wait` does. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out'
 
-/** The options of {@link MemoryView.waitAsync}. */
+/** The options of `view.waitAsync()`. */
 export interface WaitAsyncOptions {
   /** Milliseconds (fractions allowed) before resolving `'timed-out'`; `Infinity` (default) waits for ever. */
   timeout?: number
@@ -67,7 +67,7 @@ declare module './memoryview' {
      * `Atomics.waitAsync`: the same wait without blocking. The Promise resolves to `'ok'`, `'not-equal'`
      * (at once) or `'timed-out'`. While it is pending the event loop stays alive (as with a pending
      * read); use `timeout` or `signal` to bound it.
-     * @throws the same errors as {@link MemoryView.wait}, synchronously; and RangeError
+     * @throws the same errors as `view.wait()`, synchronously; and RangeError
      *   ERR_MEMORYVIEW_TOO_MANY_WAITS beyond 1024 pending waits in this thread.
      * @returns a Promise that rejects with Error ERR_MEMORYVIEW_ABORTED when `signal` aborts (also when
      *   it is already aborted), and with Error ERR_MEMORYVIEW_RELEASED when the memory's owner is
@@ -79,7 +79,7 @@ declare module './memoryview' {
      * `index`, oldest first.
      * @param count an integral number >= 0, or `Infinity`.
      * @returns how many waiters woke (in every process).
-     * @throws the view errors of {@link MemoryView.wait}; TypeError ERR_MEMORYVIEW_INVALID_ARG for a
+     * @throws the view errors of `view.wait()`; TypeError ERR_MEMORYVIEW_INVALID_ARG for a
      *   non-integral count; RangeError ERR_MEMORYVIEW_OUT_OF_RANGE for a negative one.
      */
     notify(this: MemoryView<WaitFormat>, index: number | bigint, count?: number): number
