@@ -65,6 +65,8 @@ const DATA = 256
 const WRAP = 0xffffffff
 /** Longest sleep before a waiting side re-checks the peer (polling peers, dead peers). */
 const SLICE_MS = 100
+/** How long send()/receive() poll the ring before they sleep (50 µs). */
+const SPIN_NS = 50_000n
 
 // Header words (byte offset / 4).
 const W_MAGIC = 0
@@ -489,6 +491,13 @@ export class Channel implements Disposable {
   /** Sleeps on `seqWord` while it is `seq` (at most SLICE_MS), announcing it in `flagWord`. */
   async #sleep(flagWord: number, seqWord: number, seq: number, signal: AbortSignal | undefined): Promise<void> {
     const i32 = this.#i32
+    // A short spin first: a peer that answers within SPIN_NS is seen without the cost of a wake-up
+    // through a waiter thread and the event loop (tens of µs); beyond it, sleep.
+    const until = process.hrtime.bigint() + SPIN_NS
+    while (Atomics.load(i32, seqWord) === seq) {
+      if (process.hrtime.bigint() > until) break
+    }
+    if (Atomics.load(i32, seqWord) !== seq) return
     Atomics.store(i32, flagWord, 1)
     try {
       await waitWord(i32, seqWord, seq, SLICE_MS, signal)
