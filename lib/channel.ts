@@ -50,8 +50,9 @@
  * ERR_MEMORYVIEW_CHANNEL_CLOSED). Liveness: each end's pid; a peer whose pid no longer exists
  * (`kill(pid, 0)` fails with ESRCH) and that never closed is gone: ERR_MEMORYVIEW_PEER_GONE.
  * Segment lifetime: the attacher removes the segment's name (shm_unlink) right after attaching,
- * and the creator at close() if nobody attached; so once both ends are attached a crash of either
- * leaves nothing in /dev/shm.
+ * and the creator at close() if nobody attached and the ring is empty (messages sent before the
+ * other end attached stay deliverable); so once both ends are attached a crash of either leaves
+ * nothing in /dev/shm.
  */
 import { codes, plainError, rangeError, typeError } from './errors'
 import { MemoryView } from './memoryview'
@@ -430,10 +431,13 @@ export class Channel implements Disposable {
     notifyWord(i32, W_TAIL_SEQ, Infinity)
     notifyWord(i32, W_HEAD_SEQ, Infinity)
     this.#closed = true
-    const attached = Atomics.load(i32, W_ATTACHED) !== 0
+    // The creator removes the name only when nobody attached and nothing waits to be received:
+    // messages sent before the consumer attached are still delivered (the attacher removes it).
+    const unlink = this.#end === 1 && Atomics.load(i32, W_ATTACHED) === 0 &&
+      Atomics.load(i32, W_TAIL) === Atomics.load(i32, W_HEAD)
     // Settles this side's pending sleeps with RELEASED, which send()/receive() report as closed.
     this.#shm.close()
-    if (this.#end === 1 && !attached) {
+    if (unlink) {
       try {
         this.#shm.unlink()
       } catch {

@@ -230,6 +230,18 @@ describe('103 Channel', () => {
       expect(b.tryReceive()).to.equal(null)
     })
 
+    it('messages sent and closed before the consumer attached are still delivered', async () => {
+      const a = Channel.create({ size: 256 })
+      names.add(a.share().name)
+      const d = a.share()
+      a.trySend(Buffer.from('early'))
+      a.close()
+      const b = Channel.attach(d)
+      open.push(b)
+      expect(text(await b.receive())).to.equal('early')
+      expect(await b.receive()).to.equal(null)
+    })
+
     it('a pending receive() resolves null when the producer closes', async () => {
       const a = create()
       const b = attach(a)
