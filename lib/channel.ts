@@ -303,7 +303,8 @@ export class Channel implements Disposable {
    * Copies one message into the ring, whole, if there is room now.
    * @returns true when sent, false when the ring is full (nothing was written).
    * @throws {Error} ERR_MEMORYVIEW_CHANNEL_CLOSED after either side closed; ERR_MEMORYVIEW_PEER_GONE
-   *   when the other end's process died; ERR_MEMORYVIEW_CHANNEL_INVALID when the other end is the
+   *   when the ring is full and the consumer's process died (a send into a ring with room succeeds:
+   *   the message is there for a consumer that drains); ERR_MEMORYVIEW_CHANNEL_INVALID when the other end is the
    *   producer.
    * @throws {RangeError} ERR_MEMORYVIEW_MESSAGE_TOO_LARGE for a message longer than {@link Channel.maxMessageSize}.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for a message that is not bytes.
@@ -313,7 +314,6 @@ export class Channel implements Disposable {
     const bytes = bytesOf(message)
     this.#claim(W_PRODUCER, 'send')
     if (Atomics.load(this.#i32, W_CLOSED[this.#peer]) !== 0) throw plainError(codes.CHANNEL_CLOSED, 'send on a channel the other side closed')
-    this.#checkPeerAlive()
     const len = bytes.length
     const record = align8(4 + len)
     if (record > this.#capacity) {
@@ -324,14 +324,14 @@ export class Channel implements Disposable {
     let off = tail & this.#mask
     const toEnd = this.#capacity - off
     if (record > toEnd) {
-      if (free < toEnd) return false
+      if (free < toEnd) return this.#full()
       this.#dv.setUint32(DATA + off, WRAP, true)
       tail = (tail + toEnd) >>> 0
       free -= toEnd
       off = 0
       this.#publish(tail)
     }
-    if (record > free) return false
+    if (record > free) return this.#full()
     this.#dv.setUint32(DATA + off, len, true)
     this.#u8.set(bytes, DATA + off + 4)
     this.#publish((tail + record) >>> 0)
@@ -473,6 +473,13 @@ export class Channel implements Disposable {
     }
   }
 
+  /** trySend()'s "no room": false, unless the consumer that should make room is dead. */
+  #full(): false {
+    // Checked only when full (a system call): a dead consumer would otherwise look like a slow one.
+    this.#checkPeerAlive()
+    return false
+  }
+
   #publish(tail: number): void {
     Atomics.store(this.#i32, W_TAIL, tail | 0)
     Atomics.add(this.#i32, W_TAIL_SEQ, 1)
@@ -502,6 +509,8 @@ export class Channel implements Disposable {
       if (process.hrtime.bigint() > until) break
     }
     if (Atomics.load(i32, seqWord) !== seq) return
+    // The flag only after the spin, so that the peer does not make a wake-up call per message while
+    // this side spins; waitWord() compares the sequence again, atomically in the kernel.
     Atomics.store(i32, flagWord, 1)
     try {
       await waitWord(i32, seqWord, seq, SLICE_MS, signal)

@@ -114,7 +114,8 @@ export const codes = {
   CHANNEL_CLOSED: 'ERR_MEMORYVIEW_CHANNEL_CLOSED',
   /**
    * The other end of a Channel is a process that died without closing it (SIGKILL, crash), detected
-   * within 100 ms by a waiting send()/receive() and at once by trySend()/tryReceive() (Error).
+   * within 100 ms by a waiting send()/receive(), and at once by trySend() on a full ring and
+   * tryReceive() on an empty one (Error).
    */
   PEER_GONE: 'ERR_MEMORYVIEW_PEER_GONE',
   /** A Channel message longer than the ring can ever hold (`channel.maxMessageSize`); nothing is written (RangeError). */
