@@ -106,7 +106,9 @@ function isShared(view: MemoryView<string>): boolean {
   const mbuf = view._mbuf
   if (typeof SharedArrayBuffer === 'function' && mbuf.buffer instanceof SharedArrayBuffer) return true
   const obj = mbuf.obj
-  return obj instanceof SharedMemory || (obj instanceof MappedFile && obj.access === 'write')
+  if (obj instanceof SharedMemory || (obj instanceof MappedFile && obj.access === 'write')) return true
+  // A view over a TypedArray made from shared memory (shm.buf.toTypedArray()): the same segment.
+  return mbuf.external?.what === 'shared memory'
 }
 
 interface Word {

@@ -149,6 +149,14 @@ describe('102 wait / notify', () => {
       expect(v.wait(3n, 0, 0)).to.equal('timed-out')
     })
 
+    it('accepts shared memory however the view was made (owner, cast, or a TypedArray over it)', () => {
+      const shm = createShm()
+      expect(shm.buf.cast('i').notify(0)).to.equal(0)
+      expect(memoryview(shm).cast('I').wait(1, 0, 0)).to.equal('timed-out')
+      const ta = shm.buf.cast('i').toTypedArray() as Int32Array
+      expect(memoryview(ta).wait(2, 0, 0)).to.equal('timed-out')
+    })
+
     it('checks expected, timeout and count like a store, with Atomics order (index before value)', () => {
       const v = sabView()
       expectError(() => v.wait(0, 2 ** 31, 0), RangeError, INVALID_VALUE)

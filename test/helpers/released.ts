@@ -54,6 +54,10 @@ export const RELEASED_OPERATIONS: readonly Op[] = [
   ['memoryview(m)', (m) => memoryview(m)],
   ['new MemoryView(m)', (m) => new MemoryView(m)],
   ['as the source of assign()', (m) => memoryview(new Uint8Array(4)).subarray(0, 4).assign(m)],
+  // Released is checked before the format and the kind of memory (any released view throws it).
+  ['wait(0, 0, 0)', (m) => (m as any).wait(0, 0, 0)],
+  ['waitAsync(0, 0) (throws synchronously)', (m) => (m as any).waitAsync(0, 0)],
+  ['notify(0)', (m) => (m as any).notify(0)],
 ]
 
 /** Asserts every entry of RELEASED_OPERATIONS throws ERR_MEMORYVIEW_RELEASED on `m`. */
