@@ -13,8 +13,8 @@
  *    peer; each round trip timed alone with hrtime; the median and p99 are reported;
  *  - throughput: the time from the first send to the peer's "all received" reply for a fixed
  *    number of messages (the peer touches every message: it sums one byte per 64);
- *  - notify -> wake: the peer sleeps in wait(); the helper writes hrtime into the shared memory and
- *    calls notify(); the peer reads hrtime when it returns. 2,000 wakes, each after the peer is back
+ *  - notify -> wake: the peer sleeps in wait() (or awaits waitAsync()); the helper writes hrtime
+ *    into the shared memory and calls notify(); the peer reads hrtime when it returns (settles). 2,000 wakes, each after the peer is back
  *    asleep (the helper waits for its acknowledgement and 300 µs more).
  */
 import { ChildProcess, fork, spawnSync } from 'node:child_process'
@@ -69,14 +69,15 @@ async function child(kind: string): Promise<void> {
         bytes += m.length
       } else process.send!({ bytes, sum })
     })
-  } else if (kind === 'waiter') {
+  } else if (kind === 'waiter' || kind === 'async-waiter') {
     const shm = new SharedMemory({ name: process.argv[4] })
     const w = shm.buf.cast('i')
     const t = new BigInt64Array(shm._buffer, 8, 1)
     const n = Number(process.argv[5])
     const samples: number[] = []
     for (let seq = 1; seq <= n; seq++) {
-      while (w.get(0) < seq) w.wait(0, seq - 1)
+      if (kind === 'waiter') while (w.get(0) < seq) w.wait(0, seq - 1)
+      else while (w.get(0) < seq) await w.waitAsync(0, seq - 1)
       samples.push(now() - Number(Atomics.load(t, 0)))
       Atomics.store(w.toTypedArray() as Int32Array, 1, seq)
       w.notify(1)
@@ -178,12 +179,12 @@ async function throughputIpc(size: number, count: number): Promise<number> {
   return t
 }
 
-async function notifyWake(n: number): Promise<{ p50: number; p99: number }> {
+async function notifyWake(n: number, kind: string): Promise<{ p50: number; p99: number }> {
   const shm = new SharedMemory({ create: true, size: 4096 })
   const w = shm.buf.cast('i')
   const words = w.toTypedArray() as Int32Array
   const t = new BigInt64Array(shm._buffer, 8, 1)
-  const cp = forkPeer('waiter', 'json', [shm.name, String(n)])
+  const cp = forkPeer(kind, 'json', [shm.name, String(n)])
   const result = nextMessage(cp)
   const pause = new Int32Array(new SharedArrayBuffer(4))
   for (let seq = 1; seq <= n; seq++) {
@@ -224,7 +225,7 @@ async function measure(what: string): Promise<void> {
     }
     out = res
   } else {
-    out = await notifyWake(2000)
+    out = { sync: await notifyWake(2000, 'waiter'), async: await notifyWake(2000, 'async-waiter') }
   }
   console.log('@@RESULT ' + JSON.stringify(out))
 }
@@ -275,8 +276,10 @@ if (mode === '--child') {
     'notify -> wake': () => {
       const r = run('wake')
       return [
-        row('notify -> wake across processes, p50', r.p50 / 1e3, r.p50 / 1e3, 'itself', 'µs', { kind: 'none' }),
-        row('notify -> wake across processes, p99', r.p99 / 1e3, r.p99 / 1e3, 'itself', 'µs', { kind: 'none' }),
+        row('notify -> wait() returns, other process, p50', r.sync.p50 / 1e3, r.sync.p50 / 1e3, 'itself', 'µs', { kind: 'none' }),
+        row('notify -> wait() returns, other process, p99', r.sync.p99 / 1e3, r.sync.p99 / 1e3, 'itself', 'µs', { kind: 'none' }),
+        row('notify -> waitAsync() settles, other process, p50', r.async.p50 / 1e3, r.async.p50 / 1e3, 'itself', 'µs', { kind: 'none' }),
+        row('notify -> waitAsync() settles, other process, p99', r.async.p99 / 1e3, r.async.p99 / 1e3, 'itself', 'µs', { kind: 'none' }),
       ]
     },
   })
