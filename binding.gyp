@@ -8,7 +8,8 @@
         "native/export.cc",
         "native/mapping.cc",
         "native/pin.cc",
-        "native/platform_posix.cc"
+        "native/platform_posix.cc",
+        "native/wait.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

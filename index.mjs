@@ -18,6 +18,7 @@ export const {
   mmap,
   allocationGranularity,
   SharedMemory,
+  Channel,
   NATIVE_API,
   NativeMemory,
   bufferFlags,

@@ -15,7 +15,7 @@ import * as path from 'node:path'
 import { BufferError, brand, brandingConstructor, codes } from './errors'
 
 /** The contract version this file expects; native/addon.cc exports its own as `abiVersion`. */
-export const ABI_VERSION = 5
+export const ABI_VERSION = 6
 
 /** A buffer native code can hold: the only two kinds Node-API can pin. */
 export type NativeBuffer = ArrayBuffer | SharedArrayBuffer
@@ -136,6 +136,26 @@ export interface NativeBinding {
   liveMappings(): number
   /** The granularity mmap offsets must be multiples of. */
   allocationGranularity(): number
+  /**
+   * Sleeps on element `index` of `words` while it equals `expected` (compared as 32 bits), in the
+   * kernel (futex on Linux, shared between processes): 0 woken, 1 not equal, 2 timed out.
+   * `timeoutMs`: >= 0 or Infinity.
+   */
+  wait(words: Int32Array | Uint32Array, index: number, expected: number, timeoutMs: number): number
+  /**
+   * The same wait on a dedicated thread; returns its id. `dispatcher(id, result)` is called once on
+   * this thread: 0 ok, 1 not-equal, 2 timed-out, 3 cancelled, 4 released (memory unmapped), or a
+   * negative errno. A pending wait keeps the event loop alive.
+   * @throws RangeError ERR_MEMORYVIEW_TOO_MANY_WAITS beyond 1024 pending waits in this thread.
+   */
+  waitAsync(words: Int32Array | Uint32Array, index: number, expected: number, timeoutMs: number,
+    dispatcher: (id: number, result: number) => void): number
+  /** Cancels a pending waitAsync (its dispatcher still runs, with 3); false if already settled. */
+  waitCancel(id: number): boolean
+  /** Wakes up to `count` (Infinity: all) waiters of the word, in every process; returns how many woke. */
+  notify(words: Int32Array | Uint32Array, index: number, count: number): number
+  /** Pending waitAsync calls of this thread. */
+  pendingWaits(): number
 }
 
 

@@ -104,7 +104,8 @@ export const codes = {
    */
   NOT_RESIZABLE: 'ERR_MEMORYVIEW_NOT_RESIZABLE',
   /**
-   * share() or an atomic operation on memory another thread or process cannot see (TypeError): an
+   * share(), an atomic operation or wait()/waitAsync()/notify() on memory another thread or process
+   * cannot see (TypeError; `Atomics.wait` refuses the same): an
    * ArrayBuffer on the JS heap (every TypedArray, Buffer and pooled Buffer made the ordinary way), a
    * private mapping (mmap 'read' or 'copy': its pages differ per process), memory wrapped by a native
    * addon; and share() of a file mapped by file descriptor (no path to open). The message says what to
@@ -116,6 +117,29 @@ export const codes = {
    * `b B h H i I q Q` in native byte order (alone or with `@`, `=` or `<` on little-endian machines).
    */
   NOT_ATOMIC: 'ERR_MEMORYVIEW_NOT_ATOMIC',
+  /** A waitAsync(), Channel send() or receive() whose AbortSignal aborted (Error; `cause`: the reason). */
+  ABORTED: 'ERR_MEMORYVIEW_ABORTED',
+  /** More than 1024 pending waitAsync() calls in one thread, or the system refused a waiter thread (RangeError). */
+  TOO_MANY_WAITS: 'ERR_MEMORYVIEW_TOO_MANY_WAITS',
+  /**
+   * A Channel send after either side closed it, or any operation on a Channel this side closed
+   * (Error). A receive after the other side closed drains, then returns null instead.
+   */
+  CHANNEL_CLOSED: 'ERR_MEMORYVIEW_CHANNEL_CLOSED',
+  /**
+   * The other end of a Channel is a process that died without closing it (SIGKILL, crash), detected
+   * within 100 ms by a waiting send()/receive(), and at once by trySend() on a full ring and
+   * tryReceive() on an empty one (Error).
+   */
+  PEER_GONE: 'ERR_MEMORYVIEW_PEER_GONE',
+  /** A Channel message longer than the ring can ever hold (`channel.maxMessageSize`); nothing is written (RangeError). */
+  MESSAGE_TOO_LARGE: 'ERR_MEMORYVIEW_MESSAGE_TOO_LARGE',
+  /**
+   * Channel.attach() of a descriptor that is malformed or names memory that is not a channel of this
+   * protocol version (TypeError for a malformed descriptor, Error for the memory), or of a channel
+   * whose second end is already attached (Error). Nothing stays mapped.
+   */
+  CHANNEL_INVALID: 'ERR_MEMORYVIEW_CHANNEL_INVALID',
 } as const
 
 /** The union of every code in {@link codes}: the `code` of every error this package throws. */

@@ -54,6 +54,11 @@ export { MappedFile, allocationGranularity, mmap } from './mmap'
 export type { Access, Advice, MappedFileJSON, MmapOptions } from './mmap'
 export { SharedMemory } from './shm'
 export type { SharedMemoryJSON, SharedMemoryOptions } from './shm'
+// Installs wait()/waitAsync()/notify() on MemoryView's prototype.
+export type { WaitAsyncOptions, WaitFormat, WaitResult } from './wait'
+import './wait'
+export { Channel } from './channel'
+export type { ChannelDescriptor, ChannelMessage, ChannelOptions, ChannelWaitOptions } from './channel'
 export { NATIVE_API, NativeMemory, bufferFlags } from './native-api'
 export type { NativeApi } from './native-api'
 

@@ -10,6 +10,7 @@
 #include "export.h"
 #include "mapping.h"
 #include "pin.h"
+#include "wait.h"
 
 namespace memoryview {
 
@@ -17,7 +18,7 @@ namespace {
 
 // Version of the JS <-> native contract below; lib/binding.ts refuses an
 // addon with another version (a stale build/ or prebuild).
-constexpr int kAbiVersion = 5;
+constexpr int kAbiVersion = 6;
 
 Napi::FunctionReference PropertyGetter(Napi::Env env, const char* global,
                                        const char* name) {
@@ -102,6 +103,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("livePins", Napi::Function::New(env, LivePinsJs, "livePins"));
   exports.Set("liveExports",
               Napi::Function::New(env, LiveExportsJs, "liveExports"));
+  exports.Set("wait", Napi::Function::New(env, WaitJs, "wait"));
+  exports.Set("waitAsync", Napi::Function::New(env, WaitAsyncJs, "waitAsync"));
+  exports.Set("waitCancel",
+              Napi::Function::New(env, WaitCancelJs, "waitCancel"));
+  exports.Set("notify", Napi::Function::New(env, NotifyJs, "notify"));
+  exports.Set("pendingWaits",
+              Napi::Function::New(env, PendingWaitsJs, "pendingWaits"));
   return exports;
 }
 

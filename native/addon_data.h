@@ -21,6 +21,8 @@ namespace memoryview {
 
 struct DeferredRelease;
 struct AddonData;
+struct WaitState;
+void DeleteWaitState(WaitState* state);
 
 // Runs on the main thread for each DeferredRelease posted to the queue.
 void CallDeferredRelease(Napi::Env env, Napi::Function unused,
@@ -48,6 +50,15 @@ struct AddonData {
 
   ReleaseQueue release_queue;
   bool release_queue_alive = false;
+
+  // The pending asynchronous waits (wait.h); created by the first
+  // waitAsync(), freed with the environment.
+  WaitState* waits = nullptr;
+
+  AddonData() = default;
+  AddonData(const AddonData&) = delete;
+  AddonData& operator=(const AddonData&) = delete;
+  ~AddonData() { DeleteWaitState(waits); }
 };
 
 // The AddonData of `env`; never null once Init() ran.

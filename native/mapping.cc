@@ -12,6 +12,7 @@
 
 #include "addon_data.h"
 #include "errors.h"
+#include "wait.h"
 
 namespace memoryview {
 
@@ -277,6 +278,9 @@ Napi::Value UnmapJs(const Napi::CallbackInfo& info) {
   // Detach first: from here on no JS can reach the memory, then unmap.
   Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
   if (!buffer.IsDetached()) buffer.Detach();
+  // waitAsync() on this memory settles with "released" rather than sleeping
+  // on a word nobody here can reach any more.
+  CancelWaitsInRange(env, state->addr, state->length);
   state->Unmap();
   return Napi::Boolean::New(env, true);
 }

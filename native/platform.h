@@ -122,6 +122,31 @@ int FileAdvise(int fd, int64_t offset, int64_t length, Advice advice);
 int MapFileRange(int fd, int64_t offset, int64_t length, void** addr,
                  size_t* mapped, int64_t* delta);
 
+// Waiting on a 32-bit word of memory that other threads or processes share
+// (Linux: futex without FUTEX_PRIVATE_FLAG, so that two processes mapping the
+// same shared memory or file wait on the same word; macOS and Windows would
+// use os_sync_wait_on_address / WaitOnAddress here). Nothing here allocates:
+// `addr` must stay mapped for the duration of the call, which the caller
+// guarantees (a word unmapped while a waiter sleeps is harmless: the kernel
+// keys shared futexes by the backing object, and the waiter simply sleeps
+// until it is woken, cancelled or times out).
+enum class WaitResult { kOk = 0, kNotEqual = 1, kTimedOut = 2, kCancelled = 3 };
+
+// Sleeps while *addr == expected, until woken by WakeAddress(addr), the
+// timeout (`timeout_ns` < 0: none) or, when `cancel` is not null, a
+// WakeCancel(cancel) that set *cancel to non-zero. `cancel` is a
+// process-private word. Returns 0 and sets *out, or -errno (EFAULT for an
+// unmapped word, EINVAL for a misaligned one).
+int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
+                  uint32_t* cancel, WaitResult* out);
+
+// Wakes up to `count` waiters of `addr` in every process; returns how many
+// woke, or -errno.
+int WakeAddress(const uint32_t* addr, int count);
+
+// Sets *cancel to 1 and wakes the one WaitOnAddress() that passed it.
+void WakeCancel(uint32_t* cancel);
+
 }  // namespace memoryview
 
 #endif  // MEMORYVIEW_NATIVE_PLATFORM_H_

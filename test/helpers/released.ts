@@ -65,6 +65,10 @@ export const RELEASED_OPERATIONS: readonly Op[] = [
   ['xor(0, 1)', (m) => m.xor(0, 1)],
   ['exchange(0, 1)', (m) => m.exchange(0, 1)],
   ['compareExchange(0, 1, 2)', (m) => m.compareExchange(0, 1, 2)],
+  // Released is checked before the format and the kind of memory (any released view throws it).
+  ['wait(0, 0, 0)', (m) => (m as any).wait(0, 0, 0)],
+  ['waitAsync(0, 0) (throws synchronously)', (m) => (m as any).waitAsync(0, 0)],
+  ['notify(0)', (m) => (m as any).notify(0)],
 ]
 
 /** Asserts every entry of RELEASED_OPERATIONS throws ERR_MEMORYVIEW_RELEASED on `m`. */
