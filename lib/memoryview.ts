@@ -38,13 +38,21 @@ import { bufferOver, typedArrayTag, viewByteLength } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, gather, isCContiguousView, isFContiguousView, product, scatter } from './shape'
 import { hashBytes } from './hash'
+import { getN } from './access'
 import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArrayOf, ValueOf } from './value-types'
 
 /** An index or slice bound: an integral number or a bigint. */
 export type Index = number | bigint
 
 const INTERNAL = Symbol('memoryview.internal')
-let pendingInit: Resolved | null = null
+// What MemoryView._make() hands to the constructor: module variables rather than an object, since
+// allocating one per subarray() costs as much as the rest of it.
+let pMbuf: ManagedBuffer | null = null
+let pOff = 0
+let pFmt: Format | null = null
+let pShape: readonly number[] = []
+let pStrides: readonly number[] = []
+let pReadonly = false
 let nextId = 1
 
 /** The ManagedBuffer a released view points at: no memory, every access fails. */
@@ -196,8 +204,10 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** @internal */ _write: Writer
   /** @internal Validates and converts a value for a store. */ _conv: (value: unknown) => number | bigint
   /**
-   * @internal A TypedArray over exactly the elements of a 1-D view with unit stride, so that get(i) is
-   * a plain `ta[i]`; made on first element access (null until then, when not applicable, after release).
+   * @internal A TypedArray whose elements include this 1-D view's, at `_eoff + k * _es0` (any stride,
+   * negative too), so that get(i) is one typed-array read; made by the constructor, so that views
+   * made and dropped inside a loop take the same path as long-lived ones. Null when the format has
+   * no TypedArray or the view is not aligned to it, and after release.
    */
   _ta1: TypedArray | null
   /** @internal `_ta1` when the view is writable, else null: set()'s one check for both. */
@@ -209,8 +219,12 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   _ta2: TypedArray | null
   /** @internal `_ta2` when the view is writable, else null: set(i, j, v)'s one check for both. */
   _ta2w: TypedArray | null
-  /** @internal Element index of element [0, ..., 0] in `_ta2`. */ _eoff: number
-  /** @internal Strides of the two dimensions in elements of `_ta2`. */ _es0: number
+  /** @internal The same for views of 3 or more dimensions (their strides in elements are `_es`). */
+  _tan: TypedArray | null
+  /** @internal Element strides of a view with 3 or more dimensions that has `_tan`, else null. */
+  _es: readonly number[] | null
+  /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_tan`. */ _eoff: number
+  /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ _es0: number
   /** @internal */ _es1: number
   /** @internal */ _itemsize: number
   /** @internal */ _shape: readonly number[]
@@ -237,26 +251,51 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @throws {Error} ERR_MEMORYVIEW_RELEASED when `source` is a released view.
    */
   constructor(source: Source | MemoryView<string>) {
-    let init: Resolved
+    let mbuf: ManagedBuffer
+    let offset: number
+    let format: Format
+    let shape: readonly number[]
+    let strides: readonly number[]
+    let readonly: boolean
     if ((source as unknown) === INTERNAL) {
-      init = pendingInit!
-      pendingInit = null
-    } else if (source instanceof MemoryView) {
-      source._checkReleased()
-      init = source._copyInit()
-    } else if (source !== null && typeof source === 'object' && OWNED_VIEW in source) {
-      // A mapped file or shared memory: memoryview(owner) shares the owner's managed buffer.
-      const view = (source as { [OWNED_VIEW](): MemoryView })[OWNED_VIEW]()
-      view._checkReleased()
-      init = view._copyInit()
+      mbuf = pMbuf!
+      offset = pOff
+      format = pFmt!
+      shape = pShape
+      strides = pStrides
+      readonly = pReadonly
+      pMbuf = null
+      pFmt = null
     } else {
-      init = resolveSource(source)
+      let from: MemoryView<string> | null = null
+      if (source instanceof MemoryView) {
+        from = source
+      } else if (source !== null && typeof source === 'object' && OWNED_VIEW in source) {
+        // A mapped file or shared memory: memoryview(owner) shares the owner's managed buffer.
+        from = (source as { [OWNED_VIEW](): MemoryView })[OWNED_VIEW]()
+      }
+      if (from !== null) {
+        from._checkReleased()
+        mbuf = from._mbuf
+        offset = from._off
+        format = from._fmt
+        shape = from._shape
+        strides = from._strides
+        readonly = from._readonly
+      } else {
+        const init = resolveSource(source)
+        mbuf = init.mbuf
+        offset = init.offset
+        format = init.format
+        shape = init.shape
+        strides = init.strides
+        readonly = init.readonly
+      }
     }
-    const { shape, strides, format } = init
     this._noclone = NOT_CLONEABLE_GUARD
-    this._mbuf = init.mbuf
-    this._dv = init.mbuf.dv
-    this._off = init.offset
+    this._mbuf = mbuf
+    this._dv = mbuf.dv
+    this._off = offset
     this._fmt = format
     this._read = format.read
     this._write = format.write
@@ -265,6 +304,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._ta1w = null
     this._ta2 = null
     this._ta2w = null
+    this._tan = null
+    this._es = null
     this._eoff = 0
     this._es0 = 0
     this._es1 = 0
@@ -279,9 +320,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._stride0 = shape.length > 0 ? strides[0] : 0
     this._len1 = shape.length > 1 ? shape[1] : 0
     this._stride1 = shape.length > 1 ? strides[1] : 0
-    // Only the 2-D fast path reads elements through a strided TypedArray; 1-D views make an exact one lazily.
-    this._readonly = init.readonly
-    if (format.typed !== null && shape.length === 2) this._useTyped2(format.typed)
+    this._readonly = readonly
+    if (format.typed !== null && shape.length !== 0) this._useTyped(format.typed)
     this._c = isCContiguousView(shape, strides, format.itemsize)
     this._f = isFContiguousView(shape, strides, format.itemsize)
     this._released = false
@@ -289,25 +329,61 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._hash = undefined
     this._rb = null
     this._id = nextId++
-    init.mbuf.addView(this)
+    mbuf.addView(this)
   }
 
-  /** 2-D element access through a TypedArray when offset and strides are whole elements of it. */
-  private _useTyped2(Ctor: TypedArrayCtor): void {
+  /**
+   * Element access through a TypedArray when the view's strides are whole elements of it: the
+   * managed buffer's shared one when the offset is too, else one over the view's own bytes when they
+   * start aligned. Only elements the view describes are ever indexed (every fast path checks the
+   * indices against the shape first), and a TypedArray over detached memory reads as empty, which
+   * sends access to the slow path and its RELEASED or OUT_OF_BOUNDS error.
+   */
+  private _useTyped(Ctor: TypedArrayCtor): void {
     const size = Ctor.BYTES_PER_ELEMENT
-    if (this._off % size !== 0 || this._stride0 % size !== 0 || this._stride1 % size !== 0) return
-    const ta = this._mbuf.typed(Ctor)
-    if (ta === null) return
-    this._ta2 = ta
-    this._ta2w = this._readonly ? null : ta
-    this._eoff = this._off / size
+    const strides = this._strides
+    for (let d = 0; d < strides.length; d++) if (strides[d] % size !== 0) return
+    const mbuf = this._mbuf
+    let ta = this._off % size === 0 ? mbuf.typed(Ctor) : null
+    let eoff = this._off / size
+    if (ta === null) {
+      const [low, high] = extent(this._shape, strides, size)
+      const start = mbuf.byteOffset + this._off + low
+      if (high === low || start % size !== 0 || mbuf.dv === null || this._outOfBounds()) return
+      ta = new Ctor(mbuf.buffer, start, (high - low) / size)
+      eoff = -low / size
+    }
+    this._eoff = eoff
     this._es0 = this._stride0 / size
-    this._es1 = this._stride1 / size
+    const ndim = this._ndim
+    if (ndim === 1) {
+      this._ta1 = ta
+      this._ta1w = this._readonly ? null : ta
+    } else if (ndim === 2) {
+      this._es1 = this._stride1 / size
+      this._ta2 = ta
+      this._ta2w = this._readonly ? null : ta
+    } else {
+      this._tan = ta
+      this._es = strides.map((s) => s / size)
+    }
   }
 
   /** @internal A new view over the same managed buffer. */
   static _derive<G extends string = FormatString>(init: Resolved): MemoryView<G> {
-    pendingInit = init
+    return MemoryView._make<G>(init.mbuf, init.offset, init.format, init.shape, init.strides, init.readonly)
+  }
+
+  /** @internal _derive() without the descriptor object: the creation paths subarray(), cast(), toreadonly(). */
+  static _make<G extends string = FormatString>(
+    mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
+  ): MemoryView<G> {
+    pMbuf = mbuf
+    pOff = offset
+    pFmt = format
+    pShape = shape
+    pStrides = strides
+    pReadonly = readonly
     return new MemoryView(INTERNAL as never) as MemoryView<G>
   }
 
@@ -429,15 +505,18 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after release().
    */
   get(...indices: Index[]): ValueOf<F>
-  get(i?: unknown, j?: unknown): Value {
+  get(i?: unknown, j?: unknown, k?: unknown, l?: unknown): Value {
     // Kept small so that V8 inlines it into the caller's loop: one bounds check and one element read.
     const nargs = arguments.length
     if (nargs === 1 && typeof i === 'number') {
       const ta = this._ta1
       if (ta !== null) {
-        const k = i < 0 ? i + this._len0 : i
-        // A detached or shrunk buffer reads as length 0, so the slow path explains it.
-        if (k >>> 0 === k && k < ta.length) return ta[k]
+        const k0 = i < 0 ? i + this._len0 : i
+        if (k0 >>> 0 === k0 && k0 < this._len0) {
+          // A detached or shrunk buffer reads as empty (undefined), so the slow path explains it.
+          const v = ta[this._eoff + k0 * this._es0]
+          if (v !== undefined) return v
+        }
       }
     } else if (nargs === 2 && typeof i === 'number' && typeof j === 'number') {
       const ta = this._ta2
@@ -450,7 +529,12 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
         }
       }
     }
-    return nargs <= 2 ? this._getOne(nargs, i, j) : this._getSlow(Array.from(arguments))
+    if (nargs <= 2) return this._getOne(nargs, i, j)
+    if (nargs <= 4) {
+      const v = getN(this, nargs, i, j, k, l)
+      if (v !== undefined) return v
+    }
+    return this._getSlow(Array.from(arguments))
   }
 
   /** @internal The element offset for get(i)/set(i, v) on 1-D and get(i, j)/set(i, j, v) on 2-D views, or -1. */
@@ -467,21 +551,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     return this._off + k0 * this._stride0 + k1 * this._stride1
   }
 
-  /** @internal Makes the unit-stride TypedArray of a 1-D view on first use; true when there is one. */
-  _makeTa1(): boolean {
-    const Ctor = this._fmt.typed
-    if (this._ta1 !== null || Ctor === null || this._ndim !== 1 || this._dv === null) return false
-    const size = Ctor.BYTES_PER_ELEMENT
-    const start = this._mbuf.byteOffset + this._off
-    if ((this._stride0 !== size && this._len0 > 1) || start % size !== 0 || this._outOfBounds()) return false
-    this._ta1 = new Ctor(this._mbuf.buffer, this._len0 === 0 ? 0 : start, this._len0)
-    this._ta1w = this._readonly ? null : this._ta1
-    return true
-  }
-
   /** One or two indices that the inlined fast path did not serve. */
   private _getOne(nargs: number, i: unknown, j: unknown): Value {
-    if (nargs === 1 && this._makeTa1()) return this.get(i as number)
     const offset = this._simpleOffset(nargs, i, j)
     if (offset >= 0) {
       try {
@@ -541,9 +612,13 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       const ta = this._ta1w
       if (ta !== null) {
         const k = a < 0 ? a + this._len0 : a
-        if (k >>> 0 === k && k < ta.length) {
-          ta[k] = this._conv(b) as never
-          return
+        if (k >>> 0 === k && k < this._len0) {
+          // A store past the end of a detached TypedArray is silently dropped: check it is attached.
+          const e = this._eoff + k * this._es0
+          if (e < ta.length) {
+            ta[e] = this._conv(b) as never
+            return
+          }
         }
       }
     } else if (nargs === 3 && typeof a === 'number' && typeof b === 'number') {
@@ -564,7 +639,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   /** One or two indices and a value that the inlined fast path did not serve. */
   private _setOne(nargs: number, a: unknown, b: unknown, c: unknown): void {
-    if (nargs === 2 && !this._readonly && this._makeTa1()) return this.set(a as number, b as never)
     const offset = this._readonly || nargs < 2 ? -1 : this._simpleOffset(nargs - 1, a, b)
     if (offset >= 0) {
       try {
@@ -671,8 +745,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const b = sliceBound(stop, 'stop')
     if (st < -Number.MAX_SAFE_INTEGER) st = -Number.MAX_SAFE_INTEGER
     const [first, length] = adjustSlice(this._len0, a, b, st)
-    const init = this._copyInit()
-    init.offset = this._off + this._stride0 * first
     // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
     const shape = [length]
     const strides = [this._stride0 * st]
@@ -680,17 +752,13 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       shape.push(this._shape[d])
       strides.push(this._strides[d])
     }
-    init.shape = shape
-    init.strides = strides
-    return MemoryView._derive<F>(init)
+    return MemoryView._make<F>(this._mbuf, this._off + this._stride0 * first, this._fmt, shape, strides, this._readonly)
   }
 
   /** Python's `m.toreadonly()`: a readonly view of the same memory. */
   toreadonly(): MemoryView<F> {
     this._checkReleased()
-    const init = this._copyInit()
-    init.readonly = true
-    return MemoryView._derive<F>(init)
+    return MemoryView._make<F>(this._mbuf, this._off, this._fmt, this._shape, this._strides, true)
   }
 
   /**
@@ -792,14 +860,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
         )
       }
     }
-    return MemoryView._derive({
-      mbuf: this._mbuf,
-      offset: this._off,
-      format: dest,
-      shape: newShape,
-      strides: cStrides(newShape, dest.itemsize),
-      readonly: this._readonly,
-    })
+    return MemoryView._make(this._mbuf, this._off, dest, newShape, cStrides(newShape, dest.itemsize), this._readonly)
   }
 
   /**
@@ -981,11 +1042,13 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const dv = this._live()
     if (this._ndim === 0) return this._read(dv, this._off)
     this._checkListSize()
-    const ta = this._ta1 ?? (this._makeTa1() ? this._ta1 : null)
+    const ta = this._ta1
     if (ta !== null) {
-      const n = ta.length
+      // _live() passed, so the TypedArray is attached and holds every element.
+      const n = this._len0
+      const es = this._es0
       const out = new Array<Value>(n)
-      for (let k = 0; k < n; k++) out[k] = ta[k]
+      for (let k = 0, e = this._eoff; k < n; k++, e += es) out[k] = ta[e]
       return out
     }
     return this._listRec(dv, 0, this._off)
@@ -1186,16 +1249,22 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const view = this
     const n = this._len0
     let i = 0
-    this._makeTa1()
     return {
       next(): IteratorResult<Value> {
         if (i >= n) {
           i = Infinity
           return { done: true, value: undefined }
         }
-        // The view's own TypedArray, re-read each time: release() clears it.
+        // The view's own TypedArray, re-read each time: release() clears it, and a detached one
+        // reads undefined.
         const ta = view._ta1
-        if (ta !== null && i < ta.length) return { done: false, value: ta[i++] }
+        if (ta !== null) {
+          const v = ta[view._eoff + i * view._es0]
+          if (v !== undefined) {
+            i++
+            return { done: false, value: v }
+          }
+        }
         const dv = view._live()
         const value = view._read(dv, view._off + i * view._stride0)
         i++
@@ -1228,6 +1297,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._ta1w = null
     this._ta2 = null
     this._ta2w = null
+    this._tan = null
     this._rb = null
     mbuf.removeView(this)
   }
