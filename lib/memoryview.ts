@@ -204,14 +204,22 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** @internal */ _write: Writer
   /** @internal Validates and converts a value for a store. */ _conv: (value: unknown) => number | bigint
   /**
-   * @internal A TypedArray whose elements include this 1-D view's, at `_eoff + k * _es0` (any stride,
-   * negative too), so that get(i) is one typed-array read; made by the constructor, so that views
-   * made and dropped inside a loop take the same path as long-lived ones. Null when the format has
-   * no TypedArray or the view is not aligned to it, and after release.
+   * @internal A TypedArray over exactly the elements of a 1-D view with unit stride, so that get(i) is
+   * `ta[i]` after one check against `ta.length` (which also covers detached memory, read as length
+   * 0). Made by the constructor, so that views made and dropped inside a loop take the same path as
+   * long-lived ones. Null for other strides, formats with no TypedArray, unaligned views, and after
+   * release.
    */
   _ta1: TypedArray | null
   /** @internal `_ta1` when the view is writable, else null: set()'s one check for both. */
   _ta1w: TypedArray | null
+  /**
+   * @internal For 1-D views with any other stride (step, negative, zero): a TypedArray holding the
+   * view's elements at `_eoff + k * _es0`; null otherwise and after release.
+   */
+  _tas: TypedArray | null
+  /** @internal `_tas` when the view is writable, else null. */
+  _tasw: TypedArray | null
   /**
    * @internal A TypedArray over the managed buffer whose elements are this 2-D view's elements, when
    * the format has one and the view is aligned to it; null otherwise (the 2-D fast path's only check).
@@ -302,6 +310,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._conv = format.convert
     this._ta1 = null
     this._ta1w = null
+    this._tas = null
+    this._tasw = null
     this._ta2 = null
     this._ta2w = null
     this._tan = null
@@ -356,9 +366,15 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._eoff = eoff
     this._es0 = this._stride0 / size
     const ndim = this._ndim
-    if (ndim === 1) {
-      this._ta1 = ta
-      this._ta1w = this._readonly ? null : ta
+    if (ndim === 1 && this._stride0 === size) {
+      // An exact TypedArray: the managed buffer's own when the view is all of it, else a new one.
+      const n = this._len0
+      const exact = eoff === 0 && ta.length === n ? ta : new Ctor(ta.buffer, n === 0 ? 0 : ta.byteOffset + eoff * size, n)
+      this._ta1 = exact
+      this._ta1w = this._readonly ? null : exact
+    } else if (ndim === 1) {
+      this._tas = ta
+      this._tasw = this._readonly ? null : ta
     } else if (ndim === 2) {
       this._es1 = this._stride1 / size
       this._ta2 = ta
@@ -509,12 +525,16 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     // Kept small so that V8 inlines it into the caller's loop: one bounds check and one element read.
     const nargs = arguments.length
     if (nargs === 1 && typeof i === 'number') {
+      const k0 = i < 0 ? i + this._len0 : i
       const ta = this._ta1
       if (ta !== null) {
-        const k0 = i < 0 ? i + this._len0 : i
-        if (k0 >>> 0 === k0 && k0 < this._len0) {
-          // A detached or shrunk buffer reads as empty (undefined), so the slow path explains it.
-          const v = ta[this._eoff + k0 * this._es0]
+        // A detached or shrunk buffer reads as length 0, so the slow path explains it.
+        if (k0 >>> 0 === k0 && k0 < ta.length) return ta[k0]
+      } else {
+        const ts = this._tas
+        if (ts !== null && k0 >>> 0 === k0 && k0 < this._len0) {
+          // Detached memory reads as undefined.
+          const v = ts[this._eoff + k0 * this._es0]
           if (v !== undefined) return v
         }
       }
@@ -609,14 +629,20 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     // anything is written), one element store.
     const nargs = arguments.length
     if (nargs === 2 && typeof a === 'number') {
+      const k = a < 0 ? a + this._len0 : a
       const ta = this._ta1w
       if (ta !== null) {
-        const k = a < 0 ? a + this._len0 : a
-        if (k >>> 0 === k && k < this._len0) {
-          // A store past the end of a detached TypedArray is silently dropped: check it is attached.
+        if (k >>> 0 === k && k < ta.length) {
+          ta[k] = this._conv(b) as never
+          return
+        }
+      } else {
+        const ts = this._tasw
+        if (ts !== null && k >>> 0 === k && k < this._len0) {
+          // A store into a detached TypedArray is silently dropped: check it is attached.
           const e = this._eoff + k * this._es0
-          if (e < ta.length) {
-            ta[e] = this._conv(b) as never
+          if (e < ts.length) {
+            ts[e] = this._conv(b) as never
             return
           }
         }
@@ -1042,13 +1068,13 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const dv = this._live()
     if (this._ndim === 0) return this._read(dv, this._off)
     this._checkListSize()
-    const ta = this._ta1
+    const ta = this._ta1 ?? this._tas
     if (ta !== null) {
       // _live() passed, so the TypedArray is attached and holds every element.
       const n = this._len0
-      const es = this._es0
+      const es = ta === this._ta1 ? 1 : this._es0
       const out = new Array<Value>(n)
-      for (let k = 0, e = this._eoff; k < n; k++, e += es) out[k] = ta[e]
+      for (let k = 0, e = ta === this._ta1 ? 0 : this._eoff; k < n; k++, e += es) out[k] = ta[e]
       return out
     }
     return this._listRec(dv, 0, this._off)
@@ -1259,10 +1285,15 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
         // reads undefined.
         const ta = view._ta1
         if (ta !== null) {
-          const v = ta[view._eoff + i * view._es0]
-          if (v !== undefined) {
-            i++
-            return { done: false, value: v }
+          if (i < ta.length) return { done: false, value: ta[i++] }
+        } else {
+          const ts = view._tas
+          if (ts !== null) {
+            const v = ts[view._eoff + i * view._es0]
+            if (v !== undefined) {
+              i++
+              return { done: false, value: v }
+            }
           }
         }
         const dv = view._live()
@@ -1295,6 +1326,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._dv = null
     this._ta1 = null
     this._ta1w = null
+    this._tas = null
+    this._tasw = null
     this._ta2 = null
     this._ta2w = null
     this._tan = null
