@@ -7,10 +7,10 @@
 import { describe, it } from 'mocha'
 import { expect } from 'chai'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { MemoryView, memoryview } from 'memoryview'
+import { MemoryView, SharedMemory, memoryview } from 'memoryview'
 import { expectError, INDEX, READONLY } from './helpers/errors'
 
 /** The internal fields a view's fast paths read through (null when that path does not apply). */
@@ -216,6 +216,43 @@ describe('64 fast paths: which path each layout takes', () => {
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
+    })
+  })
+
+  describe('SharedMemory creation: reserved by default, sparse with { reserve: false }', () => {
+    const SIZE = 4 << 20
+    /** Blocks /dev/shm has allocated to the segment (512-byte units, as stat(2) counts them). */
+    const blocks = (shm: SharedMemory): number => statSync(`/dev/shm/${shm.name}`).blocks
+
+    it('by default every block is allocated at creation (a full /dev/shm fails there, not later)', () => {
+      const shm = new SharedMemory({ create: true, size: SIZE })
+      try {
+        expect(blocks(shm) * 512).to.be.at.least(SIZE)
+      } finally {
+        shm.close()
+        shm.unlink()
+      }
+    })
+    it('{ reserve: false } allocates nothing up front; the memory works and is zeroed', () => {
+      const shm = new SharedMemory({ create: true, size: SIZE, reserve: false })
+      try {
+        expect(shm.size).to.equal(SIZE)
+        expect(blocks(shm)).to.equal(0)
+        const m = shm.buf.cast('d')
+        expect(pathOf(m)).to.equal('exact')
+        expect(m.get(-1)).to.equal(0)
+        m.set(-1, 1.5)
+        expect(m.get(-1)).to.equal(1.5)
+        const other = new SharedMemory({ name: shm.name })
+        expect(other.buf.cast('d').get(-1)).to.equal(1.5)
+        other.close()
+      } finally {
+        shm.close()
+        shm.unlink()
+      }
+    })
+    it('{ reserve } must be a boolean: TypeError ERR_MEMORYVIEW_INVALID_ARG, nothing created', () => {
+      expectError(() => new SharedMemory({ create: true, size: 64, reserve: 'no' as never }), TypeError, 'ERR_MEMORYVIEW_INVALID_ARG')
     })
   })
 })
