@@ -30,3 +30,48 @@ export function getN(view: MemoryView<string>, nargs: number, i: unknown, j: unk
   // NaN indexes nothing: a TypedArray read at NaN is undefined.
   return e === e ? ta[e] : undefined
 }
+
+/**
+ * Python's iter(m) over a 1-D view: reads live data through the view's TypedArray (re-read on every
+ * step, since release() clears it and detached memory reads as undefined), else through the slow
+ * path, which raises RELEASED or OUT_OF_BOUNDS. A class rather than a closure so that V8 keeps the
+ * position in a field and inlines next() into the caller's for-of loop.
+ */
+export class ElementIterator implements IterableIterator<Value> {
+  private i = 0
+  private done = false
+
+  constructor(private readonly view: MemoryView<string>, private readonly n: number) {}
+
+  next(): IteratorResult<Value> {
+    const i = this.i
+    if (this.done || i >= this.n) {
+      this.done = true
+      return { done: true, value: undefined }
+    }
+    const view = this.view
+    const ta = view._ta1
+    if (ta !== null) {
+      if (i < ta.length) {
+        this.i = i + 1
+        return { done: false, value: ta[i] }
+      }
+    } else {
+      const ts = view._tas
+      if (ts !== null) {
+        const v = ts[view._eoff + i * view._es0]
+        if (v !== undefined) {
+          this.i = i + 1
+          return { done: false, value: v }
+        }
+      }
+    }
+    const value = view._read(view._live(), view._off + i * view._stride0)
+    this.i = i + 1
+    return { done: false, value }
+  }
+
+  [Symbol.iterator](): IterableIterator<Value> {
+    return this
+  }
+}

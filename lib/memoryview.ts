@@ -38,7 +38,7 @@ import { bufferOver, typedArrayTag, viewByteLength } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, gather, isCContiguousView, isFContiguousView, product, scatter } from './shape'
 import { hashBytes } from './hash'
-import { getN } from './access'
+import { ElementIterator, getN } from './access'
 import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArrayOf, ValueOf } from './value-types'
 
 /** An index or slice bound: an integral number or a bigint. */
@@ -929,6 +929,11 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
         dst.set(from.subarray(s._off, s._off + n * size), this._off)
         return
       }
+      if (s._stride0 === size && s._mbuf.buffer !== this._mbuf.buffer) {
+        // Different memory cannot overlap: scatter straight from the source's bytes.
+        scatter(dst, this._off, this._shape, this._strides, size, from.subarray(s._off, s._off + n * size))
+        return
+      }
       const tmp = new Uint8Array(n * size)
       gather(tmp, from, s._off, s._shape, s._strides, size, 'C')
       scatter(dst, this._off, this._shape, this._strides, size, tmp)
@@ -1190,6 +1195,16 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       }
     }
     if (this.released) return this === other
+    // A byte view against a Buffer or Uint8Array (the common `view.equals(buf)`): what comparing
+    // with memoryview(other) gives, without making and releasing that temporary view. Intrinsic
+    // getters only; other lengths (a detached array reads as 0) take the general path.
+    if (this._c && this._ndim === 1 && this._fmt.char === 'B' && this._itemsize === 1 && typedArrayTag(other) === 'Uint8Array') {
+      const n = this._len0
+      if (n !== 0 && viewByteLength(other as Uint8Array) === n) {
+        this._live()
+        return this._raw(n).equals(other as Uint8Array)
+      }
+    }
     let w: MemoryView
     let temporary = false
     if (other instanceof MemoryView) {
@@ -1232,6 +1247,18 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       const n = product(v._shape) * v._itemsize
       return v._raw(n).equals(w._raw(n))
     }
+    // Two 1-D views on TypedArray paths: compare the values they read (loose inequality is
+    // valueEquals() for numbers and bigints: NaN unequal, -0 equal to 0, 1 equal to 1n).
+    const ta = v._ta1 ?? v._tas
+    const tb = w._ta1 ?? w._tas
+    if (ta !== null && tb !== null && v._ndim === 1) {
+      const sa = ta === v._ta1 ? 1 : v._es0
+      const sb = tb === w._ta1 ? 1 : w._es0
+      for (let k = 0, n = v._len0, pa = ta === v._ta1 ? 0 : v._eoff, pb = tb === w._ta1 ? 0 : w._eoff; k < n; k++, pa += sa, pb += sb) {
+        if (ta[pa] != tb[pb]) return false // eslint-disable-line eqeqeq
+      }
+      return true
+    }
     const rv = bothBool ? readByte : v._read
     const rw = bothBool ? readByte : w._read
     return cmpRec(v, w, dv, dw, rv, rw, 0, v._off, w._off)
@@ -1272,39 +1299,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       )
     }
     this._checkFormat()
-    const view = this
-    const n = this._len0
-    let i = 0
-    return {
-      next(): IteratorResult<Value> {
-        if (i >= n) {
-          i = Infinity
-          return { done: true, value: undefined }
-        }
-        // The view's own TypedArray, re-read each time: release() clears it, and a detached one
-        // reads undefined.
-        const ta = view._ta1
-        if (ta !== null) {
-          if (i < ta.length) return { done: false, value: ta[i++] }
-        } else {
-          const ts = view._tas
-          if (ts !== null) {
-            const v = ts[view._eoff + i * view._es0]
-            if (v !== undefined) {
-              i++
-              return { done: false, value: v }
-            }
-          }
-        }
-        const dv = view._live()
-        const value = view._read(dv, view._off + i * view._stride0)
-        i++
-        return { done: false, value }
-      },
-      [Symbol.iterator]() {
-        return this
-      },
-    }
+    return new ElementIterator(this, this._len0)
   }
 
   // ---------------------------------------------------------------- lifetime and exports
