@@ -53,6 +53,8 @@ let pFmt: Format | null = null
 let pShape: readonly number[] = []
 let pStrides: readonly number[] = []
 let pReadonly = false
+/** A view with exactly the new view's layout (toreadonly()), whose fast paths and flags it copies. */
+let pSame: MemoryView<string> | null = null
 let nextId = 1
 
 /** The ManagedBuffer a released view points at: no memory, every access fails. */
@@ -265,6 +267,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     let shape: readonly number[]
     let strides: readonly number[]
     let readonly: boolean
+    let same: MemoryView<string> | null = null
     if ((source as unknown) === INTERNAL) {
       mbuf = pMbuf!
       offset = pOff
@@ -272,8 +275,10 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       shape = pShape
       strides = pStrides
       readonly = pReadonly
+      same = pSame
       pMbuf = null
       pFmt = null
+      pSame = null
     } else {
       let from: MemoryView<string> | null = null
       if (source instanceof MemoryView) {
@@ -290,6 +295,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
         shape = from._shape
         strides = from._strides
         readonly = from._readonly
+        same = from
       } else {
         const init = resolveSource(source)
         mbuf = init.mbuf
@@ -331,9 +337,26 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._len1 = shape.length > 1 ? shape[1] : 0
     this._stride1 = shape.length > 1 ? strides[1] : 0
     this._readonly = readonly
-    if (format.typed !== null && shape.length !== 0) this._useTyped(format.typed)
-    this._c = isCContiguousView(shape, strides, format.itemsize)
-    this._f = isFContiguousView(shape, strides, format.itemsize)
+    if (same !== null) {
+      // The same layout over the same memory: the same TypedArrays and flags, without working them out.
+      this._ta1 = same._ta1
+      this._ta1w = readonly ? null : same._ta1
+      this._tas = same._tas
+      this._tasw = readonly ? null : same._tas
+      this._ta2 = same._ta2
+      this._ta2w = readonly ? null : same._ta2
+      this._tan = same._tan
+      this._es = same._es
+      this._eoff = same._eoff
+      this._es0 = same._es0
+      this._es1 = same._es1
+      this._c = same._c
+      this._f = same._f
+    } else {
+      if (format.typed !== null && shape.length !== 0) this._useTyped(format.typed)
+      this._c = isCContiguousView(shape, strides, format.itemsize)
+      this._f = isFContiguousView(shape, strides, format.itemsize)
+    }
     this._released = false
     this._exports = 0
     this._hash = undefined
@@ -784,6 +807,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** Python's `m.toreadonly()`: a readonly view of the same memory. */
   toreadonly(): MemoryView<F> {
     this._checkReleased()
+    pSame = this
     return MemoryView._make<F>(this._mbuf, this._off, this._fmt, this._shape, this._strides, true)
   }
 
