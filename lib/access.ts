@@ -1,13 +1,76 @@
 /**
- * Element access for views of 3 and 4 dimensions: the part of get() that is specialised per layout
- * and kept out of memoryview.ts, which holds the CPython semantics (see STYLE.md).
+ * Fast element access, kept out of memoryview.ts, which holds the CPython semantics (STYLE.md): the
+ * TypedArrays each view reads through (set up by useTyped() when the view is made), n-D get(),
+ * iteration, and the typed comparison behind equals().
  *
- * Assumptions: `view._tan` is a TypedArray whose element `_eoff + sum(k[d] * _es[d])` is the view's
- * element [k0, ..., kn] whenever every index is inside the shape (MemoryView._useTyped() guarantees
- * it); it reads as undefined once its memory is detached, which sends the caller to the slow path.
+ * Assumptions: a view's `_ta1` holds exactly its elements (unit stride); `_tas`, `_ta2` and `_tan`
+ * hold its element [k0, ..., kn] at `_eoff + sum(k[d] * es[d])` (`_es0`, `_es1`, `_es`) whenever
+ * every index is inside the shape, which every caller checks first, so no other element is ever
+ * indexed. A TypedArray over detached memory reads as empty (length 0, undefined), which sends the
+ * caller to the slow path and its RELEASED or OUT_OF_BOUNDS error.
  */
-import type { Value } from './format'
+import type { TypedArrayCtor, Value } from './format'
 import type { MemoryView } from './memoryview'
+import { extent } from './shape'
+
+/**
+ * Gives a new view its TypedArray path when its strides are whole elements of `Ctor`: the managed
+ * buffer's shared TypedArray when the offset is too, else one over the view's own bytes when they
+ * start aligned; none otherwise (the DataView slow path then serves every access).
+ */
+export function useTyped(view: MemoryView<string>, Ctor: TypedArrayCtor): void {
+  const size = Ctor.BYTES_PER_ELEMENT
+  const strides = view._strides
+  for (let d = 0; d < strides.length; d++) if (strides[d] % size !== 0) return
+  const mbuf = view._mbuf
+  let ta = view._off % size === 0 ? mbuf.typed(Ctor) : null
+  let eoff = view._off / size
+  if (ta === null) {
+    const [low, high] = extent(view._shape, strides, size)
+    const start = mbuf.byteOffset + view._off + low
+    if (high === low || start % size !== 0 || mbuf.dv === null || view._outOfBounds()) return
+    ta = new Ctor(mbuf.buffer, start, (high - low) / size)
+    eoff = -low / size
+  }
+  view._eoff = eoff
+  view._es0 = view._stride0 / size
+  const ndim = view._ndim
+  const readonly = view._readonly
+  if (ndim === 1 && view._stride0 === size) {
+    // An exact TypedArray: the managed buffer's own when the view is all of it, else a new one.
+    const n = view._len0
+    const exact = eoff === 0 && ta.length === n ? ta : new Ctor(ta.buffer, n === 0 ? 0 : ta.byteOffset + eoff * size, n)
+    view._ta1 = exact
+    view._ta1w = readonly ? null : exact
+  } else if (ndim === 1) {
+    view._tas = ta
+    view._tasw = readonly ? null : ta
+  } else if (ndim === 2) {
+    view._es1 = view._stride1 / size
+    view._ta2 = ta
+    view._ta2w = readonly ? null : ta
+  } else {
+    view._tan = ta
+    view._es = strides.map((s) => s / size)
+  }
+}
+
+/**
+ * equals() of two live 1-D views of the same length that both have TypedArray paths: compares the
+ * values they read (loose inequality is valueEquals() for numbers and bigints: NaN unequal, -0 equal
+ * to 0, 1 equal to 1n). Undefined when either view has no such path.
+ */
+export function equalTyped(v: MemoryView<string>, w: MemoryView<string>): boolean | undefined {
+  const ta = v._ta1 ?? v._tas
+  const tb = w._ta1 ?? w._tas
+  if (ta === null || tb === null || v._ndim !== 1) return undefined
+  const sa = ta === v._ta1 ? 1 : v._es0
+  const sb = tb === w._ta1 ? 1 : w._es0
+  for (let k = 0, n = v._len0, pa = ta === v._ta1 ? 0 : v._eoff, pb = tb === w._ta1 ? 0 : w._eoff; k < n; k++, pa += sa, pb += sb) {
+    if (ta[pa] != tb[pb]) return false // eslint-disable-line eqeqeq
+  }
+  return true
+}
 
 /**
  * get(i, j, k) and get(i, j, k, l) on a view with as many dimensions and a TypedArray; undefined

@@ -38,7 +38,7 @@ import { bufferOver, typedArrayTag, viewByteLength } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, gather, isCContiguousView, isFContiguousView, product, scatter } from './shape'
 import { hashBytes } from './hash'
-import { ElementIterator, getN } from './access'
+import { ElementIterator, equalTyped, getN, useTyped } from './access'
 import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArrayOf, ValueOf } from './value-types'
 
 /** An index or slice bound: an integral number or a bigint. */
@@ -338,7 +338,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._stride1 = shape.length > 1 ? strides[1] : 0
     this._readonly = readonly
     if (same !== null) {
-      // The same layout over the same memory: the same TypedArrays and flags, without working them out.
+      // The same layout over the same memory: the same TypedArrays and flags, without working them
+      // out (inline: a call here costs toreadonly() a third of its time).
       this._ta1 = same._ta1
       this._ta1w = readonly ? null : same._ta1
       this._tas = same._tas
@@ -353,7 +354,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       this._c = same._c
       this._f = same._f
     } else {
-      if (format.typed !== null && shape.length !== 0) this._useTyped(format.typed)
+      if (format.typed !== null && shape.length !== 0) useTyped(this, format.typed)
       this._c = isCContiguousView(shape, strides, format.itemsize)
       this._f = isFContiguousView(shape, strides, format.itemsize)
     }
@@ -363,49 +364,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._rb = null
     this._id = nextId++
     mbuf.addView(this)
-  }
-
-  /**
-   * Element access through a TypedArray when the view's strides are whole elements of it: the
-   * managed buffer's shared one when the offset is too, else one over the view's own bytes when they
-   * start aligned. Only elements the view describes are ever indexed (every fast path checks the
-   * indices against the shape first), and a TypedArray over detached memory reads as empty, which
-   * sends access to the slow path and its RELEASED or OUT_OF_BOUNDS error.
-   */
-  private _useTyped(Ctor: TypedArrayCtor): void {
-    const size = Ctor.BYTES_PER_ELEMENT
-    const strides = this._strides
-    for (let d = 0; d < strides.length; d++) if (strides[d] % size !== 0) return
-    const mbuf = this._mbuf
-    let ta = this._off % size === 0 ? mbuf.typed(Ctor) : null
-    let eoff = this._off / size
-    if (ta === null) {
-      const [low, high] = extent(this._shape, strides, size)
-      const start = mbuf.byteOffset + this._off + low
-      if (high === low || start % size !== 0 || mbuf.dv === null || this._outOfBounds()) return
-      ta = new Ctor(mbuf.buffer, start, (high - low) / size)
-      eoff = -low / size
-    }
-    this._eoff = eoff
-    this._es0 = this._stride0 / size
-    const ndim = this._ndim
-    if (ndim === 1 && this._stride0 === size) {
-      // An exact TypedArray: the managed buffer's own when the view is all of it, else a new one.
-      const n = this._len0
-      const exact = eoff === 0 && ta.length === n ? ta : new Ctor(ta.buffer, n === 0 ? 0 : ta.byteOffset + eoff * size, n)
-      this._ta1 = exact
-      this._ta1w = this._readonly ? null : exact
-    } else if (ndim === 1) {
-      this._tas = ta
-      this._tasw = this._readonly ? null : ta
-    } else if (ndim === 2) {
-      this._es1 = this._stride1 / size
-      this._ta2 = ta
-      this._ta2w = this._readonly ? null : ta
-    } else {
-      this._tan = ta
-      this._es = strides.map((s) => s / size)
-    }
   }
 
   /** @internal A new view over the same managed buffer. */
@@ -1271,18 +1229,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       const n = product(v._shape) * v._itemsize
       return v._raw(n).equals(w._raw(n))
     }
-    // Two 1-D views on TypedArray paths: compare the values they read (loose inequality is
-    // valueEquals() for numbers and bigints: NaN unequal, -0 equal to 0, 1 equal to 1n).
-    const ta = v._ta1 ?? v._tas
-    const tb = w._ta1 ?? w._tas
-    if (ta !== null && tb !== null && v._ndim === 1) {
-      const sa = ta === v._ta1 ? 1 : v._es0
-      const sb = tb === w._ta1 ? 1 : w._es0
-      for (let k = 0, n = v._len0, pa = ta === v._ta1 ? 0 : v._eoff, pb = tb === w._ta1 ? 0 : w._eoff; k < n; k++, pa += sa, pb += sb) {
-        if (ta[pa] != tb[pb]) return false // eslint-disable-line eqeqeq
-      }
-      return true
-    }
+    const typed = equalTyped(v, w)
+    if (typed !== undefined) return typed
     const rv = bothBool ? readByte : v._read
     const rw = bothBool ? readByte : w._read
     return cmpRec(v, w, dv, dw, rv, rw, 0, v._off, w._off)
