@@ -29,6 +29,10 @@ export interface Row {
   target: string
   /** null when there is no target. */
   pass: boolean | null
+  /** scijs ndarray's time for the same operation, in `unit`, when measured side by side. */
+  nd?: number
+  /** ours / nd. */
+  ndRatio?: number
 }
 
 /** Keeps results alive so that V8 cannot drop the work that produced them. */
@@ -100,6 +104,48 @@ export function compare(
   return { base: bestBase / opts.ops, ours: bestOurs / opts.ops }
 }
 
+/**
+ * Times the raw baseline, scijs ndarray and ours round-robin (the order rotates each repetition) and
+ * returns the best time of each, in ns per operation.
+ */
+export function compare3(
+  raw: (n: number) => unknown, nd: (n: number) => unknown, ours: (n: number) => unknown, opts: CompareOptions,
+): { base: number; nd: number; ours: number } {
+  const reps = Math.max(3, Math.round(opts.reps * SCALE))
+  const fns = [raw, nd, ours]
+  for (let k = 0; k < (opts.prime ?? 0); k++) for (const f of fns) sink = f(opts.primeN ?? 1)
+  const n = opts.n ?? 0
+  for (let k = 0; k < (opts.warmup ?? 3); k++) for (const f of fns) sink = f(n)
+  const best = [Infinity, Infinity, Infinity]
+  for (let k = 0; k < reps; k++) {
+    for (let c = 0; c < 3; c++) {
+      const at = (c + k) % 3
+      best[at] = Math.min(best[at], timeOnce(() => fns[at](n)))
+    }
+  }
+  return { base: best[0] / opts.ops, nd: best[1] / opts.ops, ours: best[2] / opts.ops }
+}
+
+/**
+ * A row judged against both a raw TypedArray baseline and scijs ndarray: passes when ours/raw is at
+ * most `maxRaw` (when given) and ours/ndarray at most `maxNd` (when given).
+ */
+export function row3(
+  name: string, t: { base: number; nd: number; ours: number }, baselineName: string, unit: string,
+  maxNd: number | null, maxRaw: number | null, maxNs: number | null = null,
+): Row {
+  const ratio = t.ours / t.base
+  const ndRatio = t.ours / t.nd
+  const parts: string[] = []
+  if (maxNd !== null) parts.push(`nd <= ${maxNd}x`)
+  if (maxRaw !== null) parts.push(`raw <= ${maxRaw}x`)
+  if (maxNs !== null) parts.push(`< ${maxNs} ns`)
+  const pass = parts.length === 0
+    ? null
+    : (maxNd === null || ndRatio <= maxNd) && (maxRaw === null || ratio <= maxRaw) && (maxNs === null || t.ours < maxNs)
+  return { name, ours: t.ours, baseline: t.base, baselineName, unit, ratio, target: parts.join(', ') || '-', pass, nd: t.nd, ndRatio }
+}
+
 /** Best time of `fn` alone, in ns per operation. */
 export function bestOf(fn: () => unknown, opts: CompareOptions): number {
   const reps = Math.max(3, Math.round(opts.reps * SCALE))
@@ -145,19 +191,21 @@ function pad(s: string, n: number, right = false): string {
 
 /** The summary table: benchmark, ours, baseline, ratio, target, pass/fail. */
 export function table(rows: Row[]): string {
-  const head = ['benchmark', 'ours', 'baseline', 'unit', 'ratio', 'target', 'result']
+  const head = ['benchmark', 'ours', 'baseline', 'unit', 'ratio', 'ndarray', 'vs ndarray', 'target', 'result']
   const body = rows.map((r) => [
     r.name,
     fmt(r.ours),
     `${fmt(r.baseline)} (${r.baselineName})`,
     r.unit,
     `${fmt(r.ratio)}x`,
+    r.nd === undefined ? '-' : fmt(r.nd),
+    r.ndRatio === undefined ? '-' : `${fmt(r.ndRatio)}x`,
     r.target,
     r.pass === null ? '-' : r.pass ? 'PASS' : 'FAIL',
   ])
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c].length)))
   const line = (cells: string[]): string =>
-    cells.map((cell, c) => pad(cell, widths[c], c === 1 || c === 4)).join('  ').trimEnd()
+    cells.map((cell, c) => pad(cell, widths[c], c === 1 || c === 4 || c === 5 || c === 6)).join('  ').trimEnd()
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n')
 }
 
@@ -207,7 +255,8 @@ export function benchMain(cases: Record<string, () => Row[]>): void {
     if (run === undefined) throw new Error(`unknown case ${arg}; cases: ${Object.keys(cases).join(', ')}`)
     const rows = run()
     for (const r of rows) {
-      console.log(`${r.name}: ours ${fmt(r.ours)} ${r.unit}, ${r.baselineName} ${fmt(r.baseline)} ${r.unit}, ratio ${fmt(r.ratio)}x`)
+      const nd = r.nd === undefined ? '' : `, ndarray ${fmt(r.nd)} ${r.unit}, vs ndarray ${fmt(r.ndRatio!)}x`
+      console.log(`${r.name}: ours ${fmt(r.ours)} ${r.unit}, ${r.baselineName} ${fmt(r.baseline)} ${r.unit}, ratio ${fmt(r.ratio)}x${nd}`)
     }
     console.log(ROWS_TAG + JSON.stringify(rows))
     return

@@ -198,7 +198,6 @@ function slow(view: MemoryView<string>, op: Op, args: IArguments): unknown {
   const mbuf = view._mbuf
   const fmt = view._fmt
   const ta = new fmt.typed!(mbuf.buffer, mbuf.byteOffset + offset, 1) as TypedArray
-  if (view._ndim === 1) view._makeTa1()
   okMbuf = mbuf
   okFmt = fmt
   return op.run(ta as AnyTa, 0, a as Num, b as Num)

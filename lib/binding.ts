@@ -15,7 +15,7 @@ import * as path from 'node:path'
 import { BufferError, brand, brandingConstructor, codes } from './errors'
 
 /** The contract version this file expects; native/addon.cc exports its own as `abiVersion`. */
-export const ABI_VERSION = 6
+export const ABI_VERSION = 7
 
 /** A buffer native code can hold: the only two kinds Node-API can pin. */
 export type NativeBuffer = ArrayBuffer | SharedArrayBuffer
@@ -107,8 +107,9 @@ export interface NativeBinding {
   /**
    * Creates or opens POSIX shared memory (`name` has its leading slash) and maps all of it; a
    * segment longer than `maxLength` is refused (ERR_MEMORYVIEW_TOO_LARGE) before it is created or mapped.
+   * `reserve` false (since ABI 5) creates it with ftruncate instead of posix_fallocate; absent means true.
    */
-  openSharedMemory(name: string, create: boolean, size: number, maxLength: number): ArrayBuffer
+  openSharedMemory(name: string, create: boolean, size: number, maxLength: number, reserve?: boolean): ArrayBuffer
   /** Detaches a mapping's ArrayBuffer and munmaps it; false if it is not a live mapping made here. */
   unmap(buffer: ArrayBuffer): boolean
   /** msync(MS_SYNC) of the pages covering [offset, offset + length) of a live mapping. */

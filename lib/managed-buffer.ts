@@ -99,7 +99,13 @@ export class ManagedBuffer {
   /** A DataView over exactly the region (null only in the released views' sentinel). */
   dv: DataView | null
   #u8: Uint8Array | null = null
-  /** TypedArrays over the region, one per element type, made on first use. */
+  /**
+   * TypedArrays over the region, one per element type, made on first use: the last one asked for in
+   * two fields (every view of one format asks for the same one, and a Map per buffer would cost
+   * view creation an allocation), the others in a Map.
+   */
+  private typedCtor: TypedArrayCtor | null = null
+  private typedLast: TypedArray | null = null
   private typedViews: Map<TypedArrayCtor, TypedArray | null> | null = null
   /** Registered live views, counted only when a release hook needs to know about the last one. */
   private views = 0
@@ -141,15 +147,19 @@ export class ManagedBuffer {
    * multiple of its element size, and for resizable buffers (whose views check their own extent).
    */
   typed(Ctor: TypedArrayCtor): TypedArray | null {
+    if (Ctor === this.typedCtor) return this.typedLast
     if (this.resizable) return null
-    const cache = (this.typedViews ??= new Map())
-    let ta = cache.get(Ctor)
+    let ta = this.typedViews?.get(Ctor)
     if (ta === undefined) {
       const size = Ctor.BYTES_PER_ELEMENT
-      const start = bufferByteLength(this.buffer) === 0 ? 0 : this.byteOffset
-      ta = start % size === 0 ? new Ctor(this.buffer, start, Math.floor(this.byteLength / size)) : null
-      cache.set(Ctor, ta)
+      // Detached memory (a TypedArray cannot be made over it) has no TypedArray; not cached, since
+      // a view made now must still find its memory gone through the slow path.
+      if (this.outOfBounds()) return null
+      ta = this.byteOffset % size === 0 ? new Ctor(this.buffer, this.byteOffset, Math.floor(this.byteLength / size)) : null
+      if (this.typedCtor !== null) (this.typedViews ??= new Map()).set(this.typedCtor, this.typedLast)
     }
+    this.typedCtor = Ctor
+    this.typedLast = ta
     return ta
   }
 

@@ -38,13 +38,23 @@ import { bufferOver, typedArrayTag, viewByteLength } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, gather, isCContiguousView, isFContiguousView, product, scatter } from './shape'
 import { hashBytes } from './hash'
+import { ElementIterator, equalTyped, getN, useTyped } from './access'
 import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArrayOf, ValueOf } from './value-types'
 
 /** An index or slice bound: an integral number or a bigint. */
 export type Index = number | bigint
 
 const INTERNAL = Symbol('memoryview.internal')
-let pendingInit: Resolved | null = null
+// What MemoryView._make() hands to the constructor: module variables rather than an object, since
+// allocating one per subarray() costs as much as the rest of it.
+let pMbuf: ManagedBuffer | null = null
+let pOff = 0
+let pFmt: Format | null = null
+let pShape: readonly number[] = []
+let pStrides: readonly number[] = []
+let pReadonly = false
+/** A view with exactly the new view's layout (toreadonly()), whose fast paths and flags it copies. */
+let pSame: MemoryView<string> | null = null
 let nextId = 1
 
 /** The ManagedBuffer a released view points at: no memory, every access fails. */
@@ -197,11 +207,21 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** @internal Validates and converts a value for a store. */ _conv: (value: unknown) => number | bigint
   /**
    * @internal A TypedArray over exactly the elements of a 1-D view with unit stride, so that get(i) is
-   * a plain `ta[i]`; made on first element access (null until then, when not applicable, after release).
+   * `ta[i]` after one check against `ta.length` (which also covers detached memory, read as length
+   * 0). Made by the constructor, so that views made and dropped inside a loop take the same path as
+   * long-lived ones. Null for other strides, formats with no TypedArray, unaligned views, and after
+   * release.
    */
   _ta1: TypedArray | null
   /** @internal `_ta1` when the view is writable, else null: set()'s one check for both. */
   _ta1w: TypedArray | null
+  /**
+   * @internal For 1-D views with any other stride (step, negative, zero): a TypedArray holding the
+   * view's elements at `_eoff + k * _es0`; null otherwise and after release.
+   */
+  _tas: TypedArray | null
+  /** @internal `_tas` when the view is writable, else null. */
+  _tasw: TypedArray | null
   /**
    * @internal A TypedArray over the managed buffer whose elements are this 2-D view's elements, when
    * the format has one and the view is aligned to it; null otherwise (the 2-D fast path's only check).
@@ -209,8 +229,12 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   _ta2: TypedArray | null
   /** @internal `_ta2` when the view is writable, else null: set(i, j, v)'s one check for both. */
   _ta2w: TypedArray | null
-  /** @internal Element index of element [0, ..., 0] in `_ta2`. */ _eoff: number
-  /** @internal Strides of the two dimensions in elements of `_ta2`. */ _es0: number
+  /** @internal The same for views of 3 or more dimensions (their strides in elements are `_es`). */
+  _tan: TypedArray | null
+  /** @internal Element strides of a view with 3 or more dimensions that has `_tan`, else null. */
+  _es: readonly number[] | null
+  /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_tan`. */ _eoff: number
+  /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ _es0: number
   /** @internal */ _es1: number
   /** @internal */ _itemsize: number
   /** @internal */ _shape: readonly number[]
@@ -237,34 +261,67 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @throws {Error} ERR_MEMORYVIEW_RELEASED when `source` is a released view.
    */
   constructor(source: Source | MemoryView<string>) {
-    let init: Resolved
+    let mbuf: ManagedBuffer
+    let offset: number
+    let format: Format
+    let shape: readonly number[]
+    let strides: readonly number[]
+    let readonly: boolean
+    let same: MemoryView<string> | null = null
     if ((source as unknown) === INTERNAL) {
-      init = pendingInit!
-      pendingInit = null
-    } else if (source instanceof MemoryView) {
-      source._checkReleased()
-      init = source._copyInit()
-    } else if (source !== null && typeof source === 'object' && OWNED_VIEW in source) {
-      // A mapped file or shared memory: memoryview(owner) shares the owner's managed buffer.
-      const view = (source as { [OWNED_VIEW](): MemoryView })[OWNED_VIEW]()
-      view._checkReleased()
-      init = view._copyInit()
+      mbuf = pMbuf!
+      offset = pOff
+      format = pFmt!
+      shape = pShape
+      strides = pStrides
+      readonly = pReadonly
+      same = pSame
+      pMbuf = null
+      pFmt = null
+      pSame = null
     } else {
-      init = resolveSource(source)
+      let from: MemoryView<string> | null = null
+      if (source instanceof MemoryView) {
+        from = source
+      } else if (source !== null && typeof source === 'object' && OWNED_VIEW in source) {
+        // A mapped file or shared memory: memoryview(owner) shares the owner's managed buffer.
+        from = (source as { [OWNED_VIEW](): MemoryView })[OWNED_VIEW]()
+      }
+      if (from !== null) {
+        from._checkReleased()
+        mbuf = from._mbuf
+        offset = from._off
+        format = from._fmt
+        shape = from._shape
+        strides = from._strides
+        readonly = from._readonly
+        same = from
+      } else {
+        const init = resolveSource(source)
+        mbuf = init.mbuf
+        offset = init.offset
+        format = init.format
+        shape = init.shape
+        strides = init.strides
+        readonly = init.readonly
+      }
     }
-    const { shape, strides, format } = init
     this._noclone = NOT_CLONEABLE_GUARD
-    this._mbuf = init.mbuf
-    this._dv = init.mbuf.dv
-    this._off = init.offset
+    this._mbuf = mbuf
+    this._dv = mbuf.dv
+    this._off = offset
     this._fmt = format
     this._read = format.read
     this._write = format.write
     this._conv = format.convert
     this._ta1 = null
     this._ta1w = null
+    this._tas = null
+    this._tasw = null
     this._ta2 = null
     this._ta2w = null
+    this._tan = null
+    this._es = null
     this._eoff = 0
     this._es0 = 0
     this._es1 = 0
@@ -279,35 +336,51 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._stride0 = shape.length > 0 ? strides[0] : 0
     this._len1 = shape.length > 1 ? shape[1] : 0
     this._stride1 = shape.length > 1 ? strides[1] : 0
-    // Only the 2-D fast path reads elements through a strided TypedArray; 1-D views make an exact one lazily.
-    this._readonly = init.readonly
-    if (format.typed !== null && shape.length === 2) this._useTyped2(format.typed)
-    this._c = isCContiguousView(shape, strides, format.itemsize)
-    this._f = isFContiguousView(shape, strides, format.itemsize)
+    this._readonly = readonly
+    if (same !== null) {
+      // The same layout over the same memory: the same TypedArrays and flags, without working them
+      // out (inline: a call here costs toreadonly() a third of its time).
+      this._ta1 = same._ta1
+      this._ta1w = readonly ? null : same._ta1
+      this._tas = same._tas
+      this._tasw = readonly ? null : same._tas
+      this._ta2 = same._ta2
+      this._ta2w = readonly ? null : same._ta2
+      this._tan = same._tan
+      this._es = same._es
+      this._eoff = same._eoff
+      this._es0 = same._es0
+      this._es1 = same._es1
+      this._c = same._c
+      this._f = same._f
+    } else {
+      if (format.typed !== null && shape.length !== 0) useTyped(this, format.typed)
+      this._c = isCContiguousView(shape, strides, format.itemsize)
+      this._f = isFContiguousView(shape, strides, format.itemsize)
+    }
     this._released = false
     this._exports = 0
     this._hash = undefined
     this._rb = null
     this._id = nextId++
-    init.mbuf.addView(this)
-  }
-
-  /** 2-D element access through a TypedArray when offset and strides are whole elements of it. */
-  private _useTyped2(Ctor: TypedArrayCtor): void {
-    const size = Ctor.BYTES_PER_ELEMENT
-    if (this._off % size !== 0 || this._stride0 % size !== 0 || this._stride1 % size !== 0) return
-    const ta = this._mbuf.typed(Ctor)
-    if (ta === null) return
-    this._ta2 = ta
-    this._ta2w = this._readonly ? null : ta
-    this._eoff = this._off / size
-    this._es0 = this._stride0 / size
-    this._es1 = this._stride1 / size
+    mbuf.addView(this)
   }
 
   /** @internal A new view over the same managed buffer. */
   static _derive<G extends string = FormatString>(init: Resolved): MemoryView<G> {
-    pendingInit = init
+    return MemoryView._make<G>(init.mbuf, init.offset, init.format, init.shape, init.strides, init.readonly)
+  }
+
+  /** @internal _derive() without the descriptor object: the creation paths subarray(), cast(), toreadonly(). */
+  static _make<G extends string = FormatString>(
+    mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
+  ): MemoryView<G> {
+    pMbuf = mbuf
+    pOff = offset
+    pFmt = format
+    pShape = shape
+    pStrides = strides
+    pReadonly = readonly
     return new MemoryView(INTERNAL as never) as MemoryView<G>
   }
 
@@ -435,15 +508,22 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after release().
    */
   get(...indices: Index[]): ValueOf<F>
-  get(i?: unknown, j?: unknown): Value {
+  get(i?: unknown, j?: unknown, k?: unknown, l?: unknown): Value {
     // Kept small so that V8 inlines it into the caller's loop: one bounds check and one element read.
     const nargs = arguments.length
     if (nargs === 1 && typeof i === 'number') {
+      const k0 = i < 0 ? i + this._len0 : i
       const ta = this._ta1
       if (ta !== null) {
-        const k = i < 0 ? i + this._len0 : i
         // A detached or shrunk buffer reads as length 0, so the slow path explains it.
-        if (k >>> 0 === k && k < ta.length) return ta[k]
+        if (k0 >>> 0 === k0 && k0 < ta.length) return ta[k0]
+      } else {
+        const ts = this._tas
+        if (ts !== null && k0 >>> 0 === k0 && k0 < this._len0) {
+          // Detached memory reads as undefined.
+          const v = ts[this._eoff + k0 * this._es0]
+          if (v !== undefined) return v
+        }
       }
     } else if (nargs === 2 && typeof i === 'number' && typeof j === 'number') {
       const ta = this._ta2
@@ -456,7 +536,12 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
         }
       }
     }
-    return nargs <= 2 ? this._getOne(nargs, i, j) : this._getSlow(Array.from(arguments))
+    if (nargs <= 2) return this._getOne(nargs, i, j)
+    if (nargs <= 4) {
+      const v = getN(this, nargs, i, j, k, l)
+      if (v !== undefined) return v
+    }
+    return this._getSlow(Array.from(arguments))
   }
 
   /** @internal The element offset for get(i)/set(i, v) on 1-D and get(i, j)/set(i, j, v) on 2-D views, or -1. */
@@ -473,21 +558,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     return this._off + k0 * this._stride0 + k1 * this._stride1
   }
 
-  /** @internal Makes the unit-stride TypedArray of a 1-D view on first use; true when there is one. */
-  _makeTa1(): boolean {
-    const Ctor = this._fmt.typed
-    if (this._ta1 !== null || Ctor === null || this._ndim !== 1 || this._dv === null) return false
-    const size = Ctor.BYTES_PER_ELEMENT
-    const start = this._mbuf.byteOffset + this._off
-    if ((this._stride0 !== size && this._len0 > 1) || start % size !== 0 || this._outOfBounds()) return false
-    this._ta1 = new Ctor(this._mbuf.buffer, this._len0 === 0 ? 0 : start, this._len0)
-    this._ta1w = this._readonly ? null : this._ta1
-    return true
-  }
-
   /** One or two indices that the inlined fast path did not serve. */
   private _getOne(nargs: number, i: unknown, j: unknown): Value {
-    if (nargs === 1 && this._makeTa1()) return this.get(i as number)
     const offset = this._simpleOffset(nargs, i, j)
     if (offset >= 0) {
       try {
@@ -544,12 +616,22 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     // anything is written), one element store.
     const nargs = arguments.length
     if (nargs === 2 && typeof a === 'number') {
+      const k = a < 0 ? a + this._len0 : a
       const ta = this._ta1w
       if (ta !== null) {
-        const k = a < 0 ? a + this._len0 : a
         if (k >>> 0 === k && k < ta.length) {
           ta[k] = this._conv(b) as never
           return
+        }
+      } else {
+        const ts = this._tasw
+        if (ts !== null && k >>> 0 === k && k < this._len0) {
+          // A store into a detached TypedArray is silently dropped: check it is attached.
+          const e = this._eoff + k * this._es0
+          if (e < ts.length) {
+            ts[e] = this._conv(b) as never
+            return
+          }
         }
       }
     } else if (nargs === 3 && typeof a === 'number' && typeof b === 'number') {
@@ -570,7 +652,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   /** One or two indices and a value that the inlined fast path did not serve. */
   private _setOne(nargs: number, a: unknown, b: unknown, c: unknown): void {
-    if (nargs === 2 && !this._readonly && this._makeTa1()) return this.set(a as number, b as never)
     const offset = this._readonly || nargs < 2 ? -1 : this._simpleOffset(nargs - 1, a, b)
     if (offset >= 0) {
       try {
@@ -677,8 +758,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const b = sliceBound(stop, 'stop')
     if (st < -Number.MAX_SAFE_INTEGER) st = -Number.MAX_SAFE_INTEGER
     const [first, length] = adjustSlice(this._len0, a, b, st)
-    const init = this._copyInit()
-    init.offset = this._off + this._stride0 * first
     // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
     const shape = [length]
     const strides = [this._stride0 * st]
@@ -686,17 +765,14 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       shape.push(this._shape[d])
       strides.push(this._strides[d])
     }
-    init.shape = shape
-    init.strides = strides
-    return MemoryView._derive<F>(init)
+    return MemoryView._make<F>(this._mbuf, this._off + this._stride0 * first, this._fmt, shape, strides, this._readonly)
   }
 
   /** Python's `m.toreadonly()`: a readonly view of the same memory. */
   toreadonly(): MemoryView<F> {
     this._checkReleased()
-    const init = this._copyInit()
-    init.readonly = true
-    return MemoryView._derive<F>(init)
+    pSame = this
+    return MemoryView._make<F>(this._mbuf, this._off, this._fmt, this._shape, this._strides, true)
   }
 
   /**
@@ -798,14 +874,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
         )
       }
     }
-    return MemoryView._derive({
-      mbuf: this._mbuf,
-      offset: this._off,
-      format: dest,
-      shape: newShape,
-      strides: cStrides(newShape, dest.itemsize),
-      readonly: this._readonly,
-    })
+    return MemoryView._make(this._mbuf, this._off, dest, newShape, cStrides(newShape, dest.itemsize), this._readonly)
   }
 
   /**
@@ -846,6 +915,11 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       if (this._stride0 === size && s._stride0 === size) {
         // TypedArray.prototype.set copies through a temporary when both share a buffer: overlap-safe.
         dst.set(from.subarray(s._off, s._off + n * size), this._off)
+        return
+      }
+      if (s._stride0 === size && s._mbuf.buffer !== this._mbuf.buffer) {
+        // Different memory cannot overlap: scatter straight from the source's bytes.
+        scatter(dst, this._off, this._shape, this._strides, size, from.subarray(s._off, s._off + n * size))
         return
       }
       const tmp = new Uint8Array(n * size)
@@ -987,11 +1061,13 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const dv = this._live()
     if (this._ndim === 0) return this._read(dv, this._off)
     this._checkListSize()
-    const ta = this._ta1 ?? (this._makeTa1() ? this._ta1 : null)
+    const ta = this._ta1 ?? this._tas
     if (ta !== null) {
-      const n = ta.length
+      // _live() passed, so the TypedArray is attached and holds every element.
+      const n = this._len0
+      const es = ta === this._ta1 ? 1 : this._es0
       const out = new Array<Value>(n)
-      for (let k = 0; k < n; k++) out[k] = ta[k]
+      for (let k = 0, e = ta === this._ta1 ? 0 : this._eoff; k < n; k++, e += es) out[k] = ta[e]
       return out
     }
     return this._listRec(dv, 0, this._off)
@@ -1107,6 +1183,16 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       }
     }
     if (this.released) return this === other
+    // A byte view against a Buffer or Uint8Array (the common `view.equals(buf)`): what comparing
+    // with memoryview(other) gives, without making and releasing that temporary view. Intrinsic
+    // getters only; other lengths (a detached array reads as 0) take the general path.
+    if (this._c && this._ndim === 1 && this._fmt.char === 'B' && this._itemsize === 1 && typedArrayTag(other) === 'Uint8Array') {
+      const n = this._len0
+      if (n !== 0 && viewByteLength(other as Uint8Array) === n) {
+        this._live()
+        return this._raw(n).equals(other as Uint8Array)
+      }
+    }
     let w: MemoryView
     let temporary = false
     if (other instanceof MemoryView) {
@@ -1149,6 +1235,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       const n = product(v._shape) * v._itemsize
       return v._raw(n).equals(w._raw(n))
     }
+    const typed = equalTyped(v, w)
+    if (typed !== undefined) return typed
     const rv = bothBool ? readByte : v._read
     const rw = bothBool ? readByte : w._read
     return cmpRec(v, w, dv, dw, rv, rw, 0, v._off, w._off)
@@ -1189,28 +1277,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       )
     }
     this._checkFormat()
-    const view = this
-    const n = this._len0
-    let i = 0
-    this._makeTa1()
-    return {
-      next(): IteratorResult<Value> {
-        if (i >= n) {
-          i = Infinity
-          return { done: true, value: undefined }
-        }
-        // The view's own TypedArray, re-read each time: release() clears it.
-        const ta = view._ta1
-        if (ta !== null && i < ta.length) return { done: false, value: ta[i++] }
-        const dv = view._live()
-        const value = view._read(dv, view._off + i * view._stride0)
-        i++
-        return { done: false, value }
-      },
-      [Symbol.iterator]() {
-        return this
-      },
-    }
+    return new ElementIterator(this, this._len0)
   }
 
   // ---------------------------------------------------------------- lifetime and exports
@@ -1232,8 +1299,11 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._dv = null
     this._ta1 = null
     this._ta1w = null
+    this._tas = null
+    this._tasw = null
     this._ta2 = null
     this._ta2w = null
+    this._tan = null
     this._rb = null
     mbuf.removeView(this)
   }

@@ -165,14 +165,47 @@ export function gather(
   const wstep = step / w
   const shift = (src.byteOffset % w) / w
   let out = (dst.byteOffset % w) / w
+  if (shape.length === 1) {
+    gatherRow(to, out, from, offset / w + shift, n, wstep, per)
+    return
+  }
   forEachRow(offset, shape, strides, (base) => {
-    let p = (base / w) + shift
-    if (per === 1) {
-      for (let k = 0; k < n; k++, p += wstep) to[out++] = from[p]
-    } else {
-      for (let k = 0; k < n; k++, p += wstep) for (let b = 0; b < per; b++) to[out++] = from[p + b]
-    }
+    out = gatherRow(to, out, from, base / w + shift, n, wstep, per)
   })
+}
+
+/**
+ * Copies `n` items of `per` words, `wstep` words apart from `p` in `from`, packed into `to` at
+ * `out`; returns the next `out`. 8-byte items (two words) get their own loop: the general inner
+ * loop costs them twice as much.
+ */
+function gatherRow(to: Words, out: number, from: Words, p: number, n: number, wstep: number, per: number): number {
+  if (per === 1) {
+    for (let k = 0; k < n; k++, p += wstep) to[out++] = from[p]
+  } else if (per === 2) {
+    for (let k = 0; k < n; k++, p += wstep, out += 2) {
+      to[out] = from[p]
+      to[out + 1] = from[p + 1]
+    }
+  } else {
+    for (let k = 0; k < n; k++, p += wstep) for (let b = 0; b < per; b++) to[out++] = from[p + b]
+  }
+  return out
+}
+
+/** The inverse of gatherRow(): `n` packed items from `from` at `inp` to `wstep` apart from `p` in `to`. */
+function scatterRow(to: Words, p: number, from: Words, inp: number, n: number, wstep: number, per: number): number {
+  if (per === 1) {
+    for (let k = 0; k < n; k++, p += wstep) to[p] = from[inp++]
+  } else if (per === 2) {
+    for (let k = 0; k < n; k++, p += wstep, inp += 2) {
+      to[p] = from[inp]
+      to[p + 1] = from[inp + 1]
+    }
+  } else {
+    for (let k = 0; k < n; k++, p += wstep) for (let b = 0; b < per; b++) to[p + b] = from[inp++]
+  }
+  return inp
 }
 
 /** The inverse of gather(): writes packed C-order bytes from `src` into a strided array in `dst`. */
@@ -206,12 +239,11 @@ export function scatter(
   const wstep = step / w
   const shift = (dst.byteOffset % w) / w
   let inp = (src.byteOffset % w) / w
+  if (shape.length === 1) {
+    scatterRow(to, offset / w + shift, from, inp, n, wstep, per)
+    return
+  }
   forEachRow(offset, shape, strides, (base) => {
-    let p = (base / w) + shift
-    if (per === 1) {
-      for (let k = 0; k < n; k++, p += wstep) to[p] = from[inp++]
-    } else {
-      for (let k = 0; k < n; k++, p += wstep) for (let b = 0; b < per; b++) to[p + b] = from[inp++]
-    }
+    inp = scatterRow(to, base / w + shift, from, inp, n, wstep, per)
   })
 }

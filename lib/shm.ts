@@ -20,6 +20,14 @@ export interface SharedMemoryOptions {
    * Ignored when opening: the segment's own size is used.
    */
   size?: number
+  /**
+   * When creating: allocate the segment's memory up front (default `true`), so that a full /dev/shm
+   * fails here with `ENOSPC`. `false` skips that (a 64 MiB segment is then created in microseconds
+   * instead of milliseconds), at a risk the caller takes on: if /dev/shm fills up later, the first
+   * write to a page that cannot be backed kills the process with SIGBUS, and this package's promise
+   * that no JavaScript call crashes the process no longer holds for that segment. Ignored when opening.
+   */
+  reserve?: boolean
 }
 
 /** The JSON form of shared memory ({@link SharedMemory.toJSON}). */
@@ -50,16 +58,17 @@ export class SharedMemory extends ExternalOwner {
    *   when opening) is longer than the runtime's largest buffer, `buffer.constants.MAX_LENGTH`
    *   (4 GiB on Node 20). Nothing is created or mapped then: use smaller segments.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG when `name` is omitted without `create`, is not a
-   *   string, or contains a NUL character.
+   *   string, or contains a NUL character, or `reserve` is not a boolean.
    * @throws {Error} EEXIST when creating an existing name, ENOENT when opening a missing one.
    */
   constructor(options: SharedMemoryOptions = {}) {
     if (options === null || typeof options !== 'object') throw typeError(codes.INVALID_ARG, 'options must be an object')
-    const { name, create = false, size = 0 } = options
+    const { name, create = false, size = 0, reserve = true } = options
     if (typeof size !== 'number' || !Number.isInteger(size)) throw typeError(codes.INVALID_ARG, "'size' must be an integer")
     if (!(size >= 0) || size > Number.MAX_SAFE_INTEGER) throw rangeError(codes.OUT_OF_RANGE, "'size' must be a positive integer")
     if (create && size === 0) throw rangeError(codes.OUT_OF_RANGE, "'size' must be a positive number different from zero")
     if (name === undefined && !create) throw typeError(codes.INVALID_ARG, "'name' can only be omitted if create is true")
+    if (typeof reserve !== 'boolean') throw typeError(codes.INVALID_ARG, `'reserve' must be a boolean, not ${typeof reserve}`)
     if (name !== undefined && typeof name !== 'string') throw typeError(codes.INVALID_ARG, "'name' must be a string")
     // shm_open() would use the name up to the NUL and report a segment that is not the one made.
     if (name !== undefined && name.includes('\0')) throw typeError(codes.INVALID_ARG, "'name' must not contain null bytes")
@@ -75,7 +84,7 @@ export class SharedMemory extends ExternalOwner {
     let buffer: ArrayBuffer
     for (;;) {
       try {
-        buffer = binding.openSharedMemory(`/${chosen}`, create, size, MAX_MAPPING_LENGTH)
+        buffer = binding.openSharedMemory(`/${chosen}`, create, size, MAX_MAPPING_LENGTH, reserve)
         break
       } catch (err) {
         // A generated name that happens to exist: try another, as Python does.

@@ -346,8 +346,11 @@ Napi::Value OpenSharedMemoryJs(const Napi::CallbackInfo& info) {
   bool create = info[1].ToBoolean().Value();
   int64_t size = IntegerArg(info, 2, "size");
   int64_t max_length = IntegerArg(info, 3, "maxLength");
+  // Absent (callers written for ABI 4) means the safe default: reserve.
+  bool reserve = info.Length() < 5 || info[4].ToBoolean().Value();
   MapResult result;
-  int rc = MapSharedMemory(name.c_str(), create, size, max_length, &result);
+  int rc = MapSharedMemory(name.c_str(), create, size, reserve, max_length,
+                           &result);
   return MapResultToJs(env, rc, result, name, true, max_length);
 }
 

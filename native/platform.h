@@ -68,9 +68,12 @@ int MapFile(const char* path, int fd, Access access, int64_t offset,
 
 // Creates (O_CREAT|O_EXCL, mode 0600, then fallocate to `size`) or opens the
 // POSIX shared-memory object `name` (with its leading slash) and maps all of
-// it shared and read-write. A segment longer than `max_length` is refused
+// it shared and read-write. With `reserve` false a created segment is only
+// extended with ftruncate (no blocks allocated up front: faster, but a full
+// /dev/shm then raises SIGBUS at the first write to an unbacked page; the
+// caller accepted that risk). A segment longer than `max_length` is refused
 // (kTooLarge) before it is created, or after opening without mapping it.
-int MapSharedMemory(const char* name, bool create, int64_t size,
+int MapSharedMemory(const char* name, bool create, int64_t size, bool reserve,
                     int64_t max_length, MapResult* out);
 
 // shm_unlink(name).

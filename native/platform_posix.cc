@@ -197,7 +197,7 @@ int MapFile(const char* path, int fd, Access access, int64_t offset,
 }
 
 int MapSharedMemory(const char* name, bool create, int64_t size,
-                    int64_t max_length, MapResult* out) {
+                    bool reserve, int64_t max_length, MapResult* out) {
   if (create && size > max_length) {
     // Refused before the segment exists: nothing to create, reserve or undo.
     return Refuse(out, MapRefusal::kTooLarge, size);
@@ -206,7 +206,12 @@ int MapSharedMemory(const char* name, bool create, int64_t size,
                   : shm_open(name, O_RDWR, 0);
   if (fd < 0) return Fail(out, "shm_open");
   int rc = 0;
-  if (create && Grow(fd, 0, size) != 0) rc = Fail(out, "fallocate");
+  if (create && reserve && Grow(fd, 0, size) != 0) rc = Fail(out, "fallocate");
+  // Without reserving, the segment is only extended (sparse): creation is fast, and a full /dev/shm
+  // shows up later as SIGBUS on the first write to a page it cannot back.
+  if (create && !reserve && ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    rc = Fail(out, "ftruncate");
+  }
   int64_t length = size;
   if (rc == 0 && !create) {
     struct stat st;

@@ -1,0 +1,258 @@
+/**
+ * Which path element access takes, per layout (issue 9). The fast paths are guarded here by what a
+ * view holds (the TypedArray each path reads through), not by timing: a regression that sends a
+ * layout back to the DataView slow path fails one of these tests. Each path must also give exactly
+ * what the slow path gives, and must never reach memory that was detached, shrunk or unmapped.
+ */
+import { describe, it } from 'mocha'
+import { expect } from 'chai'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { MemoryView, SharedMemory, memoryview } from 'memoryview'
+import { expectError, INDEX, READONLY } from './helpers/errors'
+
+/** The internal fields a view's fast paths read through (null when that path does not apply). */
+interface Paths {
+  _ta1: ArrayBufferView | null
+  _ta1w: ArrayBufferView | null
+  _tas: ArrayBufferView | null
+  _tasw: ArrayBufferView | null
+  _ta2: ArrayBufferView | null
+  _ta2w: ArrayBufferView | null
+  _tan: ArrayBufferView | null
+  _eoff: number
+  _es0: number
+}
+const paths = (m: MemoryView<string>): Paths => m as unknown as Paths
+
+/** Which fast path a fresh view takes: 'exact' (unit-stride 1-D), 'strided' (other 1-D), '2-D', 'n-D' or 'slow'. */
+function pathOf(m: MemoryView<string>): string {
+  const p = paths(m)
+  const taken = [
+    p._ta1 !== null ? 'exact' : null, p._tas !== null ? 'strided' : null, p._ta2 !== null ? '2-D' : null, p._tan !== null ? 'n-D' : null,
+  ].filter((x) => x !== null)
+  expect(taken.length, `a view takes one path, got ${taken.join(', ')}`).to.be.at.most(1)
+  return taken[0] ?? 'slow'
+}
+
+function doubles(n: number): Float64Array {
+  const a = new Float64Array(n)
+  for (let i = 0; i < n; i++) a[i] = i + 0.5
+  return a
+}
+
+describe('64 fast paths: which path each layout takes', () => {
+  describe('1-D views are on a TypedArray path from creation, before any access', () => {
+    it("memoryview(Float64Array): the exact path, over the source's elements", () => {
+      const ta = doubles(8)
+      const m = memoryview(ta)
+      expect(pathOf(m)).to.equal('exact')
+      expect(paths(m)._ta1).to.be.instanceOf(Float64Array)
+      expect((paths(m)._ta1 as Float64Array).length).to.equal(8)
+    })
+    it('subarray(1, -1) (unit stride): the exact path, over exactly its elements', () => {
+      const ta = doubles(8)
+      const m = memoryview(ta).subarray(1, -1)
+      expect(pathOf(m)).to.equal('exact')
+      const exact = paths(m)._ta1 as Float64Array
+      expect(exact.length).to.equal(6)
+      exact[0] = 99
+      expect(ta[1]).to.equal(99)
+    })
+    for (const step of [2, 3, -1, -2]) {
+      it(`subarray(null, null, ${step}): the strided path (element stride ${step})`, () => {
+        const m = memoryview(doubles(9)).subarray(null, null, step)
+        expect(pathOf(m)).to.equal('strided')
+        expect(paths(m)._tas).to.be.instanceOf(Float64Array)
+        expect(paths(m)._es0).to.equal(step)
+      })
+    }
+    it('a view made inside a function and dropped takes the same path as a long-lived one', () => {
+      const ta = doubles(16)
+      const seen = new Set<string>()
+      for (let r = 0; r < 5; r++) {
+        seen.add(pathOf(memoryview(ta)))
+        seen.add(pathOf(memoryview(ta).subarray(null, null, 2)))
+      }
+      expect([...seen].sort()).to.deep.equal(['exact', 'strided'])
+    })
+    it("every format with a TypedArray: 'b B h H i I q Q f d' and the 8-byte aliases", () => {
+      for (const format of ['b', 'B', 'h', 'H', 'i', 'I', 'q', 'Q', 'l', 'L', 'n', 'N', 'P', 'f', 'd']) {
+        const m = memoryview(new Uint8Array(64)).cast(format)
+        expect(pathOf(m), format).to.equal('exact')
+        expect(pathOf(m.subarray(null, null, 2)), format).to.equal('strided')
+      }
+    })
+    it("formats with no TypedArray ('?', 'c', 'e', foreign byte order) stay on the DataView path", () => {
+      for (const format of ['?', 'c', 'e', '>d', '>i']) {
+        expect(pathOf(memoryview(new Uint8Array(64)).cast(format)), format).to.equal('slow')
+      }
+    })
+    it('a view not aligned to its TypedArray stays on the DataView path, and reads the same', () => {
+      const bytes = new Uint8Array(80)
+      bytes.set(new Uint8Array(doubles(9).buffer), 1)
+      const m = memoryview(bytes).subarray(1, 73).cast('d')
+      expect(pathOf(m)).to.equal('slow')
+      expect(m.get(2)).to.equal(2.5)
+    })
+    it('readonly views have no writable TypedArray: set() reaches the READONLY error', () => {
+      const m = memoryview(doubles(8)).toreadonly()
+      const s = m.subarray(null, null, 2)
+      expect(paths(m)._ta1w).to.equal(null)
+      expect(paths(s)._tasw).to.equal(null)
+      expectError(() => m.set(0, 1), TypeError, READONLY)
+      expectError(() => s.set(0, 1), TypeError, READONLY)
+    })
+  })
+
+  describe('n-D views', () => {
+    it('2-D: the 2-D path, also for a strided (every other row) view', () => {
+      const m = memoryview(doubles(24)).cast('B').cast('d', [4, 6])
+      expect(pathOf(m)).to.equal('2-D')
+      expect(pathOf(m.subarray(null, null, 2))).to.equal('2-D')
+      expect(pathOf(m.subarray(null, null, -1))).to.equal('2-D')
+    })
+    it('3-D and 4-D: the n-D path', () => {
+      expect(pathOf(memoryview(doubles(24)).cast('B').cast('d', [2, 3, 4]))).to.equal('n-D')
+      expect(pathOf(memoryview(doubles(48)).cast('B').cast('d', [2, 3, 4, 2]))).to.equal('n-D')
+    })
+  })
+
+  describe('each path gives what the memory holds, at every index, negative ones too', () => {
+    // Each case: the source, the view, and where the view's element i lives in the source.
+    const cases: [string, number, (ta: Float64Array) => MemoryView<'d'>, (i: number) => number][] = [
+      ['exact', 7, (ta) => memoryview(ta).subarray(1), (i) => 1 + i],
+      ['step 2', 9, (ta) => memoryview(ta).subarray(1, null, 2), (i) => 1 + 2 * i],
+      ['step -1', 7, (ta) => memoryview(ta).subarray(null, null, -1), (i) => 6 - i],
+      ['step -3', 10, (ta) => memoryview(ta).subarray(-1, null, -3), (i) => 9 - 3 * i],
+    ]
+    for (const [name, size, make, at] of cases) {
+      it(`1-D ${name}: get, set, iteration and tolist agree with the memory`, () => {
+        const ta = doubles(size)
+        const m = make(ta)
+        const n = m.length
+        const values: number[] = []
+        for (let i = 0; i < n; i++) {
+          expect(m.get(i)).to.equal(ta[at(i)])
+          expect(m.get(i - n)).to.equal(ta[at(i)])
+          values.push(ta[at(i)])
+        }
+        expect([...m]).to.deep.equal(values)
+        expect(m.tolist()).to.deep.equal(values)
+        const before = ta.slice()
+        for (let i = 0; i < n; i++) m.set(i, -i)
+        for (let i = 0; i < n; i++) expect(ta[at(i)]).to.equal(-i)
+        m.set(-1, 7)
+        expect(ta[at(n - 1)]).to.equal(7)
+        // Elements outside the view are untouched.
+        const inView = new Set(Array.from({ length: n }, (_, i) => at(i)))
+        for (let p = 0; p < size; p++) if (!inView.has(p)) expect(ta[p]).to.equal(before[p])
+        expectError(() => m.get(n), RangeError, INDEX)
+        expectError(() => m.get(-n - 1), RangeError, INDEX)
+        expectError(() => m.set(n, 1), RangeError, INDEX)
+      })
+    }
+    it('3-D and 4-D get: every element, negative indices, and IndexError past the end', () => {
+      const m3 = memoryview(doubles(48)).cast('B').cast('d', [4, 3, 4]).subarray(null, null, -2)
+      const list = m3.tolist() as number[][][]
+      for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) {
+        expect(m3.get(i, j, k)).to.equal(list[i][j][k])
+        expect(m3.get(i - 2, j - 3, k - 4)).to.equal(list[i][j][k])
+      }
+      expectError(() => m3.get(2, 0, 0), RangeError, INDEX)
+      expectError(() => m3.get(0, 0, -5), RangeError, INDEX)
+      const m4 = memoryview(doubles(48)).cast('B').cast('d', [2, 3, 4, 2])
+      expect(m4.get(1, 2, 3, 1)).to.equal(47.5)
+      expect(m4.get(-1, -1, -1, -1)).to.equal(47.5)
+      expectError(() => m4.get(0, 3, 0, 0), RangeError, INDEX)
+    })
+  })
+
+  describe('memory that goes away sends every path to the slow path and its error', () => {
+    it('a transferred (detached) ArrayBuffer: get/set on every layout throw OUT_OF_BOUNDS', () => {
+      const ta = doubles(24)
+      const views = [
+        memoryview(ta), memoryview(ta).subarray(null, null, 2), memoryview(ta).subarray(null, null, -1),
+        memoryview(ta).cast('B').cast('d', [4, 6]), memoryview(ta).cast('B').cast('d', [2, 3, 4]),
+      ]
+      structuredClone(ta.buffer, { transfer: [ta.buffer as ArrayBuffer] })
+      for (const m of views) {
+        const idx = new Array<number>(m.ndim).fill(0)
+        expectError(() => m.get(...idx), Error, 'ERR_MEMORYVIEW_OUT_OF_BOUNDS')
+        expectError(() => m.set(...idx, 1), Error, 'ERR_MEMORYVIEW_OUT_OF_BOUNDS')
+      }
+    })
+    it('a resizable ArrayBuffer shrunk below a view: get/set throw OUT_OF_BOUNDS; grown back, they work', () => {
+      const ab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(80, { maxByteLength: 160 })
+      const unit = memoryview(new Float64Array(ab, 0, 10))
+      const strided = unit.subarray(null, null, 3)
+      unit.set(9, 4.5)
+      expect(pathOf(unit)).to.equal('exact')
+      expect(pathOf(strided)).to.equal('strided');
+      (ab as unknown as { resize(n: number): void }).resize(40)
+      for (const m of [unit, strided]) {
+        expectError(() => m.get(0), Error, 'ERR_MEMORYVIEW_OUT_OF_BOUNDS')
+        expectError(() => m.set(0, 1), Error, 'ERR_MEMORYVIEW_OUT_OF_BOUNDS')
+      }
+      ;(ab as unknown as { resize(n: number): void }).resize(80)
+      expect(strided.get(3)).to.equal(0)
+      unit.set(9, 2.5)
+      expect(strided.get(3)).to.equal(2.5)
+    })
+    it('a mapping closed under optimized get/set loops of every layout: RELEASED, TypedArrays empty, clean exit', function () {
+      this.timeout(60000)
+      const dir = mkdtempSync(path.join(tmpdir(), 'mv64-'))
+      try {
+        const entry = path.join(__dirname, '..', 'lib', 'index.js')
+        const fixture = path.join(__dirname, '..', '..', 'test', 'fixtures', 'fast-paths-after-close.js')
+        const r = spawnSync(process.execPath, [fixture, entry, path.join(dir, 'f.bin')], { encoding: 'utf8', timeout: 60000 })
+        expect(r.signal, r.stderr).to.equal(null)
+        expect(r.status, r.stderr).to.equal(0)
+        const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { failures: string[]; checked: number }
+        expect(out.failures).to.deep.equal([])
+        expect(out.checked).to.equal(34)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  })
+
+  describe('SharedMemory creation: reserved by default, sparse with { reserve: false }', () => {
+    const SIZE = 4 << 20
+    /** Blocks /dev/shm has allocated to the segment (512-byte units, as stat(2) counts them). */
+    const blocks = (shm: SharedMemory): number => statSync(`/dev/shm/${shm.name}`).blocks
+
+    it('by default every block is allocated at creation (a full /dev/shm fails there, not later)', () => {
+      const shm = new SharedMemory({ create: true, size: SIZE })
+      try {
+        expect(blocks(shm) * 512).to.be.at.least(SIZE)
+      } finally {
+        shm.close()
+        shm.unlink()
+      }
+    })
+    it('{ reserve: false } allocates nothing up front; the memory works and is zeroed', () => {
+      const shm = new SharedMemory({ create: true, size: SIZE, reserve: false })
+      try {
+        expect(shm.size).to.equal(SIZE)
+        expect(blocks(shm)).to.equal(0)
+        const m = shm.buf.cast('d')
+        expect(pathOf(m)).to.equal('exact')
+        expect(m.get(-1)).to.equal(0)
+        m.set(-1, 1.5)
+        expect(m.get(-1)).to.equal(1.5)
+        const other = new SharedMemory({ name: shm.name })
+        expect(other.buf.cast('d').get(-1)).to.equal(1.5)
+        other.close()
+      } finally {
+        shm.close()
+        shm.unlink()
+      }
+    })
+    it('{ reserve } must be a boolean: TypeError ERR_MEMORYVIEW_INVALID_ARG, nothing created', () => {
+      expectError(() => new SharedMemory({ create: true, size: 64, reserve: 'no' as never }), TypeError, 'ERR_MEMORYVIEW_INVALID_ARG')
+    })
+  })
+})
