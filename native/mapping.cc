@@ -392,27 +392,15 @@ void RangeArgs(const Napi::CallbackInfo& info, const MapState& state,
   }
 }
 
-// Pages a range in on the libuv thread pool. Holds the mapping's state and
-// a claim on it (MapState::Enter), so that an unmap meanwhile (close() is
-// refused by the lease JS holds, but a teardown or a collection is not) is
-// deferred until the pages have been read.
-class PrefetchWork : public Napi::AsyncWorker {
+// What both prefetch workers share: a promise settled on the JS thread with
+// the result of Prefetch() (0, or -errno as an errno-named Error).
+class PrefetchPromiseWork : public Napi::AsyncWorker {
  public:
-  PrefetchWork(Napi::Env env, std::shared_ptr<MapState> state, int64_t offset,
-               int64_t length)
+  explicit PrefetchPromiseWork(Napi::Env env)
       : Napi::AsyncWorker(env, "memoryview.prefetch"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        state_(std::move(state)),
-        offset_(offset),
-        length_(length) {}
+        deferred_(Napi::Promise::Deferred::New(env)) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    if (!state_->Enter()) return;  // already unmapped: nothing to page in
-    rc_ = memoryview::Prefetch(state_->addr, offset_, length_);
-    state_->Leave();
-  }
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -426,23 +414,46 @@ class PrefetchWork : public Napi::AsyncWorker {
     deferred_.Reject(error.Value());
   }
 
+ protected:
+  int rc_ = 0;
+
  private:
   Napi::Promise::Deferred deferred_;
+};
+
+// Pages a range in on the libuv thread pool. Holds the mapping's state and
+// a claim on it (MapState::Enter), so that an unmap meanwhile (close() is
+// refused by the lease JS holds, but a teardown or a collection is not) is
+// deferred until the pages have been read.
+class PrefetchWork : public PrefetchPromiseWork {
+ public:
+  PrefetchWork(Napi::Env env, std::shared_ptr<MapState> state, int64_t offset,
+               int64_t length)
+      : PrefetchPromiseWork(env),
+        state_(std::move(state)),
+        offset_(offset),
+        length_(length) {}
+
+  void Execute() override {
+    if (!state_->Enter()) return;  // already unmapped: nothing to page in
+    rc_ = memoryview::Prefetch(state_->addr, offset_, length_);
+    state_->Leave();
+  }
+
+ private:
   std::shared_ptr<MapState> state_;
   int64_t offset_;
   int64_t length_;
-  int rc_ = 0;
 };
 
 // Pages a range of a file in on the thread pool through a private read-only
 // mapping made before queuing (so the file descriptor may be closed
 // meanwhile) and unmapped by the worker. No JS object ever sees it.
-class FilePrefetchWork : public Napi::AsyncWorker {
+class FilePrefetchWork : public PrefetchPromiseWork {
  public:
   FilePrefetchWork(Napi::Env env, void* addr, size_t mapped, int64_t delta,
                    int64_t length)
-      : Napi::AsyncWorker(env, "memoryview.prefetch"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+      : PrefetchPromiseWork(env),
         addr_(addr),
         mapped_(mapped),
         delta_(delta),
@@ -451,33 +462,17 @@ class FilePrefetchWork : public Napi::AsyncWorker {
     if (addr_ != nullptr) memoryview::Unmap(addr_, mapped_);
   }
 
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
   void Execute() override {
     rc_ = memoryview::Prefetch(addr_, delta_, length_);
     memoryview::Unmap(addr_, mapped_);
     addr_ = nullptr;
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (rc_ == 0) {
-      deferred_.Resolve(env.Undefined());
-      return;
-    }
-    Napi::Error error =
-        MakeError(env, ErrorKind::kError, uv_err_name(rc_),
-                  std::string("madvise failed: ") + strerror(-rc_));
-    deferred_.Reject(error.Value());
-  }
-
  private:
-  Napi::Promise::Deferred deferred_;
   void* addr_;
   size_t mapped_;
   int64_t delta_;
   int64_t length_;
-  int rc_ = 0;
 };
 
 // fd, offset, length of the file-range calls (arguments 0 to 2).
