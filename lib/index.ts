@@ -8,7 +8,9 @@ import * as path from 'node:path'
 
 import { MemoryView as MemoryViewClass, memoryview as memoryviewFunction } from './memoryview'
 import { attach } from './share'
+// Install the atomics and wait()/waitAsync()/notify() on MemoryView's prototype.
 import './atomics'
+import './wait'
 import type { MemoryViewConstructor } from './memoryview'
 import type { FormatString } from './value-types'
 
@@ -54,11 +56,15 @@ export { MappedFile, allocationGranularity, mmap } from './mmap'
 export type { Access, Advice, MappedFileJSON, MmapOptions } from './mmap'
 export { SharedMemory } from './shm'
 export type { SharedMemoryJSON, SharedMemoryOptions } from './shm'
-// Installs wait()/waitAsync()/notify() on MemoryView's prototype.
 export type { WaitAsyncOptions, WaitFormat, WaitResult } from './wait'
-import './wait'
 export { Channel } from './channel'
 export type { ChannelDescriptor, ChannelMessage, ChannelOptions, ChannelWaitOptions } from './channel'
+export { SafetensorsFile, bf16ToFloat32, openSafetensors } from './formats/safetensors'
+export type { SafetensorsFileJSON, SafetensorsOptions, SafetensorsTensor } from './formats/safetensors'
+export { NpyFile, npyBytes, openNpy, saveNpy } from './formats/npy'
+export type { NpyArray, NpyOptions } from './formats/npy'
+export { NpzFile, openNpz, saveNpz } from './formats/npz'
+export type { NpzOptions } from './formats/npz'
 export { NATIVE_API, NativeMemory, bufferFlags } from './native-api'
 export type { NativeApi } from './native-api'
 
@@ -67,9 +73,3 @@ export type { NativeApi } from './native-api'
  * node-addon-api's `include_dir`): `"include_dirs": ["<!(node -p \"require('memoryview').include\")"]`.
  */
 export const include: string = path.join(__dirname, '..', '..', 'include')
-export { SafetensorsFile, bf16ToFloat32, openSafetensors } from './formats/safetensors'
-export type { SafetensorsFileJSON, SafetensorsOptions, SafetensorsTensor } from './formats/safetensors'
-export { NpyFile, npyBytes, openNpy, saveNpy } from './formats/npy'
-export type { NpyArray, NpyOptions } from './formats/npy'
-export { NpzFile, openNpz, saveNpz } from './formats/npz'
-export type { NpzOptions } from './formats/npz'
