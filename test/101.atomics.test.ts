@@ -12,18 +12,8 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { MemoryView, SharedMemory, memoryview, mmap } from 'memoryview'
-import { RELEASED, expectError } from './helpers/errors'
+import { expectError, INDEX, INVALID_ARG, INVALID_INDEX, INVALID_TYPE, INVALID_VALUE, NOT_ATOMIC, NOT_IMPLEMENTED, NOT_SHAREABLE, READONLY, RELEASED, UNALIGNED } from './helpers/errors'
 
-const NOT_ATOMIC = 'ERR_MEMORYVIEW_NOT_ATOMIC'
-const NOT_SHAREABLE = 'ERR_MEMORYVIEW_NOT_SHAREABLE'
-const UNALIGNED = 'ERR_MEMORYVIEW_UNALIGNED'
-const READONLY = 'ERR_MEMORYVIEW_READONLY'
-const INDEX = 'ERR_MEMORYVIEW_INDEX'
-const INVALID_INDEX = 'ERR_MEMORYVIEW_INVALID_INDEX'
-const INVALID_VALUE = 'ERR_MEMORYVIEW_INVALID_VALUE'
-const INVALID_TYPE = 'ERR_MEMORYVIEW_INVALID_TYPE'
-const INVALID_ARG = 'ERR_MEMORYVIEW_INVALID_ARG'
-const NOT_IMPLEMENTED = 'ERR_MEMORYVIEW_NOT_IMPLEMENTED'
 const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures')
 const created: SharedMemory[] = []
 

@@ -13,16 +13,10 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { memoryview, mmap, SharedMemory } from 'memoryview'
-import { expectError, INDEX, INVALID_INDEX, INVALID_TYPE, INVALID_VALUE, RELEASED } from './helpers/errors'
+import { expectError, ABORTED, FORMAT, INDEX, INVALID_ARG, INVALID_INDEX, INVALID_TYPE, INVALID_VALUE, NOT_SHAREABLE, OUT_OF_RANGE, RELEASED, UNALIGNED } from './helpers/errors'
 import { watchWorker } from './helpers/worker'
 
 const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures')
-const NOT_SHAREABLE = 'ERR_MEMORYVIEW_NOT_SHAREABLE'
-const ABORTED = 'ERR_MEMORYVIEW_ABORTED'
-const FORMAT = 'ERR_MEMORYVIEW_FORMAT'
-const UNALIGNED = 'ERR_MEMORYVIEW_UNALIGNED'
-const OUT_OF_RANGE = 'ERR_MEMORYVIEW_OUT_OF_RANGE'
-const INVALID_ARG = 'ERR_MEMORYVIEW_INVALID_ARG'
 
 const segments: SharedMemory[] = []
 function createShm(size = 4096): SharedMemory {

@@ -11,17 +11,10 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { BufferError, Channel, SharedMemory } from 'memoryview'
-import { expectError, EXPORTED, RELEASED } from './helpers/errors'
+import { expectError, ABORTED, CHANNEL_CLOSED, CHANNEL_INVALID, EXPORTED, INVALID_ARG, MESSAGE_TOO_LARGE, OUT_OF_RANGE, PEER_GONE, RELEASED } from './helpers/errors'
 import { watchWorker } from './helpers/worker'
 
 const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures')
-const CHANNEL_CLOSED = 'ERR_MEMORYVIEW_CHANNEL_CLOSED'
-const CHANNEL_INVALID = 'ERR_MEMORYVIEW_CHANNEL_INVALID'
-const PEER_GONE = 'ERR_MEMORYVIEW_PEER_GONE'
-const MESSAGE_TOO_LARGE = 'ERR_MEMORYVIEW_MESSAGE_TOO_LARGE'
-const ABORTED = 'ERR_MEMORYVIEW_ABORTED'
-const OUT_OF_RANGE = 'ERR_MEMORYVIEW_OUT_OF_RANGE'
-const INVALID_ARG = 'ERR_MEMORYVIEW_INVALID_ARG'
 
 const open: Channel[] = []
 const names = new Set<string>()
