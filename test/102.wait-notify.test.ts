@@ -46,7 +46,8 @@ async function until(fn: () => boolean): Promise<void> {
 
 function runFixture(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(fixtures, 'wait-peer.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // A bound on the child: a peer stuck in a wait would otherwise outlive the test and keep mocha running.
+    const child = spawn(process.execPath, [path.join(fixtures, 'wait-peer.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 50_000, killSignal: 'SIGKILL' })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -241,9 +242,12 @@ describe('102 wait / notify', () => {
       const shm = createShm()
       const v = shm.buf.cast('i')
       const child = runFixture(['sync-wait', shm.name])
+      let ended = false
+      void child.then(() => { ended = true })
       // notify() reports 1 only once the child sleeps in wait(0, 0): its result must be 'ok'.
-      await until(() => v.notify(0) === 1)
-      expect(await v.waitAsync(1, 0)).to.equal('ok')
+      // A child that dies first ends the polling (and fails below) instead of spinning forever.
+      await until(() => ended || v.notify(0) === 1)
+      expect(await v.waitAsync(1, 0, { timeout: 30_000 })).to.equal('ok')
       const out = await child
       expect(out.code, out.stderr).to.equal(0)
       expect(JSON.parse(out.stdout)).to.deep.equal({ result: 'ok', woke: 1 })

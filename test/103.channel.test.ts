@@ -48,7 +48,13 @@ function spawnPeer(args: string[], command = process.execPath, script = 'channel
     for (const wake of lines.splice(0)) wake()
   })
   child.stderr!.on('data', (d) => (stderr += d))
-  const closed = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })))
+  const closed = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on('close', (code, signal) => {
+      // Wakes printed(): a peer that ends without printing what it awaits fails it at once.
+      for (const wake of lines.splice(0)) wake()
+      resolve({ code, signal })
+    }),
+  )
   return {
     child,
     closed,
@@ -57,7 +63,7 @@ function spawnPeer(args: string[], command = process.execPath, script = 'channel
     /** Resolves once stdout contains `s` (checked on every chunk). */
     async printed(s: string): Promise<void> {
       while (!stdout.includes(s)) {
-        if (child.exitCode !== null) throw new Error(`peer exited: ${stderr}`)
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`peer exited: ${stderr}`)
         await new Promise<void>((resolve) => lines.push(resolve))
       }
     },
