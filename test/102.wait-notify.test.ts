@@ -4,36 +4,21 @@
  * the memory, waiters that do not hold thread-pool threads, and processes that end with waits
  * pending.
  */
-import { afterEach, describe, it } from 'mocha'
+import { describe, it } from 'mocha'
 import { expect } from 'chai'
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { memoryview, mmap, SharedMemory } from 'memoryview'
 import { expectError, ABORTED, FORMAT, INDEX, INVALID_ARG, INVALID_INDEX, INVALID_TYPE, INVALID_VALUE, NOT_SHAREABLE, OUT_OF_RANGE, RELEASED, UNALIGNED } from './helpers/errors'
+import { shmPerTest } from './helpers/shm'
 import { watchWorker } from './helpers/worker'
 
 const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures')
 
-const segments: SharedMemory[] = []
-function createShm(size = 4096): SharedMemory {
-  const shm = new SharedMemory({ name: `mvt102_${process.pid}_${randomBytes(4).toString('hex')}`, create: true, size })
-  segments.push(shm)
-  return shm
-}
-afterEach(() => {
-  for (const shm of segments.splice(0)) {
-    try {
-      shm.close()
-    } catch {
-      /* a test left an export: the unlink below still removes the name */
-    }
-    shm.unlink()
-  }
-})
+const createShm = shmPerTest('102')
 
 function sabView(n = 4) {
   return memoryview(new Int32Array(new SharedArrayBuffer(4 * n)))
