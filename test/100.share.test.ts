@@ -17,15 +17,9 @@ import { MessageChannel, Worker } from 'node:worker_threads'
 import {
   MappedFile, MemoryView, SharedMemory, SharedViewDescriptor, allocationGranularity, attach, memoryview, mmap,
 } from 'memoryview'
-import { RELEASED, expectError } from './helpers/errors'
+import { expectError, FORMAT, INVALID_DESCRIPTOR, NOT_CLONEABLE, NOT_SHAREABLE, OUT_OF_RANGE, PAST_EOF, RELEASED } from './helpers/errors'
 import { watchWorker } from './helpers/worker'
 
-const NOT_SHAREABLE = 'ERR_MEMORYVIEW_NOT_SHAREABLE'
-const INVALID_DESCRIPTOR = 'ERR_MEMORYVIEW_INVALID_DESCRIPTOR'
-const FORMAT = 'ERR_MEMORYVIEW_FORMAT'
-const OUT_OF_RANGE = 'ERR_MEMORYVIEW_OUT_OF_RANGE'
-const PAST_EOF = 'ERR_MEMORYVIEW_PAST_EOF'
-const NOT_CLONEABLE = 'ERR_MEMORYVIEW_NOT_CLONEABLE'
 const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures')
 const prefix = `mvt100_${process.pid}_`
 let counter = 0

@@ -4,49 +4,18 @@
  * Atomics, indices and value errors as get()/set(), refusals with codes, and atomicity across
  * processes.
  */
-import { afterEach, describe, it } from 'mocha'
+import { describe, it } from 'mocha'
 import { expect } from 'chai'
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { MemoryView, SharedMemory, memoryview, mmap } from 'memoryview'
-import { RELEASED, expectError } from './helpers/errors'
+import { expectError, INDEX, INVALID_ARG, INVALID_INDEX, INVALID_TYPE, INVALID_VALUE, NOT_ATOMIC, NOT_IMPLEMENTED, NOT_SHAREABLE, READONLY, RELEASED, UNALIGNED } from './helpers/errors'
+import { shmPerTest } from './helpers/shm'
 
-const NOT_ATOMIC = 'ERR_MEMORYVIEW_NOT_ATOMIC'
-const NOT_SHAREABLE = 'ERR_MEMORYVIEW_NOT_SHAREABLE'
-const UNALIGNED = 'ERR_MEMORYVIEW_UNALIGNED'
-const READONLY = 'ERR_MEMORYVIEW_READONLY'
-const INDEX = 'ERR_MEMORYVIEW_INDEX'
-const INVALID_INDEX = 'ERR_MEMORYVIEW_INVALID_INDEX'
-const INVALID_VALUE = 'ERR_MEMORYVIEW_INVALID_VALUE'
-const INVALID_TYPE = 'ERR_MEMORYVIEW_INVALID_TYPE'
-const INVALID_ARG = 'ERR_MEMORYVIEW_INVALID_ARG'
-const NOT_IMPLEMENTED = 'ERR_MEMORYVIEW_NOT_IMPLEMENTED'
 const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures')
-const created: SharedMemory[] = []
-
-function createShm(size: number): SharedMemory {
-  const shm = new SharedMemory({ name: `mvt101_${process.pid}_${randomBytes(4).toString('hex')}`, create: true, size })
-  created.push(shm)
-  return shm
-}
-
-afterEach(() => {
-  for (const shm of created.splice(0)) {
-    try {
-      shm.unlink()
-    } catch {
-      // Already unlinked by the test.
-    }
-    try {
-      shm.close()
-    } catch {
-      // A test left an export held on purpose; the process exit unmaps it.
-    }
-  }
-})
+const createShm = shmPerTest('101')
 
 /** Runs `count` processes of test/fixtures/atomics-child.js and resolves when all exited 0. */
 function runChildren(count: number, mode: 'add' | 'lock', view: MemoryView<string>, iterations: number): Promise<void> {

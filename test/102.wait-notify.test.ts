@@ -4,42 +4,21 @@
  * the memory, waiters that do not hold thread-pool threads, and processes that end with waits
  * pending.
  */
-import { afterEach, describe, it } from 'mocha'
+import { describe, it } from 'mocha'
 import { expect } from 'chai'
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { memoryview, mmap, SharedMemory } from 'memoryview'
-import { expectError, INDEX, INVALID_INDEX, INVALID_TYPE, INVALID_VALUE, RELEASED } from './helpers/errors'
+import { expectError, ABORTED, FORMAT, INDEX, INVALID_ARG, INVALID_INDEX, INVALID_TYPE, INVALID_VALUE, NOT_SHAREABLE, OUT_OF_RANGE, RELEASED, UNALIGNED } from './helpers/errors'
+import { shmPerTest } from './helpers/shm'
 import { watchWorker } from './helpers/worker'
 
 const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures')
-const NOT_SHAREABLE = 'ERR_MEMORYVIEW_NOT_SHAREABLE'
-const ABORTED = 'ERR_MEMORYVIEW_ABORTED'
-const FORMAT = 'ERR_MEMORYVIEW_FORMAT'
-const UNALIGNED = 'ERR_MEMORYVIEW_UNALIGNED'
-const OUT_OF_RANGE = 'ERR_MEMORYVIEW_OUT_OF_RANGE'
-const INVALID_ARG = 'ERR_MEMORYVIEW_INVALID_ARG'
 
-const segments: SharedMemory[] = []
-function createShm(size = 4096): SharedMemory {
-  const shm = new SharedMemory({ name: `mvt102_${process.pid}_${randomBytes(4).toString('hex')}`, create: true, size })
-  segments.push(shm)
-  return shm
-}
-afterEach(() => {
-  for (const shm of segments.splice(0)) {
-    try {
-      shm.close()
-    } catch {
-      /* a test left an export: the unlink below still removes the name */
-    }
-    shm.unlink()
-  }
-})
+const createShm = shmPerTest('102')
 
 function sabView(n = 4) {
   return memoryview(new Int32Array(new SharedArrayBuffer(4 * n)))
@@ -52,7 +31,8 @@ async function until(fn: () => boolean): Promise<void> {
 
 function runFixture(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(fixtures, 'wait-peer.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // A bound on the child: a peer stuck in a wait would otherwise outlive the test and keep mocha running.
+    const child = spawn(process.execPath, [path.join(fixtures, 'wait-peer.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 50_000, killSignal: 'SIGKILL' })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -247,9 +227,12 @@ describe('102 wait / notify', () => {
       const shm = createShm()
       const v = shm.buf.cast('i')
       const child = runFixture(['sync-wait', shm.name])
+      let ended = false
+      void child.then(() => { ended = true })
       // notify() reports 1 only once the child sleeps in wait(0, 0): its result must be 'ok'.
-      await until(() => v.notify(0) === 1)
-      expect(await v.waitAsync(1, 0)).to.equal('ok')
+      // A child that dies first ends the polling (and fails below) instead of spinning forever.
+      await until(() => ended || v.notify(0) === 1)
+      expect(await v.waitAsync(1, 0, { timeout: 30_000 })).to.equal('ok')
       const out = await child
       expect(out.code, out.stderr).to.equal(0)
       expect(JSON.parse(out.stdout)).to.deep.equal({ result: 'ok', woke: 1 })

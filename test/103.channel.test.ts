@@ -11,17 +11,10 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { BufferError, Channel, SharedMemory } from 'memoryview'
-import { expectError, EXPORTED, RELEASED } from './helpers/errors'
+import { expectError, ABORTED, CHANNEL_CLOSED, CHANNEL_INVALID, EXPORTED, INVALID_ARG, MESSAGE_TOO_LARGE, OUT_OF_RANGE, PEER_GONE, RELEASED } from './helpers/errors'
 import { watchWorker } from './helpers/worker'
 
 const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures')
-const CHANNEL_CLOSED = 'ERR_MEMORYVIEW_CHANNEL_CLOSED'
-const CHANNEL_INVALID = 'ERR_MEMORYVIEW_CHANNEL_INVALID'
-const PEER_GONE = 'ERR_MEMORYVIEW_PEER_GONE'
-const MESSAGE_TOO_LARGE = 'ERR_MEMORYVIEW_MESSAGE_TOO_LARGE'
-const ABORTED = 'ERR_MEMORYVIEW_ABORTED'
-const OUT_OF_RANGE = 'ERR_MEMORYVIEW_OUT_OF_RANGE'
-const INVALID_ARG = 'ERR_MEMORYVIEW_INVALID_ARG'
 
 const open: Channel[] = []
 const names = new Set<string>()
@@ -55,7 +48,13 @@ function spawnPeer(args: string[], command = process.execPath, script = 'channel
     for (const wake of lines.splice(0)) wake()
   })
   child.stderr!.on('data', (d) => (stderr += d))
-  const closed = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })))
+  const closed = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on('close', (code, signal) => {
+      // Wakes printed(): a peer that ends without printing what it awaits fails it at once.
+      for (const wake of lines.splice(0)) wake()
+      resolve({ code, signal })
+    }),
+  )
   return {
     child,
     closed,
@@ -64,7 +63,7 @@ function spawnPeer(args: string[], command = process.execPath, script = 'channel
     /** Resolves once stdout contains `s` (checked on every chunk). */
     async printed(s: string): Promise<void> {
       while (!stdout.includes(s)) {
-        if (child.exitCode !== null) throw new Error(`peer exited: ${stderr}`)
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`peer exited: ${stderr}`)
         await new Promise<void>((resolve) => lines.push(resolve))
       }
     },

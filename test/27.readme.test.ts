@@ -29,7 +29,7 @@ describe('27 README examples', () => {
       const file = join(dir, `example-${n + 1}.js`)
       writeFileSync(file, code)
       try {
-        const r = spawnSync(process.execPath, [file], { encoding: 'utf8' })
+        const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 50_000 })
         expect(r.stderr).to.equal('')
         expect(r.status, r.stderr).to.equal(0)
       } finally {

@@ -165,6 +165,19 @@ describe('62 docs and package', () => {
         }
       })
     })
+
+    // The ```ts examples are compiled from a copy (tsc -p test/types); this keeps the copy in step,
+    // so an example edited in the README cannot stop compiling unnoticed. Lines are compared without
+    // their comments; the copy may add lines (@ts-expect-error, void) and merges the imports.
+    it('every ```ts example is in test/types/readme-examples.ts, which the type check compiles', () => {
+      const code = (line: string): string => line.replace(/\s*\/\/.*$/, '').trim()
+      const copy = fs.readFileSync(path.join(root, 'test', 'types', 'readme-examples.ts'), 'utf8')
+      const lines = new Set(copy.split('\n').map(code))
+      const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
+      expect(blocks.length).to.be.at.least(1)
+      const missing = blocks.flatMap((b) => b.split('\n').map(code)).filter((l) => l !== '' && !l.startsWith('import ') && !lines.has(l))
+      expect(missing).to.deep.equal([])
+    })
   })
 
   describe('npm run demo', () => {

@@ -22,7 +22,7 @@ const ADVICE = ['normal', 'random', 'sequential', 'willneed', 'dontneed'] as con
 
 /** Drops `file` from the page cache (it must not be mapped by anyone then). */
 function evict(file: string): void {
-  const r = spawnSync('python3', ['-c', 'import os,sys\nfd=os.open(sys.argv[1],os.O_RDONLY)\nos.fsync(fd)\nos.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED)', file], { encoding: 'utf8' })
+  const r = spawnSync('python3', ['-c', 'import os,sys\nfd=os.open(sys.argv[1],os.O_RDONLY)\nos.fsync(fd)\nos.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED)', file], { encoding: 'utf8', timeout: 30_000 })
   expect(r.status, r.stderr).to.equal(0)
 }
 
@@ -208,7 +208,7 @@ describe('78 README examples of "Large files and data formats" (files of any siz
   for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.js')).sort()) {
     it(`${name} runs and exits cleanly`, function () {
       this.timeout(30_000)
-      const r = spawnSync(process.execPath, [path.join(dir, name)], { encoding: 'utf8' })
+      const r = spawnSync(process.execPath, [path.join(dir, name)], { encoding: 'utf8', timeout: 25_000 })
       expect(r.stderr).to.equal('')
       expect(r.status, r.stderr).to.equal(0)
     })

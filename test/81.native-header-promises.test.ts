@@ -283,7 +283,7 @@ describe('81 native header: include/memoryview.h keeps its promises', function (
           for (const define of ['', '-DMEMORYVIEW_PORTABLE_OVERFLOW']) {
             const exe = path.join(tmp, `overflow-${outputs.length}`)
             cxx([...(define ? [define] : []), '-I', include, path.join(consumerDir, 'overflow-check.cc'), '-o', exe])
-            outputs.push(spawnSync(exe, { encoding: 'utf8' }).stdout)
+            outputs.push(spawnSync(exe, { encoding: 'utf8', timeout: CHILD_TIMEOUT_MS }).stdout)
           }
         }
         expect(outputs[0].split('\n').length).to.equal(20 * 20 + 1)

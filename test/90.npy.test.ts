@@ -190,7 +190,7 @@ describe('90 .npy files (openNpy, saveNpy, npyBytes)', () => {
         f.close()
         if (openNpy(${JSON.stringify(file)}).shape[0] !== 2) throw new Error('the file was not replaced')
       `
-      const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', cwd: __dirname })
+      const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', cwd: __dirname, timeout: 50_000 })
       expect(r.signal, r.stderr).to.equal(null)
       expect(r.status, r.stderr).to.equal(0)
     })

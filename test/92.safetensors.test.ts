@@ -60,7 +60,7 @@ describe('92 safetensors', () => {
 
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mv-safetensors-'))
-    const r = spawnSync('python3', [path.join(fixtures, 'safetensors-writer.py'), dir], { encoding: 'utf8' })
+    const r = spawnSync('python3', [path.join(fixtures, 'safetensors-writer.py'), dir], { encoding: 'utf8', timeout: 50_000 })
     expect(r.status, r.stderr).to.equal(0)
     manifest = JSON.parse(r.stdout)
   })
@@ -293,7 +293,7 @@ describe('92 safetensors', () => {
         for (const b of typed) { for (let i = 0; i < 64; i++) sum += b[i] ?? 0; b[0] = 1 }
         process.stdout.write(JSON.stringify({ codes: [...codes], sum, lengths: typed.map((b) => b.length).reduce((a, b) => a + b, 0) }))
       `
-      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 50_000 })
       expect(r.signal, r.stderr).to.equal(null)
       expect(r.status, r.stderr).to.equal(0)
       expect(JSON.parse(r.stdout)).to.deep.equal({ codes: [RELEASED], sum: 0, lengths: 0 })
@@ -348,7 +348,7 @@ describe('92 safetensors', () => {
       const names = ['openSafetensors', 'bf16ToFloat32', 'SafetensorsFile']
       console.log(JSON.stringify(names.map((n) => typeof esm[n] === 'function' && esm[n] === cjs[n])))
     `
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8' })
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8', timeout: 50_000 })
     expect(r.stderr).to.equal('')
     expect(JSON.parse(r.stdout)).to.deep.equal([true, true, true])
   })

@@ -34,7 +34,7 @@ export function enc(v: unknown, float: boolean): unknown {
 }
 
 export function runOracle(request: object): any {
-  const r = spawnSync('python3', [ORACLE], { input: JSON.stringify(request), encoding: 'utf8', maxBuffer: 1 << 28 })
+  const r = spawnSync('python3', [ORACLE], { input: JSON.stringify(request), encoding: 'utf8', maxBuffer: 1 << 28, timeout: 50_000 })
   if (r.status !== 0) throw new Error(`npy-oracle.py failed: ${r.stderr}`)
   return JSON.parse(r.stdout)
 }
