@@ -108,12 +108,16 @@ export abstract class ExternalOwner implements Disposable {
     this._buffer = buffer
     this._size = buffer.byteLength
     registerExternal(buffer, this._state)
-    const mbuf = new ManagedBuffer(buffer, 0, buffer.byteLength, this)
-    this.#buf = MemoryView._derive<'B'>({
+    this.#buf = this._byteView(new ManagedBuffer(buffer, 0, buffer.byteLength, this))
+  }
+
+  /** @internal A view of 'B' over all of `mbuf` (the whole mapping or a window), readonly as the owner is. */
+  _byteView(mbuf: ManagedBuffer): MemoryView<'B'> {
+    return MemoryView._derive<'B'>({
       mbuf,
       offset: 0,
       format: parseSingleFormat('B')!,
-      shape: [buffer.byteLength],
+      shape: [mbuf.byteLength],
       strides: [1],
       readonly: this.#readonly,
     })
