@@ -98,19 +98,26 @@ export abstract class ExternalOwner implements Disposable {
 
   /** @internal Makes `buffer` (a new mapping) the owner's memory, with a fresh `buf` over it. */
   _adopt(buffer: ArrayBuffer): void {
+    if (this._buffer !== null) {
+      // A new mapping (resize()) gets a new state (old views stay released) that keeps where the
+      // memory comes from. The first mapping uses the state the constructor made.
+      const previous = this._state
+      this._state = new OwnedExternalMemory(previous.what)
+      this._state.copyOrigin(previous)
+    }
     this._buffer = buffer
     this._size = buffer.byteLength
-    // A new mapping gets a new state (old views stay released) that keeps where the memory comes from.
-    const previous = this._state
-    this._state = new OwnedExternalMemory(previous.what)
-    this._state.copyOrigin(previous)
     registerExternal(buffer, this._state)
-    const mbuf = new ManagedBuffer(buffer, 0, buffer.byteLength, this)
-    this.#buf = MemoryView._derive<'B'>({
+    this.#buf = this._byteView(new ManagedBuffer(buffer, 0, buffer.byteLength, this))
+  }
+
+  /** @internal A view of 'B' over all of `mbuf` (the whole mapping or a window), readonly as the owner is. */
+  _byteView(mbuf: ManagedBuffer): MemoryView<'B'> {
+    return MemoryView._derive<'B'>({
       mbuf,
       offset: 0,
       format: parseSingleFormat('B')!,
-      shape: [buffer.byteLength],
+      shape: [mbuf.byteLength],
       strides: [1],
       readonly: this.#readonly,
     })

@@ -16,8 +16,7 @@ import { requireBinding } from './binding'
 import { codes, rangeError, typeError } from './errors'
 import { ExternalOwner, OwnedExternalMemory, WindowMapping } from './external'
 import { ManagedBuffer, registerExternal } from './managed-buffer'
-import { MemoryView } from './memoryview'
-import { parseSingleFormat } from './format'
+import type { MemoryView } from './memoryview'
 
 /**
  * How a file is mapped, as Python's `mmap.ACCESS_READ` / `ACCESS_WRITE` / `ACCESS_COPY`: `'read'`
@@ -213,14 +212,7 @@ export class MappedFile extends ExternalOwner {
     const mbuf = new ManagedBuffer(buffer, 0, length, this, () => {
       if (w.state.exports === 0) this._unmapWindow(w)
     })
-    return MemoryView._derive({
-      mbuf,
-      offset: 0,
-      format: parseSingleFormat('B')!,
-      shape: [length],
-      strides: [1],
-      readonly: this.access === 'read',
-    })
+    return this._byteView(mbuf)
   }
 
   /**
@@ -317,7 +309,7 @@ export class MappedFile extends ExternalOwner {
     }
     const lease = this.lease()
     try {
-      await requireBinding('mmap').prefetch(this._buffer!, off, len)
+      await requireBinding('mmap').prefetch(this._buffer, off, len)
     } finally {
       lease.release()
     }

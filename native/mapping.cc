@@ -475,6 +475,16 @@ class FilePrefetchWork : public PrefetchPromiseWork {
   int64_t length_;
 };
 
+// The advice (argument 3) of advise() and fileAdvise(), numbered as Advice.
+Advice AdviceArg(const Napi::CallbackInfo& info) {
+  int64_t advice = IntegerArg(info, 3, "advice");
+  if (advice < 0 || advice > static_cast<int64_t>(Advice::kDontNeed)) {
+    ThrowError(info.Env(), ErrorKind::kRangeError, kCodeOutOfRange,
+               "advice out of range");
+  }
+  return static_cast<Advice>(advice);
+}
+
 // fd, offset, length of the file-range calls (arguments 0 to 2).
 void FileRangeArgs(const Napi::CallbackInfo& info, int* fd, int64_t* offset,
                    int64_t* length) {
@@ -494,12 +504,8 @@ Napi::Value FileAdviseJs(const Napi::CallbackInfo& info) {
   int fd;
   int64_t offset, length;
   FileRangeArgs(info, &fd, &offset, &length);
-  int64_t advice = IntegerArg(info, 3, "advice");
-  if (advice < 0 || advice > static_cast<int64_t>(Advice::kDontNeed)) {
-    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
-               "advice out of range");
-  }
-  int rc = FileAdvise(fd, offset, length, static_cast<Advice>(advice));
+  Advice advice = AdviceArg(info);
+  int rc = FileAdvise(fd, offset, length, advice);
   if (rc != 0) ThrowSystemError(env, rc, "posix_fadvise", "");
   return env.Undefined();
 }
@@ -593,12 +599,8 @@ Napi::Value AdviseJs(const Napi::CallbackInfo& info) {
   std::shared_ptr<MapState> state = LiveMapping(info, "advise()");
   int64_t offset, length;
   RangeArgs(info, *state, &offset, &length);
-  int64_t advice = IntegerArg(info, 3, "advice");
-  if (advice < 0 || advice > static_cast<int64_t>(Advice::kDontNeed)) {
-    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
-               "advice out of range");
-  }
-  int rc = Advise(state->addr, offset, length, static_cast<Advice>(advice));
+  Advice advice = AdviceArg(info);
+  int rc = Advise(state->addr, offset, length, advice);
   if (rc != 0) ThrowSystemError(env, rc, "madvise", "");
   return env.Undefined();
 }

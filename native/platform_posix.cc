@@ -322,7 +322,9 @@ int RemapFile(const char* path, int fd, uint64_t dev, uint64_t ino,
 
 namespace {
 
-// The page-aligned span [start, end) covering [offset, offset + length).
+// The span [start, end) covering [offset, offset + length) from the start of
+// its first page: `start` is rounded down to a page, `end` is not rounded
+// (madvise and mincore take in the whole of the last page themselves).
 void PageSpan(int64_t offset, int64_t length, int64_t* start, int64_t* end) {
   int64_t page = AllocationGranularity();
   *start = offset - offset % page;

@@ -15,6 +15,7 @@ import * as util from 'node:util'
 import { Worker } from 'node:worker_threads'
 import { BufferError, memoryview, MemoryView, SharedMemory } from 'memoryview'
 import { expectError, EXPORTED, RELEASED } from './helpers/errors'
+import { watchWorker } from './helpers/worker'
 
 const INVALID_ARG = 'ERR_MEMORYVIEW_INVALID_ARG'
 const OUT_OF_RANGE = 'ERR_MEMORYVIEW_OUT_OF_RANGE'
@@ -426,24 +427,8 @@ describe('71 SharedMemory', () => {
     it('a worker opens the segment by name: each side sees the other one\'s writes', async () => {
       const shm = createShm(64)
       const worker = new Worker(path.join(fixtures, 'shm-worker.js'), { workerData: { name: shm.name } })
-      const inbox: any[] = []
-      const waiters: ((msg: any) => void)[] = []
-      worker.on('message', (msg) => {
-        const w = waiters.shift()
-        if (w) w(msg)
-        else inbox.push(msg)
-      })
-      let failure: Error | null = null
-      worker.on('error', (err) => { failure = err })
-      const exited = new Promise<number>((resolve) => worker.on('exit', resolve))
-      const next = (): Promise<any> => {
-        if (failure) return Promise.reject(failure)
-        if (inbox.length) return Promise.resolve(inbox.shift())
-        return new Promise((resolve, reject) => {
-          waiters.push(resolve)
-          worker.once('error', reject)
-        })
-      }
+      // Listeners go on now; a worker that fails or exits early rejects the awaited message.
+      const { next, exited } = watchWorker(worker)
       try {
         expect(await next()).to.deep.equal({ ready: true })
         const first = randomBytes(32)

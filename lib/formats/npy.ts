@@ -285,17 +285,17 @@ function npyStrides(shape: readonly number[], itemsize: number, fortran: boolean
 }
 
 /**
- * The view of a parsed array inside `base` (a view of 'B' over the whole mapping or buffer), at
- * `base`'s offset plus `start` plus the header's data offset. Derived from `base`'s managed buffer,
+ * The view of a parsed array inside `base` (a view of 'B' whose first byte is the `.npy` magic), at
+ * `base`'s offset plus the header's data offset. Derived from `base`'s managed buffer,
  * so it belongs to the same owner and is released with it.
  * @internal
  */
-export function npyView(base: MemoryView, start: number, header: NpyHeader, readonly: boolean): MemoryView {
+export function npyView(base: MemoryView, header: NpyHeader, readonly: boolean): MemoryView {
   const init = base._copyInit()
   const format: Format = parseSingleFormat(header.format)!
   return MemoryView._derive({
     mbuf: init.mbuf as ManagedBuffer,
-    offset: init.offset + start + header.dataOffset,
+    offset: init.offset + header.dataOffset,
     format,
     shape: header.shape,
     strides: Object.freeze(npyStrides(header.shape, format.itemsize, header.fortranOrder)),
@@ -368,7 +368,7 @@ export function openNpy(path: string | URL, options: NpyOptions = {}): NpyFile {
   }
   try {
     const header = parseNpyHeader(file.buf.toTypedArray() as Uint8Array)
-    return new NpyFile(file, header, npyView(file.buf, 0, header, file.access === 'read'))
+    return new NpyFile(file, header, npyView(file.buf, header, file.access === 'read'))
   } catch (err) {
     file.close()
     throw err

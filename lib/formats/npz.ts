@@ -208,12 +208,10 @@ export class NpzFile implements Disposable {
     const start = m.localOffset + 30 + r.u16(m.localOffset + 26) + r.u16(m.localOffset + 28)
     if (start + m.compressedSize > bytes.length) throw badZip(`the data of '${m.name}' runs past the end of the file`)
     let base: MemoryView
-    let at: number
     let readonly = this.file.access === 'read'
     if (m.method === 0) {
       if (m.compressedSize !== m.size) throw badZip(`stored member '${m.name}' has two different sizes`)
       base = buf.subarray(start, start + m.size)
-      at = 0
     } else if (m.method === 8 && this.#compressed === 'load') {
       let inflated: Buffer
       try {
@@ -223,7 +221,6 @@ export class NpzFile implements Disposable {
       }
       if (inflated.length !== m.size) throw badZip(`'${m.name}' inflates to ${inflated.length} bytes, not ${m.size}`)
       base = memoryview(inflated)
-      at = 0
       readonly = false
     } else if (m.method === 8) {
       throw plainError(
@@ -235,7 +232,7 @@ export class NpzFile implements Disposable {
       throw badZip(`'${m.name}' uses compression method ${m.method}`)
     }
     const header = parseNpyHeader(base.toTypedArray() as Uint8Array)
-    const array = npyView(base, at, header, readonly)
+    const array = npyView(base, header, readonly)
     return Object.freeze({ dtype: header.dtype, shape: header.shape, fortranOrder: header.fortranOrder, array })
   }
 
@@ -330,25 +327,24 @@ export function saveNpz(path: string | URL, arrays: Record<string, Source | Memo
     if (nameBytes.length > 0xffff) throw typeError(codes.INVALID_ARG, 'a member name is longer than a zip allows')
     const flags = /^[\x20-\x7e]*$/.test(name) ? 0 : 0x800 // bit 11: the name is UTF-8
     const crc = crc32(npy)
+    // The local header and the central entry share these fields, the central entry's 2 bytes later
+    // (after its 'version made by'): version needed, flags, method 0, time 0, date, crc, sizes, name length.
+    const fields = (b: Buffer, at: number): void => {
+      b.writeUInt16LE(20, at)
+      b.writeUInt16LE(flags, at + 2)
+      b.writeUInt16LE(DOS_DATE, at + 8)
+      b.writeUInt32LE(crc, at + 10)
+      b.writeUInt32LE(size, at + 14)
+      b.writeUInt32LE(size, at + 18)
+      b.writeUInt16LE(nameBytes.length, at + 22)
+    }
     const local = Buffer.alloc(30)
     local.writeUInt32LE(LOCAL, 0)
-    local.writeUInt16LE(20, 4)
-    local.writeUInt16LE(flags, 6)
-    local.writeUInt16LE(DOS_DATE, 12)
-    local.writeUInt32LE(crc, 14)
-    local.writeUInt32LE(size, 18)
-    local.writeUInt32LE(size, 22)
-    local.writeUInt16LE(nameBytes.length, 26)
+    fields(local, 4)
     const entry = Buffer.alloc(46)
     entry.writeUInt32LE(CENTRAL, 0)
     entry.writeUInt16LE(20, 4)
-    entry.writeUInt16LE(20, 6)
-    entry.writeUInt16LE(flags, 8)
-    entry.writeUInt16LE(DOS_DATE, 14)
-    entry.writeUInt32LE(crc, 16)
-    entry.writeUInt32LE(size, 20)
-    entry.writeUInt32LE(size, 24)
-    entry.writeUInt16LE(nameBytes.length, 28)
+    fields(entry, 6)
     entry.writeUInt32LE(offset, 42)
     central.push(entry, nameBytes)
     parts.push(local, nameBytes, ...npy)
