@@ -57,6 +57,18 @@ let pReadonly = false
 let pSame: MemoryView<string> | null = null
 let nextId = 1
 
+/** Hands a layout to the next `new MemoryView(INTERNAL)` (which clears it), through the module variables above. */
+function stage(
+  mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
+): void {
+  pMbuf = mbuf
+  pOff = offset
+  pFmt = format
+  pShape = shape
+  pStrides = strides
+  pReadonly = readonly
+}
+
 /** The ManagedBuffer a released view points at: no memory, every access fails. */
 const RELEASED_MBUF = new ManagedBuffer(new ArrayBuffer(0), 0, 0, undefined)
 RELEASED_MBUF.dv = null
@@ -261,25 +273,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @throws {Error} ERR_MEMORYVIEW_RELEASED when `source` is a released view.
    */
   constructor(source: Source | MemoryView<string>) {
-    let mbuf: ManagedBuffer
-    let offset: number
-    let format: Format
-    let shape: readonly number[]
-    let strides: readonly number[]
-    let readonly: boolean
-    let same: MemoryView<string> | null = null
-    if ((source as unknown) === INTERNAL) {
-      mbuf = pMbuf!
-      offset = pOff
-      format = pFmt!
-      shape = pShape
-      strides = pStrides
-      readonly = pReadonly
-      same = pSame
-      pMbuf = null
-      pFmt = null
-      pSame = null
-    } else {
+    if ((source as unknown) !== INTERNAL) {
+      // The public sources stage their layout as _make() does, so that one path below reads it.
       let from: MemoryView<string> | null = null
       if (source instanceof MemoryView) {
         from = source
@@ -289,23 +284,23 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       }
       if (from !== null) {
         from._checkReleased()
-        mbuf = from._mbuf
-        offset = from._off
-        format = from._fmt
-        shape = from._shape
-        strides = from._strides
-        readonly = from._readonly
-        same = from
+        stage(from._mbuf, from._off, from._fmt, from._shape, from._strides, from._readonly)
+        pSame = from
       } else {
         const init = resolveSource(source)
-        mbuf = init.mbuf
-        offset = init.offset
-        format = init.format
-        shape = init.shape
-        strides = init.strides
-        readonly = init.readonly
+        stage(init.mbuf, init.offset, init.format, init.shape, init.strides, init.readonly)
       }
     }
+    const mbuf = pMbuf!
+    const offset = pOff
+    const format = pFmt!
+    const shape = pShape
+    const strides = pStrides
+    const readonly = pReadonly
+    const same = pSame
+    pMbuf = null
+    pFmt = null
+    pSame = null
     this._noclone = NOT_CLONEABLE_GUARD
     this._mbuf = mbuf
     this._dv = mbuf.dv
@@ -375,12 +370,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   static _make<G extends string = FormatString>(
     mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
   ): MemoryView<G> {
-    pMbuf = mbuf
-    pOff = offset
-    pFmt = format
-    pShape = shape
-    pStrides = strides
-    pReadonly = readonly
+    stage(mbuf, offset, format, shape, strides, readonly)
     return new MemoryView(INTERNAL as never) as MemoryView<G>
   }
 
