@@ -78,9 +78,6 @@ const collected = new FinalizationRegistry<ManagedBuffer>((mbuf) => {
   }
 })
 
-/** The warning code native/export.cc uses for the same situation. */
-const RELEASE_FAILED = 'ERR_MEMORYVIEW_RELEASE_FAILED'
-
 function emitReleaseWarning(err: unknown): void {
   let detail: string
   try {
@@ -89,7 +86,7 @@ function emitReleaseWarning(err: unknown): void {
     detail = 'the thrown value could not be converted to a string'
   }
   try {
-    process.emitWarning('memoryview: the release() of a garbage collected view\'s exporter threw', { code: RELEASE_FAILED, detail })
+    process.emitWarning('memoryview: the release() of a garbage collected view\'s exporter threw', { code: codes.RELEASE_FAILED, detail })
   } catch {
     // Nothing is left to report to (emitWarning replaced or throwing); the hook has run once.
   }
