@@ -80,10 +80,6 @@ const TYPED_FORMATS: Record<string, string> = {
   Int32Array: 'i', Uint32Array: 'I', BigInt64Array: 'q', BigUint64Array: 'Q', Float32Array: 'f',
   Float64Array: 'd', Float16Array: 'e',
 }
-const ITEMSIZES: Record<string, number> = {
-  Uint8Array: 1, Uint8ClampedArray: 1, Int8Array: 1, Int16Array: 2, Uint16Array: 2,
-  Int32Array: 4, Uint32Array: 4, BigInt64Array: 8, BigUint64Array: 8, Float32Array: 4, Float64Array: 8,
-}
 
 const notContiguous = (what: string): TypeError =>
   typeError(codes.NOT_CONTIGUOUS, `the request needs a ${what} buffer, and this view is not one`)
@@ -198,7 +194,8 @@ function plainView(value: ArrayBufferView): { format: string; itemsize: number }
   // Float16Array has no Node-API TypedArray type yet: it takes the view path.
   const format = tag === undefined ? 'B' : tag === 'Float16Array' ? undefined : TYPED_FORMATS[tag]
   if (format === undefined) return null
-  const info = { format, itemsize: tag === undefined ? 1 : ITEMSIZES[tag] }
+  // The format's size, not the view's BYTES_PER_ELEMENT, which an own property could fake.
+  const info = { format, itemsize: calcsize(format)! }
   plainViews.set(value, info)
   return info
 }
