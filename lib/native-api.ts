@@ -21,7 +21,7 @@ import { codes, plainError, rangeError, typeError } from './errors'
 import { calcsize } from './format'
 import { ExternalMemory, externalOf, registerExternal } from './managed-buffer'
 import { MemoryView, Pin } from './memoryview'
-import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM } from './sources'
+import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, TYPED_FORMATS } from './sources'
 import {
   bufferByteLength, isAnyArrayBuffer, isArrayBuffer, isDetached, isResizable, isView, typedArrayTag, viewBuffer, viewByteLength,
 } from './intrinsics'
@@ -75,11 +75,6 @@ const scratch = new Float64Array(Slot.Format + MAX_FORMAT)
 /** What `slots` keeps for one acquisition. */
 type Held = Pin | ArrayBufferView | { pin: Pin; view: MemoryView }
 
-const TYPED_FORMATS: Record<string, string> = {
-  Uint8Array: 'B', Uint8ClampedArray: 'B', Int8Array: 'b', Int16Array: 'h', Uint16Array: 'H',
-  Int32Array: 'i', Uint32Array: 'I', BigInt64Array: 'q', BigUint64Array: 'Q', Float32Array: 'f',
-  Float64Array: 'd', Float16Array: 'e',
-}
 
 const notContiguous = (what: string): TypeError =>
   typeError(codes.NOT_CONTIGUOUS, `the request needs a ${what} buffer, and this view is not one`)
