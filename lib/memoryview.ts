@@ -99,13 +99,18 @@ function callText(method: string, args: readonly unknown[]): string {
   return `${method}(${args.map(show).join(', ')})`
 }
 
+/** The call a view of `ndim` dimensions takes, for messages: `get(i0, i1)`, `set(index, value)`, `set(value)`. */
+function wantedCall(method: 'get' | 'set', ndim: number): string {
+  const need = ndim === 0 ? '' : ndim === 1 ? 'index' : Array.from({ length: ndim }, (_, d) => `i${d}`).join(', ')
+  return method === 'get' ? `get(${need})` : ndim === 0 ? 'set(value)' : `set(${need}, value)`
+}
+
 /**
  * CPython's NotImplementedError for fewer indices than dimensions (`m[()]`, `m[i]` on a 2-D view), told
  * as the JS call that reached it and the call that was probably meant. `indices` excludes set()'s value.
  */
 function subViews(cpython: string, method: 'get' | 'set', args: readonly unknown[], nIndices: number, ndim: number): Error {
-  const need = ndim === 1 ? 'index' : Array.from({ length: ndim }, (_, d) => `i${d}`).join(', ')
-  const wanted = method === 'get' ? `get(${need})` : `set(${need}, value)`
+  const wanted = wantedCall(method, ndim)
   const count = `${args.length} argument${args.length === 1 ? '' : 's'}`
   const meant =
     method === 'set' && nIndices === 0
@@ -658,9 +663,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._checkReleased()
     const ndim = this._ndim
     if (args.length === 0) {
-      const indices = Array.from({ length: ndim }, (_, d) => `i${d}`).join(', ')
-      const wanted = ndim === 0 ? 'set(value)' : ndim === 1 ? 'set(index, value)' : `set(${indices}, value)`
-      throw typeError(codes.INVALID_ARG, `set() needs a value to store: a ${ndim}-D view takes ${wanted}`)
+      throw typeError(codes.INVALID_ARG, `set() needs a value to store: a ${ndim}-D view takes ${wantedCall('set', ndim)}`)
     }
     const all = args.slice()
     const value = args.pop()
