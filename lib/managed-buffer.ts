@@ -153,8 +153,9 @@ export class ManagedBuffer {
       // a view made now must still find its memory gone through the slow path.
       if (this.outOfBounds()) return null
       ta = this.byteOffset % size === 0 ? new Ctor(this.buffer, this.byteOffset, Math.floor(this.byteLength / size)) : null
-      if (this.typedCtor !== null) (this.typedViews ??= new Map()).set(this.typedCtor, this.typedLast)
     }
+    // The one being replaced goes to the Map, also when `Ctor` came from there: else it is lost and made again.
+    if (this.typedCtor !== null) (this.typedViews ??= new Map()).set(this.typedCtor, this.typedLast)
     this.typedCtor = Ctor
     this.typedLast = ta
     return ta
