@@ -1239,6 +1239,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * Python's `hash(m)`: readonly views with format 'B', 'b' or 'c' only; equal bytes give equal
    * hashes. A hash computed before release() is still returned after it.
    * @throws {TypeError} ERR_MEMORYVIEW_HASH when the view is writable or has another format.
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for more than buffer.constants.MAX_LENGTH bytes (hashed as tobytes()).
    */
   hash(): number {
     if (this._hash !== undefined) return this._hash
@@ -1338,6 +1339,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * `valueOf()` first) gives Python's `bytes(m)` instead of reading `view[0..length)` as zeros.
    * Never an alias of the memory: a readonly view must not hand out writable bytes.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after release().
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for more than buffer.constants.MAX_LENGTH bytes, as tobytes().
    */
   valueOf(): Buffer {
     return this.tobytes()
