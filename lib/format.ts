@@ -64,7 +64,7 @@ const SIGNED = new Set(['b', 'h', 'i', 'l', 'q', 'n'])
 /**
  * The kind of JS value each struct letter reads as: the runtime half of the format → value-type
  * table. lib/value-types.ts derives the public types (`ValueOf<F>`) from this object's type, so the
- * two cannot drift; test/62.value-types.test.ts checks every reader against it.
+ * two cannot drift; test/63.value-types.test.ts checks every reader against it.
  */
 export const VALUE_KINDS = {
   b: 'number', B: 'number', h: 'number', H: 'number', i: 'number', I: 'number',

@@ -78,9 +78,6 @@ const collected = new FinalizationRegistry<ManagedBuffer>((mbuf) => {
   }
 })
 
-/** The warning code native/export.cc uses for the same situation. */
-const RELEASE_FAILED = 'ERR_MEMORYVIEW_RELEASE_FAILED'
-
 function emitReleaseWarning(err: unknown): void {
   let detail: string
   try {
@@ -89,7 +86,7 @@ function emitReleaseWarning(err: unknown): void {
     detail = 'the thrown value could not be converted to a string'
   }
   try {
-    process.emitWarning('memoryview: the release() of a garbage collected view\'s exporter threw', { code: RELEASE_FAILED, detail })
+    process.emitWarning('memoryview: the release() of a garbage collected view\'s exporter threw', { code: codes.RELEASE_FAILED, detail })
   } catch {
     // Nothing is left to report to (emitWarning replaced or throwing); the hook has run once.
   }
@@ -156,8 +153,9 @@ export class ManagedBuffer {
       // a view made now must still find its memory gone through the slow path.
       if (this.outOfBounds()) return null
       ta = this.byteOffset % size === 0 ? new Ctor(this.buffer, this.byteOffset, Math.floor(this.byteLength / size)) : null
-      if (this.typedCtor !== null) (this.typedViews ??= new Map()).set(this.typedCtor, this.typedLast)
     }
+    // The one being replaced goes to the Map, also when `Ctor` came from there: else it is lost and made again.
+    if (this.typedCtor !== null) (this.typedViews ??= new Map()).set(this.typedCtor, this.typedLast)
     this.typedCtor = Ctor
     this.typedLast = ta
     return ta

@@ -57,6 +57,18 @@ let pReadonly = false
 let pSame: MemoryView<string> | null = null
 let nextId = 1
 
+/** Hands a layout to the next `new MemoryView(INTERNAL)` (which clears it), through the module variables above. */
+function stage(
+  mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
+): void {
+  pMbuf = mbuf
+  pOff = offset
+  pFmt = format
+  pShape = shape
+  pStrides = strides
+  pReadonly = readonly
+}
+
 /** The ManagedBuffer a released view points at: no memory, every access fails. */
 const RELEASED_MBUF = new ManagedBuffer(new ArrayBuffer(0), 0, 0, undefined)
 RELEASED_MBUF.dv = null
@@ -87,13 +99,18 @@ function callText(method: string, args: readonly unknown[]): string {
   return `${method}(${args.map(show).join(', ')})`
 }
 
+/** The call a view of `ndim` dimensions takes, for messages: `get(i0, i1)`, `set(index, value)`, `set(value)`. */
+function wantedCall(method: 'get' | 'set', ndim: number): string {
+  const need = ndim === 0 ? '' : ndim === 1 ? 'index' : Array.from({ length: ndim }, (_, d) => `i${d}`).join(', ')
+  return method === 'get' ? `get(${need})` : ndim === 0 ? 'set(value)' : `set(${need}, value)`
+}
+
 /**
  * CPython's NotImplementedError for fewer indices than dimensions (`m[()]`, `m[i]` on a 2-D view), told
  * as the JS call that reached it and the call that was probably meant. `indices` excludes set()'s value.
  */
 function subViews(cpython: string, method: 'get' | 'set', args: readonly unknown[], nIndices: number, ndim: number): Error {
-  const need = ndim === 1 ? 'index' : Array.from({ length: ndim }, (_, d) => `i${d}`).join(', ')
-  const wanted = method === 'get' ? `get(${need})` : `set(${need}, value)`
+  const wanted = wantedCall(method, ndim)
   const count = `${args.length} argument${args.length === 1 ? '' : 's'}`
   const meant =
     method === 'set' && nIndices === 0
@@ -261,25 +278,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @throws {Error} ERR_MEMORYVIEW_RELEASED when `source` is a released view.
    */
   constructor(source: Source | MemoryView<string>) {
-    let mbuf: ManagedBuffer
-    let offset: number
-    let format: Format
-    let shape: readonly number[]
-    let strides: readonly number[]
-    let readonly: boolean
-    let same: MemoryView<string> | null = null
-    if ((source as unknown) === INTERNAL) {
-      mbuf = pMbuf!
-      offset = pOff
-      format = pFmt!
-      shape = pShape
-      strides = pStrides
-      readonly = pReadonly
-      same = pSame
-      pMbuf = null
-      pFmt = null
-      pSame = null
-    } else {
+    if ((source as unknown) !== INTERNAL) {
+      // The public sources stage their layout as _make() does, so that one path below reads it.
       let from: MemoryView<string> | null = null
       if (source instanceof MemoryView) {
         from = source
@@ -289,23 +289,23 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       }
       if (from !== null) {
         from._checkReleased()
-        mbuf = from._mbuf
-        offset = from._off
-        format = from._fmt
-        shape = from._shape
-        strides = from._strides
-        readonly = from._readonly
-        same = from
+        stage(from._mbuf, from._off, from._fmt, from._shape, from._strides, from._readonly)
+        pSame = from
       } else {
         const init = resolveSource(source)
-        mbuf = init.mbuf
-        offset = init.offset
-        format = init.format
-        shape = init.shape
-        strides = init.strides
-        readonly = init.readonly
+        stage(init.mbuf, init.offset, init.format, init.shape, init.strides, init.readonly)
       }
     }
+    const mbuf = pMbuf!
+    const offset = pOff
+    const format = pFmt!
+    const shape = pShape
+    const strides = pStrides
+    const readonly = pReadonly
+    const same = pSame
+    pMbuf = null
+    pFmt = null
+    pSame = null
     this._noclone = NOT_CLONEABLE_GUARD
     this._mbuf = mbuf
     this._dv = mbuf.dv
@@ -375,12 +375,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   static _make<G extends string = FormatString>(
     mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
   ): MemoryView<G> {
-    pMbuf = mbuf
-    pOff = offset
-    pFmt = format
-    pShape = shape
-    pStrides = strides
-    pReadonly = readonly
+    stage(mbuf, offset, format, shape, strides, readonly)
     return new MemoryView(INTERNAL as never) as MemoryView<G>
   }
 
@@ -668,9 +663,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._checkReleased()
     const ndim = this._ndim
     if (args.length === 0) {
-      const indices = Array.from({ length: ndim }, (_, d) => `i${d}`).join(', ')
-      const wanted = ndim === 0 ? 'set(value)' : ndim === 1 ? 'set(index, value)' : `set(${indices}, value)`
-      throw typeError(codes.INVALID_ARG, `set() needs a value to store: a ${ndim}-D view takes ${wanted}`)
+      throw typeError(codes.INVALID_ARG, `set() needs a value to store: a ${ndim}-D view takes ${wantedCall('set', ndim)}`)
     }
     const all = args.slice()
     const value = args.pop()
@@ -1246,6 +1239,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * Python's `hash(m)`: readonly views with format 'B', 'b' or 'c' only; equal bytes give equal
    * hashes. A hash computed before release() is still returned after it.
    * @throws {TypeError} ERR_MEMORYVIEW_HASH when the view is writable or has another format.
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for more than buffer.constants.MAX_LENGTH bytes (hashed as tobytes()).
    */
   hash(): number {
     if (this._hash !== undefined) return this._hash
@@ -1345,6 +1339,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * `valueOf()` first) gives Python's `bytes(m)` instead of reading `view[0..length)` as zeros.
    * Never an alias of the memory: a readonly view must not hand out writable bytes.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after release().
+   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for more than buffer.constants.MAX_LENGTH bytes, as tobytes().
    */
   valueOf(): Buffer {
     return this.tobytes()

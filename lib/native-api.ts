@@ -21,7 +21,7 @@ import { codes, plainError, rangeError, typeError } from './errors'
 import { calcsize } from './format'
 import { ExternalMemory, externalOf, registerExternal } from './managed-buffer'
 import { MemoryView, Pin } from './memoryview'
-import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM } from './sources'
+import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, TYPED_FORMATS } from './sources'
 import {
   bufferByteLength, isAnyArrayBuffer, isArrayBuffer, isDetached, isResizable, isView, typedArrayTag, viewBuffer, viewByteLength,
 } from './intrinsics'
@@ -75,15 +75,6 @@ const scratch = new Float64Array(Slot.Format + MAX_FORMAT)
 /** What `slots` keeps for one acquisition. */
 type Held = Pin | ArrayBufferView | { pin: Pin; view: MemoryView }
 
-const TYPED_FORMATS: Record<string, string> = {
-  Uint8Array: 'B', Uint8ClampedArray: 'B', Int8Array: 'b', Int16Array: 'h', Uint16Array: 'H',
-  Int32Array: 'i', Uint32Array: 'I', BigInt64Array: 'q', BigUint64Array: 'Q', Float32Array: 'f',
-  Float64Array: 'd', Float16Array: 'e',
-}
-const ITEMSIZES: Record<string, number> = {
-  Uint8Array: 1, Uint8ClampedArray: 1, Int8Array: 1, Int16Array: 2, Uint16Array: 2,
-  Int32Array: 4, Uint32Array: 4, BigInt64Array: 8, BigUint64Array: 8, Float32Array: 4, Float64Array: 8,
-}
 
 const notContiguous = (what: string): TypeError =>
   typeError(codes.NOT_CONTIGUOUS, `the request needs a ${what} buffer, and this view is not one`)
@@ -198,7 +189,8 @@ function plainView(value: ArrayBufferView): { format: string; itemsize: number }
   // Float16Array has no Node-API TypedArray type yet: it takes the view path.
   const format = tag === undefined ? 'B' : tag === 'Float16Array' ? undefined : TYPED_FORMATS[tag]
   if (format === undefined) return null
-  const info = { format, itemsize: tag === undefined ? 1 : ITEMSIZES[tag] }
+  // The format's size, not the view's BYTES_PER_ELEMENT, which an own property could fake.
+  const info = { format, itemsize: calcsize(format)! }
   plainViews.set(value, info)
   return info
 }

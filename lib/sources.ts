@@ -70,7 +70,8 @@ export interface Resolved {
   readonly: boolean
 }
 
-const TYPED_FORMATS: Record<string, string> = {
+/** The struct format of each TypedArray kind (by its intrinsic tag); native-api.ts uses it too. */
+export const TYPED_FORMATS: Readonly<Record<string, string>> = {
   Uint8Array: 'B',
   Uint8ClampedArray: 'B',
   Int8Array: 'b',

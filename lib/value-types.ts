@@ -3,7 +3,7 @@
  * stores and hands out as a TypedArray. Types only: nothing here exists at run time.
  *
  * `ValueOf<F>` is derived from format.ts's runtime table (`VALUE_KINDS`), so the two cannot drift;
- * test/62.value-types.test.ts checks every reader and `toTypedArray()` against these types, and
+ * test/63.value-types.test.ts checks every reader and `toTypedArray()` against these types, and
  * test/types/ checks them at compile time.
  */
 import type { VALUE_KINDS, Value } from './format'

@@ -277,6 +277,12 @@ describe('30 hostile sources', () => {
       }
     })
 
+    it('valueOf() (Buffer.from(view)) and hash() copy the same bytes as tobytes(): refused beyond MAX_LENGTH too', () => {
+      const big = zeroStrided([2 ** 17, 2 ** 17])
+      expectError(() => big.valueOf(), RangeError, TOO_LARGE)
+      expectError(() => big.toreadonly().hash(), RangeError, TOO_LARGE)
+    })
+
     it('hex() beyond buffer.constants.MAX_STRING_LENGTH, separators included', () => {
       const err = expectError(() => zeroStrided([2 ** 28]).hex(), RangeError, TOO_LARGE)
       expect(err.message).to.contain(String(bufferConstants.MAX_STRING_LENGTH))

@@ -69,6 +69,15 @@ describe('64 fast paths: which path each layout takes', () => {
         expect(paths(m)._es0).to.equal(step)
       })
     }
+    it('views of two formats made alternately over one buffer reuse one TypedArray per format', () => {
+      const m = memoryview(new ArrayBuffer(64))
+      const d1 = m.cast('d')
+      const b = m.cast('B')
+      const d2 = m.cast('d')
+      expect(paths(b)._ta1).to.equal(paths(m)._ta1)
+      expect(paths(d1)._ta1).to.be.instanceOf(Float64Array)
+      expect(paths(d2)._ta1).to.equal(paths(d1)._ta1)
+    })
     it('a view made inside a function and dropped takes the same path as a long-lived one', () => {
       const ta = doubles(16)
       const seen = new Set<string>()
