@@ -24,8 +24,7 @@ import { requireBinding } from './binding'
 import { codes, plainError, rangeError, releasedError, typeError } from './errors'
 import type { Region } from './managed-buffer'
 import { MemoryView } from './memoryview'
-import { MappedFile } from './mmap'
-import { SharedMemory } from './shm'
+import { unshareableReason } from './share'
 
 /** What `view.wait()` and `view.waitAsync()` report, as `Atomics.wait` does. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out'
@@ -101,16 +100,6 @@ function wordsOf(buffer: Region): Int32Array {
   return w
 }
 
-/** Whether other threads or processes can share the memory under `view`. */
-function isShared(view: MemoryView<string>): boolean {
-  const mbuf = view._mbuf
-  if (typeof SharedArrayBuffer === 'function' && mbuf.buffer instanceof SharedArrayBuffer) return true
-  const obj = mbuf.obj
-  if (obj instanceof SharedMemory || (obj instanceof MappedFile && obj.access === 'write')) return true
-  // A view over a TypedArray made from shared memory (shm.buf.toTypedArray()): the same segment.
-  return mbuf.external?.what === 'shared memory'
-}
-
 interface Word {
   words: Int32Array
   index: number
@@ -125,11 +114,13 @@ function resolveWord(view: MemoryView<string>, method: string, index: unknown, e
   if ((fmt.char !== 'i' && fmt.char !== 'I') || fmt.itemsize !== 4 || fmt.littleEndian !== NATIVE_LITTLE) {
     throw typeError(codes.FORMAT, `${method}() needs a view of format 'i' or 'I' in native byte order, not '${fmt.str}'`)
   }
-  if (!isShared(view)) {
+  // The same test as share() and the atomics: it knows every mapping (windows too) by its buffer.
+  const why = unshareableReason(view._mbuf.buffer)
+  if (why !== null) {
     throw typeError(
       codes.NOT_SHAREABLE,
       `${method}() needs memory other threads or processes can share (a SharedArrayBuffer, SharedMemory, ` +
-        `or a file mapped with access 'write'), not an unshared buffer`,
+        `or a file mapped with access 'write'), and ${why}`,
     )
   }
   if (view.ndim !== 1) throw typeError(codes.INVALID_INDEX, `${method}() takes one index, on a 1-D view (this one has ${view.ndim} dimensions)`)

@@ -131,6 +131,8 @@ describe('102 wait / notify', () => {
         const rw = mmap(file, { access: 'write' })
         expect(rw.buf.cast('i').notify(0)).to.equal(0)
         expect(rw.buf.cast('i').wait(0, 0, 1)).to.equal('timed-out')
+        // The same memory reached through a TypedArray over the mapping: shareable, as for share() and atomics.
+        expect(memoryview(rw.buf.cast('i').toTypedArray() as Int32Array).wait(1, 0, 1)).to.equal('timed-out')
         rw.close()
       } finally {
         fs.unlinkSync(file)
