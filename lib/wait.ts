@@ -180,8 +180,10 @@ export function waitWord(words: Int32Array, index: number, expected: number, tim
   if (Atomics.load(words, index) !== (expected | 0)) return Promise.resolve('not-equal')
   if (timeoutMs === 0) return Promise.resolve('timed-out')
   const binding = requireBinding('waitAsync()')
+  // Outside the executor: TOO_MANY_WAITS is thrown synchronously, as waitAsync() documents. The
+  // dispatcher runs on a later turn of the event loop, after `pending` has the id.
+  const id = binding.waitAsync(words, index, expected, timeoutMs, dispatch)
   return new Promise<WaitResult>((resolve, reject) => {
-    const id = binding.waitAsync(words, index, expected, timeoutMs, dispatch)
     let onAbort: (() => void) | undefined
     if (signal !== undefined) {
       onAbort = (): void => {

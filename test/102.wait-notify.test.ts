@@ -213,6 +213,26 @@ describe('102 wait / notify', () => {
       expect(err.code).to.equal(RELEASED)
     })
 
+    it('beyond 1024 pending waits, waitAsync() throws RangeError TOO_MANY_WAITS synchronously', async () => {
+      const v = sabView()
+      const ac = new AbortController()
+      const waits: Promise<unknown>[] = []
+      let error: any = null
+      // Waits an earlier test aborted may not be settled yet: count until the refusal, bounded.
+      for (let i = 0; i < 1100 && error === null; i++) {
+        try {
+          waits.push(v.waitAsync(0, 0, { signal: ac.signal }).catch((e) => e))
+        } catch (e) {
+          error = e
+        }
+      }
+      ac.abort()
+      await Promise.all(waits)
+      expect(error).to.be.instanceOf(RangeError)
+      expect(error.code).to.equal('ERR_MEMORYVIEW_TOO_MANY_WAITS')
+      expect(waits.length).to.be.within(1000, 1024)
+    })
+
     it('64 pending waits hold no thread-pool thread: fs calls complete while they wait', async () => {
       const v = sabView(64)
       let settled = 0
