@@ -93,7 +93,8 @@ const words = new WeakMap<Region, Int32Array>()
 
 function wordsOf(buffer: Region): Int32Array {
   let w = words.get(buffer)
-  if (w === undefined || w.buffer !== buffer || w.length !== buffer.byteLength >>> 2) {
+  // Keyed by the buffer, so only its length can differ (a resizable or growable buffer).
+  if (w === undefined || w.length !== buffer.byteLength >>> 2) {
     w = new Int32Array(buffer, 0, buffer.byteLength >>> 2)
     words.set(buffer, w)
   }
