@@ -239,12 +239,13 @@ function sizeBeforeMapping(c: Checked): number {
 export function attach<F extends string = FormatString>(descriptor: SharedViewDescriptor<F>): MemoryView<F> {
   const c = check(descriptor)
   const init = { offset: 0, format: c.format, shape: c.shape, strides: c.strides, readonly: c.readonly }
+  // An empty view reaches no byte: like an empty buffer-protocol view, it sits at the memory's start.
+  const empty = c.end <= c.start
   if (c.kind === 'sab') {
     const buffer = c.buffer!
     const size = bufferByteLength(buffer)
     if (c.end > size) throw pastEnd(c, size)
-    const offset = c.end > c.start ? c.byteOffset : 0
-    return MemoryView._derive<F>({ ...init, mbuf: new ManagedBuffer(buffer, 0, size, buffer), offset })
+    return MemoryView._derive<F>({ ...init, mbuf: new ManagedBuffer(buffer, 0, size, buffer), offset: empty ? 0 : c.byteOffset })
   }
   const known = sizeBeforeMapping(c)
   if (known >= 0 && c.end > known) throw pastEnd(c, known)
@@ -255,11 +256,10 @@ export function attach<F extends string = FormatString>(descriptor: SharedViewDe
   } else {
     // Map only the pages the view reaches; the offset must be a multiple of the granularity.
     const granularity = allocationGranularity()
-    base = c.end > c.start ? c.start - (c.start % granularity) : 0
-    const length = c.end > c.start ? c.end - base : Math.min(Math.max(known, 1), granularity)
+    base = empty ? 0 : c.start - (c.start % granularity)
+    const length = empty ? Math.min(Math.max(known, 1), granularity) : c.end - base
     owner = mmap(c.path, { access: 'write', offset: base, length })
   }
-  const empty = c.end <= c.start
   // The memory may have shrunk between the check and the mapping (or was not stat-able).
   if (!empty && c.end - base > owner.size) {
     const size = owner.size + base
@@ -282,7 +282,6 @@ export function attach<F extends string = FormatString>(descriptor: SharedViewDe
     throw rangeError(codes.TOO_LARGE, `the descriptor reaches ${owner._size} bytes, more than one buffer can hold`)
   }
   const mbuf = new ManagedBuffer(buffer, 0, owner._size, owner, close)
-  // An empty view reaches no byte: like an empty buffer-protocol view, it sits at the region's start.
   return MemoryView._derive<F>({ ...init, mbuf, offset: empty ? 0 : c.byteOffset - base })
 }
 

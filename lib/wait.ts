@@ -19,13 +19,13 @@
  * CPython-semantics class); their types are merged into the class below.
  */
 import { endianness } from 'node:os'
+import { getSystemErrorName } from 'node:util'
 
 import { requireBinding } from './binding'
 import { codes, plainError, rangeError, releasedError, typeError } from './errors'
 import type { Region } from './managed-buffer'
 import { MemoryView } from './memoryview'
-import { MappedFile } from './mmap'
-import { SharedMemory } from './shm'
+import { unshareableReason } from './share'
 
 /** What `view.wait()` and `view.waitAsync()` report, as `Atomics.wait` does. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out'
@@ -61,6 +61,8 @@ declare module './memoryview' {
      * @throws {RangeError} ERR_MEMORYVIEW_INDEX for an index out of range; ERR_MEMORYVIEW_UNALIGNED for
      *   an element not 4-byte aligned; ERR_MEMORYVIEW_INVALID_VALUE for `expected` outside the
      *   format's range; ERR_MEMORYVIEW_OUT_OF_RANGE for a negative or NaN timeout.
+     * @throws {Error} a system error (`code` the errno name, `errno`, `syscall: 'futex'`) if the kernel
+     *   refuses the wait; a waitAsync() rejects with the same.
      */
     wait(this: MemoryView<WaitFormat>, index: number | bigint, expected: number | bigint, timeoutMs?: number): WaitResult
     /**
@@ -94,21 +96,12 @@ const words = new WeakMap<Region, Int32Array>()
 
 function wordsOf(buffer: Region): Int32Array {
   let w = words.get(buffer)
-  if (w === undefined || w.buffer !== buffer || w.length !== buffer.byteLength >>> 2) {
+  // Keyed by the buffer, so only its length can differ (a resizable or growable buffer).
+  if (w === undefined || w.length !== buffer.byteLength >>> 2) {
     w = new Int32Array(buffer, 0, buffer.byteLength >>> 2)
     words.set(buffer, w)
   }
   return w
-}
-
-/** Whether other threads or processes can share the memory under `view`. */
-function isShared(view: MemoryView<string>): boolean {
-  const mbuf = view._mbuf
-  if (typeof SharedArrayBuffer === 'function' && mbuf.buffer instanceof SharedArrayBuffer) return true
-  const obj = mbuf.obj
-  if (obj instanceof SharedMemory || (obj instanceof MappedFile && obj.access === 'write')) return true
-  // A view over a TypedArray made from shared memory (shm.buf.toTypedArray()): the same segment.
-  return mbuf.external?.what === 'shared memory'
 }
 
 interface Word {
@@ -125,11 +118,13 @@ function resolveWord(view: MemoryView<string>, method: string, index: unknown, e
   if ((fmt.char !== 'i' && fmt.char !== 'I') || fmt.itemsize !== 4 || fmt.littleEndian !== NATIVE_LITTLE) {
     throw typeError(codes.FORMAT, `${method}() needs a view of format 'i' or 'I' in native byte order, not '${fmt.str}'`)
   }
-  if (!isShared(view)) {
+  // The same test as share() and the atomics: it knows every mapping (windows too) by its buffer.
+  const why = unshareableReason(view._mbuf.buffer)
+  if (why !== null) {
     throw typeError(
       codes.NOT_SHAREABLE,
       `${method}() needs memory other threads or processes can share (a SharedArrayBuffer, SharedMemory, ` +
-        `or a file mapped with access 'write'), not an unshared buffer`,
+        `or a file mapped with access 'write'), and ${why}`,
     )
   }
   if (view.ndim !== 1) throw typeError(codes.INVALID_INDEX, `${method}() takes one index, on a 1-D view (this one has ${view.ndim} dimensions)`)
@@ -170,7 +165,13 @@ function dispatch(id: number, result: number): void {
   if (result >= 0 && result <= 2) p.resolve(RESULTS[result])
   else if (result === 4) p.reject(plainError(codes.RELEASED, 'waitAsync(): the memory was closed while waiting'))
   else if (result === 3) p.reject(plainError(codes.ABORTED, 'waitAsync() was cancelled'))
-  else p.reject(plainError(codes.INVALID_ARG, `waitAsync() failed: errno ${-result}`))
+  else {
+    // The kernel refused the wait: a system error, named and shaped as the addon names them.
+    const err = plainError(getSystemErrorName(result), `futex failed: errno ${-result}`) as Error & { errno: number; syscall: string }
+    err.errno = result
+    err.syscall = 'futex'
+    p.reject(err)
+  }
 }
 
 /** @internal The rejection of an aborted wait: Error ERR_MEMORYVIEW_ABORTED whose `cause` is the signal's reason. */
@@ -189,8 +190,10 @@ export function waitWord(words: Int32Array, index: number, expected: number, tim
   if (Atomics.load(words, index) !== (expected | 0)) return Promise.resolve('not-equal')
   if (timeoutMs === 0) return Promise.resolve('timed-out')
   const binding = requireBinding('waitAsync()')
+  // Outside the executor: TOO_MANY_WAITS is thrown synchronously, as waitAsync() documents. The
+  // dispatcher runs on a later turn of the event loop, after `pending` has the id.
+  const id = binding.waitAsync(words, index, expected, timeoutMs, dispatch)
   return new Promise<WaitResult>((resolve, reject) => {
-    const id = binding.waitAsync(words, index, expected, timeoutMs, dispatch)
     let onAbort: (() => void) | undefined
     if (signal !== undefined) {
       onAbort = (): void => {

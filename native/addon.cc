@@ -80,36 +80,37 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, InitErrors, "init"));
   exports.Set("Pin", Pin::Define(env));
   exports.Set("Export", Export::Define(env));
-  exports.Set("unmap", Napi::Function::New(env, UnmapJs, "unmap"));
-  exports.Set("flush", Napi::Function::New(env, FlushJs, "flush"));
-  exports.Set("mapFile", Napi::Function::New(env, MapFileJs, "mapFile"));
-  exports.Set("openSharedMemory",
-              Napi::Function::New(env, OpenSharedMemoryJs, "openSharedMemory"));
-  exports.Set("unlinkSharedMemory",
-              Napi::Function::New(env, UnlinkSharedMemoryJs, "unlinkSharedMemory"));
-  exports.Set("liveMappings", Napi::Function::New(env, LiveMappingsJs, "liveMappings"));
-  exports.Set("allocationGranularity",
-              Napi::Function::New(env, AllocationGranularityJs, "allocationGranularity"));
-  exports.Set("resizeMapping",
-              Napi::Function::New(env, ResizeMappingJs, "resizeMapping"));
-  exports.Set("advise", Napi::Function::New(env, AdviseJs, "advise"));
-  exports.Set("resident", Napi::Function::New(env, ResidentJs, "resident"));
-  exports.Set("prefetch", Napi::Function::New(env, PrefetchJs, "prefetch"));
-  exports.Set("fileAdvise", Napi::Function::New(env, FileAdviseJs, "fileAdvise"));
-  exports.Set("fileResident",
-              Napi::Function::New(env, FileResidentJs, "fileResident"));
-  exports.Set("filePrefetch",
-              Napi::Function::New(env, FilePrefetchJs, "filePrefetch"));
-  exports.Set("livePins", Napi::Function::New(env, LivePinsJs, "livePins"));
-  exports.Set("liveExports",
-              Napi::Function::New(env, LiveExportsJs, "liveExports"));
-  exports.Set("wait", Napi::Function::New(env, WaitJs, "wait"));
-  exports.Set("waitAsync", Napi::Function::New(env, WaitAsyncJs, "waitAsync"));
-  exports.Set("waitCancel",
-              Napi::Function::New(env, WaitCancelJs, "waitCancel"));
-  exports.Set("notify", Napi::Function::New(env, NotifyJs, "notify"));
-  exports.Set("pendingWaits",
-              Napi::Function::New(env, PendingWaitsJs, "pendingWaits"));
+  // The plain functions, each under its own name (one table: a name is written once).
+  struct Entry {
+    const char* name;
+    Napi::Value (*fn)(const Napi::CallbackInfo&);
+  };
+  static const Entry kFunctions[] = {
+      {"unmap", UnmapJs},
+      {"flush", FlushJs},
+      {"mapFile", MapFileJs},
+      {"openSharedMemory", OpenSharedMemoryJs},
+      {"unlinkSharedMemory", UnlinkSharedMemoryJs},
+      {"liveMappings", LiveMappingsJs},
+      {"allocationGranularity", AllocationGranularityJs},
+      {"resizeMapping", ResizeMappingJs},
+      {"advise", AdviseJs},
+      {"resident", ResidentJs},
+      {"prefetch", PrefetchJs},
+      {"fileAdvise", FileAdviseJs},
+      {"fileResident", FileResidentJs},
+      {"filePrefetch", FilePrefetchJs},
+      {"livePins", LivePinsJs},
+      {"liveExports", LiveExportsJs},
+      {"wait", WaitJs},
+      {"waitAsync", WaitAsyncJs},
+      {"waitCancel", WaitCancelJs},
+      {"notify", NotifyJs},
+      {"pendingWaits", PendingWaitsJs},
+  };
+  for (const Entry& entry : kFunctions) {
+    exports.Set(entry.name, Napi::Function::New(env, entry.fn, entry.name));
+  }
   return exports;
 }
 

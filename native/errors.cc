@@ -1,5 +1,10 @@
 #include "errors.h"
 
+#include <cerrno>
+#include <cstring>
+
+#include <uv.h>
+
 #include "addon_data.h"
 
 namespace memoryview {
@@ -74,6 +79,21 @@ Napi::Value InitErrors(const Napi::CallbackInfo& info) {
     data->buffer_error_set = true;
   }
   return env.Undefined();
+}
+
+void ThrowSystemError(Napi::Env env, int negative_errno, const char* syscall,
+                      const std::string& path) {
+  std::string message = std::string(syscall) + " failed: " +
+                        strerror(-negative_errno);
+  if (!path.empty()) message += " '" + path + "'";
+  // libuv has no name for ESTALE, which resize() reports for a replaced file.
+  const char* name =
+      negative_errno == -ESTALE ? "ESTALE" : uv_err_name(negative_errno);
+  Napi::Error error = MakeError(env, ErrorKind::kError, name, message);
+  error.Value().Set("errno", Napi::Number::New(env, negative_errno));
+  error.Value().Set("syscall", Napi::String::New(env, syscall));
+  if (!path.empty()) error.Value().Set("path", Napi::String::New(env, path));
+  throw error;
 }
 
 }  // namespace memoryview

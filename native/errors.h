@@ -38,6 +38,12 @@ Napi::Error MakeError(Napi::Env env, ErrorKind kind, const char* code,
 [[noreturn]] void ThrowError(Napi::Env env, ErrorKind kind, const char* code,
                              const std::string& message);
 
+// A system error: Error with code = the errno name (ENOENT, EACCES, ...),
+// errno (negative, as Node's own errors), syscall and, when known, path.
+[[noreturn]] void ThrowSystemError(Napi::Env env, int negative_errno,
+                                   const char* syscall,
+                                   const std::string& path = "");
+
 // Throws TypeError "Illegal invocation" (code ERR_INVALID_THIS), what V8
 // throws for a builtin method called on a foreign receiver.
 [[noreturn]] void ThrowIllegalInvocation(Napi::Env env);

@@ -98,24 +98,6 @@ std::shared_ptr<MapState> Find(void* addr) {
   return it == Table().end() ? nullptr : it->second;
 }
 
-// A system error: Error with code = the errno name (ENOENT, EACCES, ...),
-// errno (negative, as Node's own errors), syscall and, when known, path.
-[[noreturn]] void ThrowSystemError(Napi::Env env, int negative_errno,
-                                   const char* syscall,
-                                   const std::string& path) {
-  std::string message = std::string(syscall) + " failed: " +
-                        strerror(-negative_errno);
-  if (!path.empty()) message += " '" + path + "'";
-  // libuv has no name for ESTALE, which resize() reports for a replaced file.
-  const char* name =
-      negative_errno == -ESTALE ? "ESTALE" : uv_err_name(negative_errno);
-  Napi::Error error = MakeError(env, ErrorKind::kError, name, message);
-  error.Value().Set("errno", Napi::Number::New(env, negative_errno));
-  error.Value().Set("syscall", Napi::String::New(env, syscall));
-  if (!path.empty()) error.Value().Set("path", Napi::String::New(env, path));
-  throw error;
-}
-
 constexpr char kCodeTooLarge[] = "ERR_MEMORYVIEW_TOO_LARGE";
 
 // Why a mapping longer than the runtime's largest buffer is refused, and the

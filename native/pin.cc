@@ -34,8 +34,8 @@ std::string JsTypeName(Napi::Value value) {
     case napi_bigint: return "bigint";
     default: break;
   }
-  if (value.IsTypedArray()) return "a TypedArray (pass its .buffer)";
-  if (value.IsDataView()) return "a DataView (pass its .buffer)";
+  if (value.IsTypedArray()) return "a TypedArray";
+  if (value.IsDataView()) return "a DataView";
   return "an object";
 }
 
@@ -88,9 +88,11 @@ BufferInfo ResolveBuffer(Napi::Env env, Napi::Value value, const char* code) {
     info.shared = true;
     return info;
   }
+  // The hint only here: an integer argument that is a TypedArray needs no .buffer.
+  std::string got = JsTypeName(value);
+  if (value.IsTypedArray() || value.IsDataView()) got += " (pass its .buffer)";
   ThrowError(env, ErrorKind::kTypeError, code,
-             "buffer must be an ArrayBuffer or a SharedArrayBuffer, got " +
-                 JsTypeName(value));
+             "buffer must be an ArrayBuffer or a SharedArrayBuffer, got " + got);
 }
 
 PinnedMemory::PinnedMemory(Napi::Env env, Napi::Value buffer,

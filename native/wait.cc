@@ -19,7 +19,10 @@ namespace {
 // (with a small stack, but a thread all the same).
 constexpr size_t kMaxPendingWaits = 1024;
 
-constexpr int kResultReleased = 4;
+// What the JS dispatcher receives for a cancelled wait: kCancelled (an
+// AbortSignal, teardown) or one past it, kResultReleased (the memory unmapped).
+constexpr int kResultCancelled = static_cast<int>(WaitResult::kCancelled);
+constexpr int kResultReleased = kResultCancelled + 1;
 
 struct Waiter {
   uint64_t id = 0;
@@ -28,8 +31,8 @@ struct Waiter {
   int64_t timeout_ns = -1;
   // Private to this waiter: WakeCancel() on it wakes this thread only.
   uint32_t cancel = 0;
-  // Why it was cancelled, read after join(): 3 cancelled, 4 released.
-  int cancel_result = 3;
+  // Why it was cancelled, read after join(): cancelled or released.
+  int cancel_result = kResultCancelled;
   int result = 0;
   std::thread thread;
 };
@@ -61,9 +64,7 @@ void Settle(Napi::Env env, WaitState* state, uint64_t id,
   waiter->thread.join();
   if (state->waiters.empty()) state->done.Unref(env);
   int result = waiter->result;
-  if (result >= 0 && result == static_cast<int>(WaitResult::kCancelled)) {
-    result = waiter->cancel_result;
-  }
+  if (result == kResultCancelled) result = waiter->cancel_result;
   dispatcher.Call({Napi::Number::New(env, static_cast<double>(id)),
                    Napi::Number::New(env, result)});
 }
@@ -148,10 +149,6 @@ int64_t TimeoutArg(const Napi::CallbackInfo& info) {
   return static_cast<int64_t>(ms * 1e6);
 }
 
-[[noreturn]] void ThrowWaitErrno(Napi::Env env, int rc, const char* what) {
-  ThrowError(env, ErrorKind::kError, kCodeInvalidArg,
-             std::string(what) + " failed: errno " + std::to_string(-rc));
-}
 
 }  // namespace
 
@@ -162,7 +159,7 @@ Napi::Value WaitJs(const Napi::CallbackInfo& info) {
   int64_t timeout_ns = TimeoutArg(info);
   WaitResult result;
   int rc = WaitOnAddress(addr, expected, timeout_ns, nullptr, &result);
-  if (rc < 0) ThrowWaitErrno(env, rc, "wait");
+  if (rc < 0) ThrowSystemError(env, rc, "futex");
   return Napi::Number::New(env, static_cast<int>(result));
 }
 
@@ -224,7 +221,7 @@ Napi::Value WaitCancelJs(const Napi::CallbackInfo& info) {
   uint64_t id = static_cast<uint64_t>(info[0].ToNumber().Int64Value());
   auto it = state->waiters.find(id);
   if (it == state->waiters.end()) return Napi::Boolean::New(env, false);
-  it->second->cancel_result = 3;
+  it->second->cancel_result = kResultCancelled;
   WakeCancel(&it->second->cancel);
   return Napi::Boolean::New(env, true);
 }
@@ -238,7 +235,7 @@ Napi::Value NotifyJs(const Napi::CallbackInfo& info) {
                                 : (count > 0 ? static_cast<int>(count) : 0);
   if (n == 0) return Napi::Number::New(env, 0);
   int rc = WakeAddress(addr, n);
-  if (rc < 0) ThrowWaitErrno(env, rc, "notify");
+  if (rc < 0) ThrowSystemError(env, rc, "futex");
   return Napi::Number::New(env, rc);
 }
 

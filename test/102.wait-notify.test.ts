@@ -7,6 +7,7 @@
 import { describe, it } from 'mocha'
 import { expect } from 'chai'
 import { spawn } from 'node:child_process'
+import { setMaxListeners } from 'node:events'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -15,10 +16,13 @@ import { memoryview, mmap, SharedMemory } from 'memoryview'
 import { expectError, ABORTED, FORMAT, INDEX, INVALID_ARG, INVALID_INDEX, INVALID_TYPE, INVALID_VALUE, NOT_SHAREABLE, OUT_OF_RANGE, RELEASED, UNALIGNED } from './helpers/errors'
 import { shmPerTest } from './helpers/shm'
 import { watchWorker } from './helpers/worker'
+import { requireBinding } from '../lib/binding'
 
 const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures')
 
 const createShm = shmPerTest('102')
+
+const native = requireBinding('tests')
 
 function sabView(n = 4) {
   return memoryview(new Int32Array(new SharedArrayBuffer(4 * n)))
@@ -111,6 +115,8 @@ describe('102 wait / notify', () => {
         const rw = mmap(file, { access: 'write' })
         expect(rw.buf.cast('i').notify(0)).to.equal(0)
         expect(rw.buf.cast('i').wait(0, 0, 1)).to.equal('timed-out')
+        // The same memory reached through a TypedArray over the mapping: shareable, as for share() and atomics.
+        expect(memoryview(rw.buf.cast('i').toTypedArray() as Int32Array).wait(1, 0, 1)).to.equal('timed-out')
         rw.close()
       } finally {
         fs.unlinkSync(file)
@@ -189,6 +195,29 @@ describe('102 wait / notify', () => {
       const err = await p
       expect(err).to.be.instanceOf(Error)
       expect(err.code).to.equal(RELEASED)
+    })
+
+    it('beyond 1024 pending waits, waitAsync() throws RangeError TOO_MANY_WAITS synchronously', async () => {
+      const v = sabView()
+      const ac = new AbortController()
+      setMaxListeners(2000, ac.signal) // one abort listener per wait
+      const waits: Promise<unknown>[] = []
+      let error: any = null
+      // Waits an earlier test aborted settle on a later turn: start from none pending.
+      await until(() => native.pendingWaits() === 0)
+      for (let i = 0; i < 1100 && error === null; i++) {
+        try {
+          waits.push(v.waitAsync(0, 0, { signal: ac.signal }).catch((e) => e))
+        } catch (e) {
+          error = e
+        }
+      }
+      ac.abort()
+      await Promise.all(waits)
+      expect(error).to.be.instanceOf(RangeError)
+      expect(error.code).to.equal('ERR_MEMORYVIEW_TOO_MANY_WAITS')
+      expect(waits.length).to.equal(1024)
+      await until(() => native.pendingWaits() === 0)
     })
 
     it('64 pending waits hold no thread-pool thread: fs calls complete while they wait', async () => {
