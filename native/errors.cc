@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "addon_data.h"
+#include "errno_compat.h"
 
 namespace memoryview {
 
@@ -86,9 +87,13 @@ void ThrowSystemError(Napi::Env env, int negative_errno, const char* syscall,
   std::string message = std::string(syscall) + " failed: " +
                         strerror(-negative_errno);
   if (!path.empty()) message += " '" + path + "'";
-  // libuv has no name for ESTALE, which resize() reports for a replaced file.
-  const char* name =
-      negative_errno == -ESTALE ? "ESTALE" : uv_err_name(negative_errno);
+  // The platform layers return -errno with the C runtime's values. libuv's
+  // uv_err_name() takes its own codes, which equal -errno only on Unix
+  // (UV_ENOENT is -4058 on Windows) and has no name for ESTALE, which
+  // resize() reports for a replaced file: so our own table first, libuv only
+  // for a value outside it (which platform_win32.cc never returns).
+  const char* name = ErrnoName(-negative_errno);
+  if (name == nullptr) name = uv_err_name(negative_errno);
   Napi::Error error = MakeError(env, ErrorKind::kError, name, message);
   error.Value().Set("errno", Napi::Number::New(env, negative_errno));
   error.Value().Set("syscall", Napi::String::New(env, syscall));
