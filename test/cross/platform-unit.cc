@@ -68,7 +68,7 @@ void Check(bool ok, const std::string& name, const std::string& detail = "") {
   std::fflush(stdout);
 }
 
-void Skip(const std::string& name, const std::string& why) {
+[[maybe_unused]] void Skip(const std::string& name, const std::string& why) {
   skipped++;
   std::printf("SKIP %s: %s\n", name.c_str(), why.c_str());
 }
