@@ -1,23 +1,30 @@
 /**
- * POSIX shared memory with Python's multiprocessing.shared_memory semantics and naming, so that a
- * Node process and a Python process opening the same name see the same bytes.
+ * Shared memory with Python's multiprocessing.shared_memory semantics and naming, so that a Node
+ * process and a Python process opening the same name see the same bytes: POSIX shared memory
+ * (shm_open) on Linux and macOS, named file mappings on Windows (see lib/platform.ts).
  */
-import { randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
 import { requireBinding } from './binding'
 import { codes, plainError, rangeError, typeError } from './errors'
 import { ExternalOwner } from './external'
 import { MAX_MAPPING_LENGTH } from './mmap'
+import { shmNaming } from './platform'
+
+const naming = shmNaming()
 
 /** The options of the {@link SharedMemory} constructor (Python's `name`, `create`, `size`). */
 export interface SharedMemoryOptions {
-  /** Without the leading slash; generated like Python's ('psm_' + 8 hex digits) when creating without one. */
+  /**
+   * Without the leading slash; generated like Python's when creating without one: `'psm_'` + 8 hex
+   * digits, on Windows `'wnsm_'` + 8 hex digits.
+   */
   name?: string
   /** Create a new segment (fails with EEXIST if the name exists). Default false: open an existing one. */
   create?: boolean
   /**
    * Bytes, when creating (must be > 0, and at most `buffer.constants.MAX_LENGTH`: 4 GiB on Node 20).
-   * Ignored when opening: the segment's own size is used.
+   * Ignored when opening: the segment's own size is used (on Windows rounded up to whole 4 KiB
+   * pages, as Python reports it there).
    */
   size?: number
   /**
@@ -26,6 +33,9 @@ export interface SharedMemoryOptions {
    * instead of milliseconds), at a risk the caller takes on: if /dev/shm fills up later, the first
    * write to a page that cannot be backed kills the process with SIGBUS, and this package's promise
    * that no JavaScript call crashes the process no longer holds for that segment. Ignored when opening.
+   * Ignored on Windows, where a segment is always committed when created (its whole size is charged
+   * against the system's commit limit, so an impossible size fails with `ENOMEM` at creation; pages
+   * are only zeroed on first touch, so creation is fast either way).
    */
   reserve?: boolean
 }
@@ -41,9 +51,6 @@ export interface SharedMemoryJSON {
   /** True after close(). */
   closed: boolean
 }
-
-// Python: _SHM_SAFE_NAME_LENGTH = 14 with the prefix '/psm_', so 4 random bytes.
-const generatedName = (): string => `psm_${randomBytes(4).toString('hex')}`
 
 /**
  * Python's `multiprocessing.shared_memory.SharedMemory(name, create, size)`.
@@ -80,16 +87,16 @@ export class SharedMemory extends ExternalOwner {
       )
     }
     const binding = requireBinding('shared memory')
-    let chosen = name ?? generatedName()
+    let chosen = name ?? naming.generate()
     let buffer: ArrayBuffer
     for (;;) {
       try {
-        buffer = binding.openSharedMemory(`/${chosen}`, create, size, MAX_MAPPING_LENGTH, reserve)
+        buffer = binding.openSharedMemory(naming.nativeName(chosen), create, size, MAX_MAPPING_LENGTH, reserve)
         break
       } catch (err) {
         // A generated name that happens to exist: try another, as Python does.
         if (name === undefined && (err as { code?: string }).code === 'EEXIST') {
-          chosen = generatedName()
+          chosen = naming.generate()
           continue
         }
         throw err
@@ -108,10 +115,13 @@ export class SharedMemory extends ExternalOwner {
 
   /**
    * Removes the segment's name (shm_unlink); processes that still have it mapped keep their memory.
-   * @throws {Error} ENOENT when it was already unlinked.
+   * On Windows it does nothing and never throws, as Python's `unlink()` there: a segment has no
+   * name to remove and lives exactly while some process has it open (until its last `close()`).
+   * @throws {Error} ENOENT when it was already unlinked (not on Windows).
    */
   unlink(): void {
-    requireBinding('shared memory').unlinkSharedMemory(`/${this.#name}`)
+    if (!naming.canUnlink) return
+    requireBinding('shared memory').unlinkSharedMemory(naming.nativeName(this.#name))
   }
 
   /** `SharedMemory('psm_0123abcd', size=4096)`, or `…, closed)` after close(). */

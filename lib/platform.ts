@@ -1,0 +1,48 @@
+/**
+ * What differs by operating system in the TypeScript layer, in one place, so that no other module
+ * tests `process.platform`. Each helper takes the platform as an argument (default: this process's),
+ * so that tests on Linux can check what Windows gets.
+ * @internal
+ */
+import { randomBytes } from 'node:crypto'
+
+/** How shared-memory segments are named on one OS, as Python's multiprocessing.shared_memory does. */
+export interface ShmNaming {
+  /** The prefix of generated names: `'psm_'` (POSIX), `'wnsm_'` (Windows). */
+  readonly prefix: string
+  /**
+   * The name the native layer takes for a segment's user-visible name: POSIX shm_open() wants a
+   * leading slash ('/psm_…'); a Windows named file mapping takes the name as it is ('wnsm_…').
+   */
+  nativeName(name: string): string
+  /** A fresh generated name: the prefix and 8 random hex digits (Python: 14 characters at most). */
+  generate(): string
+  /**
+   * False on Windows, where a named segment has no name of its own to remove: it lives exactly
+   * while some process has it open, and `unlink()` does nothing (as Python's does there).
+   */
+  readonly canUnlink: boolean
+}
+
+// Python: _SHM_SAFE_NAME_LENGTH = 14, and (14 - len(prefix)) // 2 random bytes, where the POSIX
+// prefix counts its slash ('/psm_') and the Windows one has none ('wnsm_'): 4 bytes on both.
+const RANDOM_BYTES = 4
+
+const POSIX: ShmNaming = {
+  prefix: 'psm_',
+  nativeName: (name) => `/${name}`,
+  generate: () => `psm_${randomBytes(RANDOM_BYTES).toString('hex')}`,
+  canUnlink: true,
+}
+
+const WINDOWS: ShmNaming = {
+  prefix: 'wnsm_',
+  nativeName: (name) => name,
+  generate: () => `wnsm_${randomBytes(RANDOM_BYTES).toString('hex')}`,
+  canUnlink: false,
+}
+
+/** The shared-memory naming of `platform` (default: this process's). */
+export function shmNaming(platform: NodeJS.Platform = process.platform): ShmNaming {
+  return platform === 'win32' ? WINDOWS : POSIX
+}
