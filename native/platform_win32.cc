@@ -240,6 +240,8 @@ bool Grow(HANDLE file, int64_t old_size, int64_t size) {
   if (!SetSize(file, size)) {
     DWORD error = GetLastError();
     SetSize(file, old_size);
+    alloc.AllocationSize.QuadPart = old_size;
+    SetFileInformationByHandle(file, FileAllocationInfo, &alloc, sizeof(alloc));
     SetLastError(error);
     return false;
   }
@@ -445,6 +447,9 @@ int MapSharedMemory(const char* name, bool create, int64_t size,
   if (!Widen(name, &wide)) return FailWith(out, "shm_open", EINVAL);
   HANDLE section;
   if (create) {
+    // Cleared first, so that ERROR_ALREADY_EXISTS below can only be this
+    // call's answer.
+    SetLastError(ERROR_SUCCESS);
     section = CreateFileMappingW(
         INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE | SEC_COMMIT,
         static_cast<DWORD>(static_cast<uint64_t>(size) >> 32),
@@ -458,7 +463,8 @@ int MapSharedMemory(const char* name, bool create, int64_t size,
       return FailWith(out, "shm_open", EEXIST);
     }
   } else {
-    section = OpenFileMappingW(FILE_MAP_WRITE, FALSE, wide.c_str());
+    section = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE,
+                               wide.c_str());
     if (section == nullptr) return Fail(out, "shm_open");
   }
   // Opening maps the whole section and asks its size (Python does the same,
@@ -658,27 +664,33 @@ int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident) {
   PageSpan(offset, length, &start, &end);
   if (end <= start) return 0;
   int64_t page = PageSize();
-  size_t pages = static_cast<size_t>((end - start + page - 1) / page);
-  std::vector<PSAPI_WORKING_SET_EX_INFORMATION> info(pages);
-  for (size_t i = 0; i < pages; i++) {
-    info[i].VirtualAddress =
-        static_cast<char*>(addr) + start + static_cast<int64_t>(i) * page;
-  }
-  if (!QueryWorkingSetEx(GetCurrentProcess(), info.data(),
-                         static_cast<DWORD>(pages * sizeof(info[0])))) {
-    return LastErrno();
-  }
+  int64_t pages = (end - start + page - 1) / page;
+  // Asked in batches, so that a 4 GiB range needs 1 MiB here, not 16 MiB.
+  constexpr int64_t kBatch = 65536;
+  std::vector<PSAPI_WORKING_SET_EX_INFORMATION> info(
+      static_cast<size_t>(pages < kBatch ? pages : kBatch));
   int64_t total = 0;
-  for (size_t i = 0; i < pages; i++) {
-    // Valid: the page is in this process's working set (mincore's "in
-    // core" asks about the page cache; a page in the standby list counts
-    // there but not here).
-    if (!info[i].VirtualAttributes.Valid) continue;
-    int64_t lo = start + static_cast<int64_t>(i) * page;
-    int64_t hi = lo + page;
-    if (lo < offset) lo = offset;
-    if (hi > end) hi = end;
-    total += hi - lo;
+  for (int64_t first = 0; first < pages; first += kBatch) {
+    int64_t n = pages - first < kBatch ? pages - first : kBatch;
+    for (int64_t i = 0; i < n; i++) {
+      info[static_cast<size_t>(i)].VirtualAddress =
+          static_cast<char*>(addr) + start + (first + i) * page;
+    }
+    if (!QueryWorkingSetEx(GetCurrentProcess(), info.data(),
+                           static_cast<DWORD>(n * sizeof(info[0])))) {
+      return LastErrno();
+    }
+    for (int64_t i = 0; i < n; i++) {
+      // Valid: the page is in this process's working set (mincore's "in
+      // core" asks about the page cache; a page only in the standby list
+      // counts there but not here).
+      if (!info[static_cast<size_t>(i)].VirtualAttributes.Valid) continue;
+      int64_t lo = start + (first + i) * page;
+      int64_t hi = lo + page;
+      if (lo < offset) lo = offset;
+      if (hi > end) hi = end;
+      total += hi - lo;
+    }
   }
   *resident = total;
   return 0;

@@ -279,7 +279,44 @@ void TestFiles(const fs::path& dir) {
     }
     Check(FileAdvise(fd, 0, size, Advice::kSequential) == 0,
           "FileAdvise succeeds");
+    MapResult refused;
+    rc = MapFile(nullptr, fd, Access::kWrite, 0, 0, -1, kMax, &refused);
+    Check(rc == -EACCES && refused.addr == nullptr,
+          "a write mapping of a read-only descriptor fails with -EACCES",
+          Rc(rc));
     CloseFd(fd);
+  }
+  {
+    int fd = OpenFd(path, true);
+    MapResult r;
+    int rc = MapFile(nullptr, fd, Access::kWrite, g, 0, -1, kMax, &r);
+    // The descriptor is the caller's: closed before the mapping is used.
+    CloseFd(fd);
+    Check(rc == 0, "a write mapping through a descriptor", Rc(rc));
+    if (rc == 0) {
+      static_cast<uint8_t*>(r.addr)[2] = 0x77;
+      rc = Flush(r.addr, r.length, 0, 10);
+      Check(rc == 0 && ReadFile(file)[g + 2] == 0x77,
+            "flush through a descriptor's mapping after the fd is closed",
+            Rc(rc));
+      Unmap(r.addr, r.length);
+    }
+    WriteFile(file, size);
+  }
+  {
+    MapResult r;
+    int rc = MapFile(U8(dir / "no-such-dir" / "x.bin").c_str(), -1,
+                     Access::kWrite, 0, 0, 100, kMax, &r);
+    Check(rc == -ENOENT, "creating a file in a missing directory: -ENOENT",
+          Rc(rc));
+    // UTF-8 names reach the OS intact (UTF-16 on Windows).
+    fs::path named = dir / fs::u8path("donn\xc3\xa9" "es-\xe2\x82\xac.bin");
+    WriteFile(named, 300);
+    rc = MapFile(U8(named).c_str(), -1, Access::kRead, 0, 0, -1, kMax, &r);
+    Check(rc == 0 && r.length == 300 && Matches(r.addr, 0, 300),
+          "map a file whose name is not ASCII", Rc(rc));
+    if (rc == 0) Unmap(r.addr, r.length);
+    fs::remove(named);
   }
 }
 
