@@ -39,6 +39,48 @@ void ReplaceIfFunction(Napi::Object classes, const char* name,
   *slot = Napi::Persistent(value.As<Napi::Function>());
 }
 
+// libuv's code for a (positive) errno value: what Node's own errors carry
+// as `errno` (-2 for ENOENT on Unix, where libuv's codes are -errno, but
+// -4058 on Windows), so that ours carry the same number as fs's. ESTALE has
+// no libuv code and keeps -errno.
+int UvCode(int err) {
+  switch (err) {
+    case ENOENT: return UV_ENOENT;
+    case EACCES: return UV_EACCES;
+    case EEXIST: return UV_EEXIST;
+    case ENOSPC: return UV_ENOSPC;
+    case ENOMEM: return UV_ENOMEM;
+    case EINVAL: return UV_EINVAL;
+    case EISDIR: return UV_EISDIR;
+    case EBADF: return UV_EBADF;
+    case EPERM: return UV_EPERM;
+    case EBUSY: return UV_EBUSY;
+    case EFBIG: return UV_EFBIG;
+    case EAGAIN: return UV_EAGAIN;
+    case EINTR: return UV_EINTR;
+    case EIO: return UV_EIO;
+    case ENAMETOOLONG: return UV_ENAMETOOLONG;
+    case EMFILE: return UV_EMFILE;
+    case ENFILE: return UV_ENFILE;
+    case ENOTDIR: return UV_ENOTDIR;
+    case ENXIO: return UV_ENXIO;
+    case EROFS: return UV_EROFS;
+    case ETXTBSY: return UV_ETXTBSY;
+    case ENOSYS: return UV_ENOSYS;
+    case EOVERFLOW: return UV_EOVERFLOW;
+    case EFAULT: return UV_EFAULT;
+    case ENODEV: return UV_ENODEV;
+    case ENOTSUP: return UV_ENOTSUP;
+    case ETIMEDOUT: return UV_ETIMEDOUT;
+    case ELOOP: return UV_ELOOP;
+    case ESPIPE: return UV_ESPIPE;
+    case EXDEV: return UV_EXDEV;
+    case ECANCELED: return UV_ECANCELED;
+    default:
+      return -err;
+  }
+}
+
 }  // namespace
 
 Napi::Error MakeError(Napi::Env env, ErrorKind kind, const char* code,
@@ -95,7 +137,7 @@ void ThrowSystemError(Napi::Env env, int negative_errno, const char* syscall,
   const char* name = ErrnoName(-negative_errno);
   if (name == nullptr) name = uv_err_name(negative_errno);
   Napi::Error error = MakeError(env, ErrorKind::kError, name, message);
-  error.Value().Set("errno", Napi::Number::New(env, negative_errno));
+  error.Value().Set("errno", Napi::Number::New(env, UvCode(-negative_errno)));
   error.Value().Set("syscall", Napi::String::New(env, syscall));
   if (!path.empty()) error.Value().Set("path", Napi::String::New(env, path));
   throw error;
