@@ -46,3 +46,12 @@ const WINDOWS: ShmNaming = {
 export function shmNaming(platform: NodeJS.Platform = process.platform): ShmNaming {
   return platform === 'win32' ? WINDOWS : POSIX
 }
+
+/**
+ * Where a shared-memory segment's size can be read before mapping it (`statSync`), or null where
+ * no file shows it: Linux keeps POSIX segments in /dev/shm; macOS has no such directory, and a
+ * Windows segment is a named file mapping with no file at all.
+ */
+export function shmSizePath(name: string, platform: NodeJS.Platform = process.platform): string | null {
+  return platform === 'linux' ? `/dev/shm/${name}` : null
+}

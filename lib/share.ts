@@ -25,6 +25,7 @@ import { bufferByteLength, isSharedArrayBuffer } from './intrinsics'
 import { ManagedBuffer, externalOf } from './managed-buffer'
 import { MemoryView } from './memoryview'
 import { allocationGranularity, mmap } from './mmap'
+import { shmSizePath } from './platform'
 import { SharedMemory } from './shm'
 import { MAX_NDIM } from './sources'
 import { extent } from './shape'
@@ -209,7 +210,7 @@ function pastEnd(c: Checked, size: number): RangeError {
 
 /** The size of a file or (Linux) shared-memory segment before mapping it, or -1 when unknown. */
 function sizeBeforeMapping(c: Checked): number {
-  const file = c.kind === 'file' ? c.path : process.platform === 'linux' ? `/dev/shm/${c.name}` : null
+  const file = c.kind === 'file' ? c.path : shmSizePath(c.name)
   if (file === null) return -1
   try {
     return statSync(file).size

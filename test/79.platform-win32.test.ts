@@ -3,7 +3,7 @@
  * asking the helpers for another platform's answers, and that this OS gets its own.
  */
 import { expect } from 'chai'
-import { shmNaming } from '../lib/platform'
+import { shmNaming, shmSizePath } from '../lib/platform'
 
 describe('79 platform differences in the TypeScript layer', () => {
   describe('shared-memory names', () => {
@@ -32,6 +32,12 @@ describe('79 platform differences in the TypeScript layer', () => {
         expect(names.size).to.equal(20)
         for (const name of names) expect(name.length).to.be.at.most(14)
       }
+    })
+
+    it('a segment\'s size is read from /dev/shm on Linux only (macOS has no such directory, Windows no file)', () => {
+      expect(shmSizePath('psm_0123abcd', 'linux')).to.equal('/dev/shm/psm_0123abcd')
+      expect(shmSizePath('psm_0123abcd', 'darwin')).to.equal(null)
+      expect(shmSizePath('wnsm_0123abcd', 'win32')).to.equal(null)
     })
 
     it("this process gets its own platform's naming by default", () => {
