@@ -38,6 +38,17 @@ static int OpenFd(const std::string& path, bool write) {
 static void CloseFd(int fd) { _close(fd); }
 static int Pid() { return _getpid(); }
 static const char kOs[] = "windows";
+// Runs this program again with `mode` and `arg`; returns its exit status.
+static int RunChild(const char* mode, const std::string& arg) {
+  char self[MAX_PATH];
+  GetModuleFileNameA(nullptr, self, MAX_PATH);
+  intptr_t child = _spawnl(_P_NOWAIT, self, "platform-unit", mode, arg.c_str(),
+                           static_cast<char*>(nullptr));
+  if (child == -1) return -1;
+  int status = -1;
+  _cwait(&status, child, 0);
+  return status;
+}
 #else
 #include <fcntl.h>
 #include <unistd.h>
@@ -47,6 +58,19 @@ static int OpenFd(const std::string& path, bool write) {
 static void CloseFd(int fd) { close(fd); }
 static int Pid() { return getpid(); }
 static const char kOs[] = "posix";
+#include <sys/wait.h>
+static int RunChild(const char* mode, const std::string& arg) {
+  pid_t child = fork();
+  if (child == 0) {
+    execl("/proc/self/exe", "platform-unit", mode, arg.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  if (child < 0) return -1;
+  int status = 0;
+  waitpid(child, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 #endif
 
 namespace fs = std::filesystem;
@@ -542,6 +566,80 @@ void TestWait() {
 #endif
 }
 
+#ifdef _WIN32
+const char kShmPrefix[] = "";
+#else
+const char kShmPrefix[] = "/";
+#endif
+
+// The shared words of the cross-process wait test.
+struct CrossWait {
+  uint32_t word;         // waited on
+  uint32_t ready;        // the child is about to wait
+  uint32_t result;       // the child's WaitResult + 1
+  uint32_t pad;
+  int64_t woke_ns;       // steady clock when the child's wait returned
+};
+
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The child: opens the segment, says it is ready, waits on the word.
+int WaitChild(const std::string& name) {
+  MapResult m;
+  if (MapSharedMemory(name.c_str(), false, 0, true, kMax, &m) != 0) return 3;
+  auto* shared = static_cast<CrossWait*>(m.addr);
+  reinterpret_cast<std::atomic<uint32_t>*>(&shared->ready)->store(1);
+  WaitResult result;
+  int rc = WaitOnAddress(&shared->word, 0, 20 * 1000000000LL, nullptr,
+                         &result);
+  shared->woke_ns = SteadyNs();
+  reinterpret_cast<std::atomic<uint32_t>*>(&shared->result)
+      ->store(rc == 0 ? static_cast<uint32_t>(result) + 1 : 100);
+  Unmap(m.addr, m.length);
+  return rc == 0 ? 0 : 4;
+}
+
+void TestCrossProcessWait() {
+  std::string name =
+      std::string(kShmPrefix) + "mvunit_wait_" + std::to_string(Pid());
+  MapResult m;
+  int rc = MapSharedMemory(name.c_str(), true, sizeof(CrossWait), true, kMax,
+                           &m);
+  Check(rc == 0, "create shared memory for a cross-process wait", Rc(rc));
+  if (rc != 0) return;
+  auto* shared = static_cast<CrossWait*>(m.addr);
+  std::memset(shared, 0, sizeof(*shared));
+  int64_t notified_ns = 0;
+  std::thread notifier([&] {
+    auto* ready = reinterpret_cast<std::atomic<uint32_t>*>(&shared->ready);
+    auto* result = reinterpret_cast<std::atomic<uint32_t>*>(&shared->result);
+    while (ready->load() == 0 && result->load() == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    // Give the child time to be asleep, then notify as another process
+    // would: change the word, then wake.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    notified_ns = SteadyNs();
+    reinterpret_cast<std::atomic<uint32_t>*>(&shared->word)->store(1);
+    WakeAddress(&shared->word, 1);
+  });
+  int status = RunChild("--wait-child", name);
+  notifier.join();
+  uint32_t result = shared->result;
+  double latency_ms = (shared->woke_ns - notified_ns) / 1e6;
+  Check(status == 0 && result == static_cast<uint32_t>(WaitResult::kOk) + 1,
+        "a wait in another process ends after the word changes and is woken",
+        "child status " + std::to_string(status) + ", result " +
+            std::to_string(result));
+  std::printf("     (cross-process wake latency: %.2f ms)\n", latency_ms);
+  Unmap(m.addr, m.length);
+  UnlinkSharedMemory(name.c_str());
+}
+
 void TestErrors() {
   Check(ErrnoName(ENOENT) != nullptr &&
             std::strcmp(ErrnoName(ENOENT), "ENOENT") == 0,
@@ -569,6 +667,9 @@ void TestErrors() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 2 && std::strcmp(argv[1], "--wait-child") == 0) {
+    return WaitChild(argv[2]);
+  }
   if (argc > 1 && std::strcmp(argv[1], "--errno") == 0) {
     int count = 0;
     const int* values = ErrnoNameValues(&count);
@@ -586,6 +687,7 @@ int main(int argc, char** argv) {
   TestResize(dir);
   TestSharedMemory();
   TestWait();
+  TestCrossProcessWait();
   TestErrors();
   std::error_code ignored;
   fs::remove_all(dir, ignored);
