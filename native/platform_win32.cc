@@ -753,6 +753,14 @@ int MapFileRange(int fd, int64_t offset, int64_t length, void** addr,
 // that does not change the word is not seen at all; the channel and the
 // usual wait/notify protocols always change the word before notifying.
 // Cancellation (WakeCancel) is seen the same way, at the end of a slice.
+//
+// Within the process, wakes are counted, not inferred: WaitOnAddress may
+// return early for no reason, and a waiter between two slices is not asleep
+// when WakeByAddressAll runs. So WakeAddress() hands out wake tokens (at
+// most `count`, at most one per waiter of that address in this process) and
+// wakes every sleeper of the address; a waiter returns "ok" only with a
+// token (or a changed word) and otherwise sleeps on. Then notify(count)
+// wakes exactly that many of this process's waiters and returns how many.
 
 namespace {
 
@@ -769,6 +777,43 @@ uint32_t LoadWord(const uint32_t* addr) {
       std::memory_order_seq_cst);
 }
 
+struct AddressWaiters {
+  int waiting = 0;  // waiters of this address in this process
+  int tokens = 0;   // wakes handed out and not yet taken
+};
+
+std::mutex waiters_mutex;
+std::unordered_map<const void*, AddressWaiters>& Waiters() {
+  static auto* waiters = new std::unordered_map<const void*, AddressWaiters>();
+  return *waiters;
+}
+
+// Registers a waiter of `addr` for as long as it lives.
+class WaiterEntry {
+ public:
+  explicit WaiterEntry(const void* addr) : addr_(addr) {
+    std::lock_guard<std::mutex> lock(waiters_mutex);
+    Waiters()[addr_].waiting++;
+  }
+  ~WaiterEntry() {
+    std::lock_guard<std::mutex> lock(waiters_mutex);
+    auto it = Waiters().find(addr_);
+    // The last waiter leaves: tokens nobody took go with it.
+    if (--it->second.waiting == 0) Waiters().erase(it);
+  }
+  // Takes a wake token if one is there.
+  bool TakeToken() {
+    std::lock_guard<std::mutex> lock(waiters_mutex);
+    AddressWaiters& entry = Waiters()[addr_];
+    if (entry.tokens == 0) return false;
+    entry.tokens--;
+    return true;
+  }
+
+ private:
+  const void* addr_;
+};
+
 }  // namespace
 
 int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
@@ -777,19 +822,25 @@ int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
     return -EINVAL;
   }
   const int64_t deadline = timeout_ns < 0 ? -1 : NowNs() + timeout_ns;
-  bool first = true;
+  if (LoadWord(addr) != expected) {
+    *out = WaitResult::kNotEqual;
+    return 0;
+  }
+  WaiterEntry entry(addr);
   for (;;) {
+    if (entry.TakeToken()) {
+      *out = WaitResult::kOk;  // notify() from this process
+      return 0;
+    }
     if (cancel != nullptr && LoadWord(cancel) != 0) {
       *out = WaitResult::kCancelled;
       return 0;
     }
     if (LoadWord(addr) != expected) {
-      // Before sleeping: not-equal. After a slice: another process changed
-      // the word, which is how its notify() reaches us.
-      *out = first ? WaitResult::kNotEqual : WaitResult::kOk;
+      // Changed while we slept: how another process's notify() reaches us.
+      *out = WaitResult::kOk;
       return 0;
     }
-    first = false;
     int64_t remaining = deadline < 0 ? -1 : deadline - NowNs();
     if (deadline >= 0 && remaining <= 0) {
       *out = WaitResult::kTimedOut;
@@ -801,27 +852,35 @@ int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
       if (remaining_ms < slice) slice = remaining_ms;
     }
     uint32_t compare = expected;
-    if (::WaitOnAddress(const_cast<uint32_t*>(addr), &compare,
-                        sizeof(compare), static_cast<DWORD>(slice))) {
-      // Woken by WakeAddress() in this process (or the word changed as we
-      // went to sleep): Atomics.wait's "ok".
-      *out = WaitResult::kOk;
-      return 0;
+    if (!::WaitOnAddress(const_cast<uint32_t*>(addr), &compare,
+                         sizeof(compare), static_cast<DWORD>(slice)) &&
+        GetLastError() != ERROR_TIMEOUT) {
+      return LastErrno();
     }
-    if (GetLastError() != ERROR_TIMEOUT) return LastErrno();
+    // Woken, timed out or returned early: the top of the loop decides.
   }
 }
 
-// WakeByAddress* reports nothing, so how many woke is unknown: 0 is
-// returned. Waiters in other processes are not woken by this call at all;
-// they notice the changed word at the end of their current slice.
+// Returns how many of this process's waiters of `addr` were woken (at most
+// `count`). Waiters in other processes are neither woken nor counted: they
+// notice the changed word at the end of their current slice.
 int WakeAddress(const uint32_t* addr, int count) {
-  if (count == 1) {
-    WakeByAddressSingle(const_cast<uint32_t*>(addr));
-  } else {
-    WakeByAddressAll(const_cast<uint32_t*>(addr));
+  int woken = 0;
+  {
+    std::lock_guard<std::mutex> lock(waiters_mutex);
+    auto it = Waiters().find(addr);
+    if (it != Waiters().end()) {
+      AddressWaiters& entry = it->second;
+      int untaken = entry.waiting - entry.tokens;
+      woken = count < untaken ? count : untaken;
+      if (woken < 0) woken = 0;
+      entry.tokens += woken;
+    }
   }
-  return 0;
+  // All of them: which sleeper gets a token is decided by who takes it
+  // first; the others sleep on.
+  if (woken > 0) WakeByAddressAll(const_cast<uint32_t*>(addr));
+  return woken;
 }
 
 void WakeCancel(uint32_t* cancel) {

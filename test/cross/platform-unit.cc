@@ -534,6 +534,47 @@ void TestWait() {
     Check(got_rc == 0 && got == WaitResult::kCancelled,
           "WakeCancel ends a wait with kCancelled", Rc(got_rc));
   }
+  {
+    // notify(count) wakes that many waiters of this process and says how
+    // many: one at a time here, until all three have been woken.
+    alignas(4) static uint32_t word = 0;
+    Check(WakeAddress(&word, 5) == 0, "WakeAddress with no waiter wakes 0");
+    std::atomic<int> finished{0};
+    std::atomic<int> ok{0};
+    std::vector<std::thread> waiters;
+    for (int i = 0; i < 3; i++) {
+      waiters.emplace_back([&] {
+        WaitResult got;
+        if (WaitOnAddress(&word, 0, 20 * 1000000000LL, nullptr, &got) == 0 &&
+            got == WaitResult::kOk) {
+          ok++;
+        }
+        finished++;
+      });
+    }
+    int woken = 0;
+    bool one_at_a_time = true;
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (woken < 3 && std::chrono::steady_clock::now() < give_up) {
+      int n = WakeAddress(&word, 1);
+      if (n > 1) one_at_a_time = false;
+      if (n == 1) {
+        woken++;
+        while (finished < woken && std::chrono::steady_clock::now() < give_up) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        // Nobody else may have woken meanwhile.
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        if (finished != woken) one_at_a_time = false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    Check(woken == 3, "WakeAddress reports each waiter it wakes",
+          "counted " + std::to_string(woken));
+    Check(one_at_a_time, "WakeAddress(count 1) wakes exactly one waiter");
+    for (auto& t : waiters) t.join();
+    Check(ok == 3, "every woken waiter returns ok", std::to_string(ok));
+  }
 #ifdef _WIN32
   {
     // What another process's notify looks like here: the word changes and
