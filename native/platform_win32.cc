@@ -752,7 +752,8 @@ int MapFileRange(int fd, int64_t offset, int64_t length, void** addr,
 // with the default 15.6 ms timer resolution. A notify() from another process
 // that does not change the word is not seen at all; the channel and the
 // usual wait/notify protocols always change the word before notifying.
-// Cancellation (WakeCancel) is seen the same way, at the end of a slice.
+// Cancellation (WakeCancel) wakes the waiter at once: the cancel word is
+// registered with the address its waiter sleeps on.
 //
 // Within the process, wakes are counted, not inferred: WaitOnAddress may
 // return early for no reason, and a waiter between two slices is not asleep
@@ -787,16 +788,24 @@ std::unordered_map<const void*, AddressWaiters>& Waiters() {
   static auto* waiters = new std::unordered_map<const void*, AddressWaiters>();
   return *waiters;
 }
+// The address each cancellable waiter sleeps on, by its cancel word.
+std::unordered_map<const uint32_t*, const void*>& Cancels() {
+  static auto* cancels = new std::unordered_map<const uint32_t*, const void*>();
+  return *cancels;
+}
 
 // Registers a waiter of `addr` for as long as it lives.
 class WaiterEntry {
  public:
-  explicit WaiterEntry(const void* addr) : addr_(addr) {
+  WaiterEntry(const void* addr, const uint32_t* cancel)
+      : addr_(addr), cancel_(cancel) {
     std::lock_guard<std::mutex> lock(waiters_mutex);
     Waiters()[addr_].waiting++;
+    if (cancel_ != nullptr) Cancels()[cancel_] = addr_;
   }
   ~WaiterEntry() {
     std::lock_guard<std::mutex> lock(waiters_mutex);
+    if (cancel_ != nullptr) Cancels().erase(cancel_);
     auto it = Waiters().find(addr_);
     // The last waiter leaves: tokens nobody took go with it.
     if (--it->second.waiting == 0) Waiters().erase(it);
@@ -812,6 +821,7 @@ class WaiterEntry {
 
  private:
   const void* addr_;
+  const uint32_t* cancel_;
 };
 
 }  // namespace
@@ -826,7 +836,7 @@ int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
     *out = WaitResult::kNotEqual;
     return 0;
   }
-  WaiterEntry entry(addr);
+  WaiterEntry entry(addr, cancel);
   for (;;) {
     if (entry.TakeToken()) {
       *out = WaitResult::kOk;  // notify() from this process
@@ -886,9 +896,16 @@ int WakeAddress(const uint32_t* addr, int count) {
 void WakeCancel(uint32_t* cancel) {
   reinterpret_cast<std::atomic<uint32_t>*>(cancel)->store(
       1, std::memory_order_seq_cst);
-  // The waiter sleeps on its word, not on this one: it sees the flag at the
-  // end of its current slice (at most kSliceMs, rounded up by the timer).
-  WakeByAddressAll(cancel);
+  // The waiter sleeps on its word, not on this one: wake the sleepers of that
+  // word (the others find no token and sleep on). One that was not asleep
+  // yet sees the flag at the end of its first slice.
+  const void* addr = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(waiters_mutex);
+    auto it = Cancels().find(cancel);
+    if (it != Cancels().end()) addr = it->second;
+  }
+  if (addr != nullptr) WakeByAddressAll(const_cast<void*>(addr));
 }
 
 }  // namespace memoryview

@@ -485,6 +485,12 @@ void TestSharedMemory() {
         "once every mapping is closed the segment is gone", Rc(rc));
 }
 
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 void TestWait() {
   alignas(8) static uint32_t words[4] = {0, 1, 0, 0};
   WaitResult result;
@@ -533,6 +539,22 @@ void TestWait() {
     waiter.join();
     Check(got_rc == 0 && got == WaitResult::kCancelled,
           "WakeCancel ends a wait with kCancelled", Rc(got_rc));
+  }
+  {
+    // Cancelling a waiter that is asleep (given 50 ms to get there).
+    uint32_t cancel = 0;
+    WaitResult got = WaitResult::kOk;
+    int got_rc = -1;
+    std::thread waiter([&] {
+      got_rc = WaitOnAddress(&words[3], 0, 20 * 1000000000LL, &cancel, &got);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    int64_t start = SteadyNs();
+    WakeCancel(&cancel);
+    waiter.join();
+    Check(got_rc == 0 && got == WaitResult::kCancelled,
+          "WakeCancel ends a sleeping wait with kCancelled", Rc(got_rc));
+    std::printf("     (cancel latency: %.2f ms)\n", (SteadyNs() - start) / 1e6);
   }
   {
     // notify(count) wakes that many waiters of this process and says how
@@ -621,12 +643,6 @@ struct CrossWait {
   uint32_t pad;
   int64_t woke_ns;       // steady clock when the child's wait returned
 };
-
-int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // The child: opens the segment, says it is ready, waits on the word.
 int WaitChild(const std::string& name) {
