@@ -9,6 +9,11 @@
 //   the caller must release with Unmap() exactly once. The file descriptor
 //   used to make it is always closed before returning (or left to the caller
 //   when the caller passed it in), so a mapping never holds an fd.
+//   Windows (platform_win32.cc) is the exception where the OS forces it: a
+//   shared-memory mapping keeps its section handle (a named section's name
+//   lives only while a handle is open) and a kWrite file mapping keeps a
+//   file handle (FlushFileBuffers, deferred truncation), both closed by
+//   Unmap().
 
 #ifndef MEMORYVIEW_NATIVE_PLATFORM_H_
 #define MEMORYVIEW_NATIVE_PLATFORM_H_
