@@ -749,7 +749,8 @@ int MapFileRange(int fd, int64_t offset, int64_t length, void** addr,
 // the word made by another process (whose notify() cannot reach us) is seen
 // at the end of the current slice. The worst-case cross-process wake
 // latency is one slice as Windows rounds it: 10 ms asked, up to about 16 ms
-// with the default 15.6 ms timer resolution. A notify() from another process
+// with the default 15.6 ms timer resolution, plus any scheduling delay on a
+// loaded machine. A notify() from another process
 // that does not change the word is not seen at all; the channel and the
 // usual wait/notify protocols always change the word before notifying.
 // Cancellation (WakeCancel) wakes the waiter at once: the cancel word is
