@@ -180,6 +180,10 @@ struct ViewHandles {
   // >= 0: shorten the file to this size when the view is unmapped (a file
   // with a mapped view cannot be shortened on Windows; see RemapFile).
   int64_t truncate_to = -1;
+  // The file's identity, so that a pending truncation waits for the last of
+  // this process's views of that file.
+  uint64_t dev = 0;
+  uint64_t ino = 0;
 };
 
 std::mutex views_mutex;
@@ -322,8 +326,9 @@ void* MapView(HANDLE file, Access access, int64_t offset, int64_t length,
 }
 
 // Plans, grows (size >= 0) and maps an open file; on success remembers the
-// handle a kWrite view keeps (`keep_file`, which the caller then must not
-// close), and on failure closes nothing of the caller's.
+// handle a kWrite view keeps (`file` itself when `file_is_ours`, which the
+// caller then must not close; else a duplicate), and on failure closes
+// nothing of the caller's.
 int MapOpenFile(HANDLE file, bool file_is_ours, Access access, int64_t offset,
                 int64_t length, int64_t size, int64_t max_length,
                 MapResult* out) {
@@ -352,6 +357,8 @@ int MapOpenFile(HANDLE file, bool file_is_ours, Access access, int64_t offset,
   if (access == Access::kWrite) {
     ViewHandles handles;
     handles.file = file_is_ours ? file : Duplicate(file);
+    handles.dev = facts.dev;
+    handles.ino = facts.ino;
     Remember(addr, handles);
   }
   out->addr = addr;
@@ -534,6 +541,7 @@ int Unmap(void* addr, size_t /*length*/) {
   int rc = UnmapViewOfFile(addr) ? 0 : LastErrno();
   ViewHandles handles;
   bool found = false;
+  bool last_view = true;
   {
     std::lock_guard<std::mutex> lock(views_mutex);
     auto it = Views().find(addr);
@@ -542,17 +550,40 @@ int Unmap(void* addr, size_t /*length*/) {
       Views().erase(it);
       found = true;
     }
+    if (found && handles.truncate_to >= 0) {
+      for (const auto& entry : Views()) {
+        if (entry.second.file != nullptr && entry.second.dev == handles.dev &&
+            entry.second.ino == handles.ino) {
+          last_view = false;  // its own truncation (if any) comes later
+        }
+      }
+    }
   }
   if (found) {
-    if (handles.truncate_to >= 0 && handles.file != nullptr) {
-      // Best effort: another view of the file (in this or another process)
-      // still prevents it, and the file then keeps its longer size.
+    if (handles.truncate_to >= 0 && handles.file != nullptr && last_view) {
+      // Best effort: a view of the file in another process still prevents
+      // it, and the file then keeps its longer size.
       SetSize(handles.file, handles.truncate_to);
     }
     if (handles.section != nullptr) CloseHandle(handles.section);
     if (handles.file != nullptr) CloseHandle(handles.file);
   }
   return rc;
+}
+
+// The file's length as this process's callers know it: the smallest
+// pending shrink of a view of the file (dev, ino), else `physical`.
+int64_t PendingSize(uint64_t dev, uint64_t ino, int64_t physical) {
+  std::lock_guard<std::mutex> lock(views_mutex);
+  int64_t size = physical;
+  for (const auto& entry : Views()) {
+    const ViewHandles& view = entry.second;
+    if (view.file != nullptr && view.dev == dev && view.ino == ino &&
+        view.truncate_to >= 0 && view.truncate_to < size) {
+      size = view.truncate_to;
+    }
+  }
+  return size;
 }
 
 // Python's mmap.resize() on Windows unmaps first and maps again; here the
@@ -581,16 +612,20 @@ int RemapFile(const char* path, int fd, uint64_t dev, uint64_t ino,
   FileFacts facts;
   int64_t new_size = offset + new_length;
   bool grown = false;
+  int64_t logical = -1;
   if (!Describe(file, &facts)) {
     rc = Fail(out, "fstat");
   } else if (facts.dev != dev || facts.ino != ino) {
     // The path now names another file (renamed or replaced since mmap()).
     rc = FailWith(out, "open", ESTALE);
-  } else if (facts.size < new_size) {
-    if (!Grow(file, facts.size, new_size)) {
-      rc = Fail(out, "fallocate");
-    } else {
-      grown = true;
+  } else {
+    logical = PendingSize(dev, ino, facts.size);
+    if (facts.size < new_size) {
+      if (!Grow(file, facts.size, new_size)) {
+        rc = Fail(out, "fallocate");
+      } else {
+        grown = true;
+      }
     }
   }
   void* addr = nullptr;
@@ -604,8 +639,18 @@ int RemapFile(const char* path, int fd, uint64_t dev, uint64_t ino,
     CloseQuietly(file);
     return rc;
   }
+  // Growing back over a pending shrink: the bytes past the shrunk length
+  // are still in the file, but must read as zeros, as after a truncation.
+  int64_t zero_from = logical > offset ? logical : offset;
+  int64_t zero_to = new_size < facts.size ? new_size : facts.size;
+  if (zero_from < zero_to) {
+    std::memset(static_cast<char*>(addr) + (zero_from - offset), 0,
+                static_cast<size_t>(zero_to - zero_from));
+  }
   ViewHandles handles;
   handles.file = file;
+  handles.dev = dev;
+  handles.ino = ino;
   if (facts.size > new_size) handles.truncate_to = new_size;
   Remember(addr, handles);
   out->addr = addr;

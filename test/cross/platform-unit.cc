@@ -401,6 +401,28 @@ void TestResize(const fs::path& dir) {
   // a mapped view can be shortened there); POSIX at once.
   Check(fs::file_size(file) == 3000, "the file has the new size after unmap",
         std::to_string(fs::file_size(file)));
+  {
+    // Shrink, then grow back within the old length before unmapping: the
+    // file ends at the last size asked for, never below a live mapping.
+    WriteFile(file, 20000);
+    MapResult a, b, c;
+    int rc1 = MapFile(path.c_str(), -1, Access::kWrite, 0, 0, -1, kMax, &a);
+    int rc2 = rc1 ? rc1 : RemapFile(path.c_str(), -1, a.dev, a.ino, 0, 3000, &b);
+    if (rc1 == 0) Unmap(a.addr, a.length);
+    int rc3 = rc2 ? rc2 : RemapFile(path.c_str(), -1, b.dev, b.ino, 0, 8000, &c);
+    if (rc2 == 0) Unmap(b.addr, b.length);
+    bool intact = rc3 == 0 && fs::file_size(file) >= 8000 &&
+                  Matches(c.addr, 0, 3000);
+    for (int i = 3000; rc3 == 0 && i < 8000; i++) {
+      // Past the shrunk length: zeros, as after a truncation.
+      if (static_cast<uint8_t*>(c.addr)[i] != 0) intact = false;
+    }
+    if (rc3 == 0) Unmap(c.addr, c.length);
+    Check(intact && fs::file_size(file) == 8000,
+          "shrink then grow: the last size wins, the grown part is zeros",
+          Rc(rc3) + " size " + std::to_string(fs::file_size(file)));
+    WriteFile(file, 3000);
+  }
 
   MapResult again;
   rc = MapFile(path.c_str(), -1, Access::kWrite, 0, 0, -1, kMax, &again);
