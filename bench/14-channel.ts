@@ -68,6 +68,8 @@ async function child(kind: string): Promise<void> {
     }
     input.close()
     process.disconnect()
+  } else if (kind === 'ipc-echo') {
+    process.on('message', (m) => process.send!(m))
   } else if (kind === 'ipc-sink') {
     let bytes = 0
     let sum = 0
