@@ -579,8 +579,9 @@ export class Channel implements Disposable {
   async #sleep(flagWord: number, flag: number, seqWord: number, seq: number, signal: AbortSignal | undefined): Promise<void> {
     const i32 = this.#i32
     Atomics.store(i32, flagWord, flag)
+    let result
     try {
-      await waitWord(i32, seqWord, seq, SLICE_MS, signal)
+      result = await waitWord(i32, seqWord, seq, SLICE_MS, signal)
     } catch (err) {
       if (this.#closed) throw plainError(codes.CHANNEL_CLOSED, 'the channel was closed by this side while waiting')
       throw err
@@ -589,5 +590,8 @@ export class Channel implements Disposable {
     }
     // Woken by this side's own close() (its notify can beat the unmap's cancellation).
     if (this.#closed) throw plainError(codes.CHANNEL_CLOSED, 'the channel was closed by this side while waiting')
+    // A whole slice without news: the peer may be dead. Checked now, not after the next poll, so
+    // that the documented bound (100 ms) holds.
+    if (result === 'timed-out') this.#checkPeerAlive()
   }
 }
