@@ -538,19 +538,16 @@ export class Channel implements Disposable {
   }
 
   /**
-   * send()'s wait for `need` free bytes, `seq` being the head sequence read before the failed attempt.
-   * It polls first for SPIN_MS, and keeps polling until half the ring is free (or the time is up), so
-   * that a producer ahead of a busy consumer writes in bursts instead of one message per advance
-   * (each side then stops touching the other's index for a while).
+   * send()'s wait for `need` free bytes, `seq` being the head sequence read before the failed attempt:
+   * it polls for SPIN_MS, then sleeps until the consumer has freed that much.
    */
   async #waitForRoom(seq: number, need: number, signal: AbortSignal | undefined): Promise<void> {
     const i32 = this.#i32
     const closed = W_CLOSED[this.#peer]
     const tail = this.#u32[W_TAIL]
-    const target = Math.max(need, this.#capacity >>> 1)
     const until = performance.now() + SPIN_MS
     let free = this.#capacity - ((tail - (Atomics.load(i32, W_HEAD) >>> 0)) >>> 0)
-    for (let k = 1; free < target && Atomics.load(i32, closed) === 0; k++) {
+    for (let k = 1; free < need && Atomics.load(i32, closed) === 0; k++) {
       if ((k & 31) === 0 && performance.now() > until) break
       free = this.#capacity - ((tail - (Atomics.load(i32, W_HEAD) >>> 0)) >>> 0)
     }
