@@ -12,7 +12,9 @@
  *  - ping-pong: 3,000 timed round trips (after 500 untimed) of a 64-byte message echoed by the
  *    peer; each round trip timed alone with hrtime; the median and p99 are reported;
  *  - throughput: the time from the first send to the peer's "all received" reply for a fixed
- *    number of messages (the peer touches every message: it sums one byte per 64);
+ *    number of messages (the peer touches every message: it sums one byte per 64, one per cache
+ *    line, on both sides). One peer process per transport serves a warm-up round and 3 timed
+ *    rounds (the best is reported), so that neither side is timed starting a process or compiling;
  *  - notify -> wake: the peer sleeps in wait() (or awaits waitAsync()); the helper writes hrtime
  *    into the shared memory and calls notify(); the peer reads hrtime when it returns (settles). 2,000 wakes, each after the peer is back
  *    asleep (the helper waits for its acknowledgement and 300 µs more).
@@ -48,16 +50,24 @@ async function child(kind: string): Promise<void> {
     input.close()
     output.close()
   } else if (kind === 'channel-sink') {
+    // One process for every round (an empty message ends a round), as for IPC below: the rounds
+    // after the first are timed with both sides' code compiled.
     const input = Channel.attach(JSON.parse(process.argv[4]))
     let bytes = 0
     let sum = 0
+    process.send!('ready')
     for (let m = await input.receive(); m !== null; m = await input.receive()) {
       const u8 = m.toTypedArray()
+      if (u8.length === 0) {
+        process.send!({ bytes, sum })
+        bytes = sum = 0
+        continue
+      }
       for (let i = 0; i < u8.length; i += 64) sum += u8[i]
       bytes += u8.length
     }
     input.close()
-    process.send!({ bytes, sum })
+    process.disconnect()
   } else if (kind === 'ipc-echo') {
     process.on('message', (m) => process.send!(m))
   } else if (kind === 'ipc-sink') {
@@ -67,8 +77,12 @@ async function child(kind: string): Promise<void> {
       if (m instanceof Uint8Array) {
         for (let i = 0; i < m.length; i += 64) sum += m[i]
         bytes += m.length
-      } else process.send!({ bytes, sum })
+      } else {
+        process.send!({ bytes, sum })
+        bytes = sum = 0
+      }
     })
+    process.send!('ready')
   } else if (kind === 'waiter' || kind === 'async-waiter') {
     const shm = new SharedMemory({ name: process.argv[4] })
     const w = shm.buf.cast('i')
@@ -148,35 +162,64 @@ async function pingWorker(): Promise<{ p50: number; p99: number }> {
   return stats(samples)
 }
 
-async function throughputChannel(size: number, count: number): Promise<number> {
-  const ch = Channel.create({ size: Math.max(4 * size, 256 * KiB) })
-  const cp = forkPeer('channel-sink', 'json', [JSON.stringify(ch.share())])
-  const msg = Buffer.alloc(size, 1)
-  const done = nextMessage(cp)
-  const t0 = now()
-  for (let k = 0; k < count; k++) if (!ch.trySend(msg)) await ch.send(msg)
-  ch.close()
-  const r = await done
-  const t = now() - t0
-  if (r.bytes !== size * count) throw new Error(`channel sink got ${r.bytes} bytes`)
-  return t
+interface Sink {
+  /** Sends `count` messages of `size` bytes, and returns the ns until the peer has touched them all. */
+  round(size: number, count: number): Promise<number>
+  end(): Promise<void>
 }
 
-async function throughputIpc(size: number, count: number): Promise<number> {
-  const cp = forkPeer('ipc-sink', 'advanced')
-  const msg = Buffer.alloc(size, 1)
-  const done = nextMessage(cp)
-  const t0 = now()
-  for (let k = 0; k < count; k++) {
-    // Respect backpressure: process.send() returns false when its queue is full.
-    if (!cp.send(msg)) await new Promise<void>((resolve) => setImmediate(resolve))
+/**
+ * A peer process that receives over a Channel. The clock of a round starts after the peer reported
+ * it is ready (attached, its loop running), so that no process start (tens of ms) is timed.
+ */
+async function channelSink(ring: number): Promise<Sink> {
+  const ch = Channel.create({ size: ring })
+  const cp = forkPeer('channel-sink', 'json', [JSON.stringify(ch.share())])
+  await nextMessage(cp)
+  const end = Buffer.alloc(0)
+  return {
+    async round(size, count) {
+      const msg = Buffer.alloc(size, 1)
+      const done = nextMessage(cp)
+      const t0 = now()
+      for (let k = 0; k < count; k++) if (!ch.trySend(msg)) await ch.send(msg)
+      if (!ch.trySend(end)) await ch.send(end)
+      const r = await done
+      const t = now() - t0
+      if (r.bytes !== size * count) throw new Error(`channel sink got ${r.bytes} bytes`)
+      return t
+    },
+    async end() {
+      const exit = new Promise((resolve) => cp.once('exit', resolve))
+      ch.close()
+      await exit
+    },
   }
-  cp.send({ done: true })
-  const r = await done
-  const t = now() - t0
-  cp.disconnect()
-  if (r.bytes !== size * count) throw new Error(`ipc sink got ${r.bytes} bytes`)
-  return t
+}
+
+/** The same over child_process IPC ('advanced' serialization: Buffers travel as bytes). */
+async function ipcSink(): Promise<Sink> {
+  const cp = forkPeer('ipc-sink', 'advanced')
+  await nextMessage(cp)
+  return {
+    async round(size, count) {
+      const msg = Buffer.alloc(size, 1)
+      const done = nextMessage(cp)
+      const t0 = now()
+      for (let k = 0; k < count; k++) {
+        // Respect backpressure: process.send() returns false when its queue is full.
+        if (!cp.send(msg)) await new Promise<void>((resolve) => setImmediate(resolve))
+      }
+      cp.send({ done: true })
+      const r = await done
+      const t = now() - t0
+      if (r.bytes !== size * count) throw new Error(`ipc sink got ${r.bytes} bytes`)
+      return t
+    },
+    async end() {
+      cp.disconnect()
+    },
+  }
 }
 
 async function notifyWake(n: number, kind: string): Promise<{ p50: number; p99: number }> {
@@ -213,14 +256,18 @@ async function measure(what: string): Promise<void> {
   } else if (what === 'throughput') {
     const res: Record<string, { channel: number; ipc: number; count: number }> = {}
     for (const [size, count] of [[KiB, 20000], [MiB, 200]] as const) {
-      await throughputChannel(size, count / 10) // warm-up
-      await throughputIpc(size, count / 10)
+      const channelPeer = await channelSink(Math.max(4 * size, 256 * KiB))
+      const ipcPeer = await ipcSink()
+      await channelPeer.round(size, count) // warm-up, both sides
+      await ipcPeer.round(size, count)
       let channel = Infinity
       let ipc = Infinity
       for (let r = 0; r < 3; r++) {
-        channel = Math.min(channel, await throughputChannel(size, count))
-        ipc = Math.min(ipc, await throughputIpc(size, count))
+        channel = Math.min(channel, await channelPeer.round(size, count))
+        ipc = Math.min(ipc, await ipcPeer.round(size, count))
       }
+      await channelPeer.end()
+      await ipcPeer.end()
       res[size] = { channel, ipc, count }
     }
     out = res

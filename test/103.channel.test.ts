@@ -215,6 +215,56 @@ describe('103 Channel', () => {
     })
   })
 
+  describe('wake-ups (the waiting words at offsets 136 and 200 of the layout)', () => {
+    /** The channel's header words, through a second mapping of its segment (opened before attach() removes the name). */
+    function headerOf(ch: Channel): { words: Uint32Array; shm: SharedMemory } {
+      const shm = new SharedMemory({ name: ch.share().name })
+      return { words: shm.buf.cast('I').toTypedArray() as Uint32Array, shm }
+    }
+
+    it("a publish takes a sleeping consumer's flag back: one wake-up per sleep, none owed after it", async () => {
+      const a = create()
+      const { words, shm } = headerOf(a)
+      const b = attach(a)
+      try {
+        const p = b.receive() // the ring is empty: it polls, then sleeps (asynchronously)
+        expect(words[34]).to.equal(1) // offset 136: the consumer sleeps
+        expect(a.trySend(Buffer.from('one'))).to.equal(true)
+        expect(words[34]).to.equal(0) // taken back with the wake-up
+        expect(a.trySend(Buffer.from('two'))).to.equal(true) // the consumer is not asleep: no wake-up
+        expect(text(await p)).to.equal('one')
+        expect(text(b.tryReceive())).to.equal('two')
+      } finally {
+        shm.close()
+      }
+    })
+
+    it('a sleeping producer states the free bytes it needs, and is woken only once that much is free', async () => {
+      const a = create(256)
+      const { words, shm } = headerOf(a)
+      const b = attach(a)
+      try {
+        for (let k = 0; k < 8; k++) expect(a.trySend(Buffer.alloc(28, k))).to.equal(true) // 8 records of 32 bytes: full
+        let sent = false
+        const p = a.send(Buffer.alloc(124, 9)).then(() => (sent = true)) // a 128-byte record
+        expect(words[50]).to.equal(128) // offset 200: the producer sleeps until 128 bytes are free
+        const got = [b.tryReceive()!.get(0)]
+        for (let k = 1; k < 4; k++) {
+          got.push(b.tryReceive()!.get(0)) // gives record k - 1 back: 32, 64, 96 bytes free
+          expect(words[50]).to.equal(128) // not enough: not woken
+        }
+        got.push(b.tryReceive()!.get(0)) // 128 bytes free
+        expect(words[50]).to.equal(0) // taken back with the wake-up
+        await p
+        expect(sent).to.equal(true)
+        for (let m = b.tryReceive(); m !== null; m = b.tryReceive()) got.push(m.get(0))
+        expect(got).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 9])
+      } finally {
+        shm.close()
+      }
+    })
+  })
+
   describe('close', () => {
     it('the consumer drains what was sent before the producer closed, then gets null', async () => {
       const a = create()
