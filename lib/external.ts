@@ -63,20 +63,31 @@ export interface WindowMapping {
 }
 
 /**
+ * Unmaps the mapping of an owner collected without close() while it still had no ArrayBuffer
+ * (unmapId() does nothing when it has one: the buffer's own finalizer unmaps it then).
+ */
+const bufferless = new FinalizationRegistry<number>((id) => {
+  requireBinding('mmap').unmapId(id)
+})
+
+/**
  * The common base of {@link index!MappedFile} and {@link index!SharedMemory}: a mapping with one `buf` view,
  * leases, the buffer protocol and a synchronous close(). Not constructed directly.
  */
 export abstract class ExternalOwner implements Disposable {
   /**
-   * @internal The first own property on purpose: structuredClone()/postMessage() meet it before
-   * `_buffer` (which they would otherwise copy) and throw ERR_MEMORYVIEW_NOT_CLONEABLE.
+   * @internal The first own property on purpose: structuredClone()/postMessage() meet it before any
+   * other and throw ERR_MEMORYVIEW_NOT_CLONEABLE.
    */
   readonly _noclone: object = NOT_CLONEABLE_GUARD
   /**
-   * @internal The external ArrayBuffer over the mapping (detached by close() and by resize(), which
-   * replaces it); null when the memory is too big for one buffer and is mapped in windows.
+   * The external ArrayBuffer over the mapping once made (detached by close() and by resize(), which
+   * replaces it); null before it is made, and when the memory is too big for one buffer and is
+   * mapped in windows.
    */
-  _buffer: ArrayBuffer | null = null
+  #ab: ArrayBuffer | null = null
+  /** The native mapping's id while no ArrayBuffer has been made over it, else 0. */
+  #id = 0
   /** @internal */ _size: number
   /** @internal The state of `_buffer` (a new one after each resize()). */ _state: OwnedExternalMemory
   /** @internal Windows mapped on their own and not yet unmapped (see MappedFile.window()). */
@@ -86,26 +97,47 @@ export abstract class ExternalOwner implements Disposable {
   #closed = false
 
   /**
-   * @internal `buffer` null: nothing is mapped whole (a file bigger than one buffer), `size` bytes
-   * are reached through windows.
+   * @internal `buffer` null and `id` 0: nothing is mapped whole (a file bigger than one buffer),
+   * `size` bytes are reached through windows. `id` > 0: a mapping of `size` bytes made by mapFileId()
+   * or openSharedMemoryId(), whose ArrayBuffer is made when first needed.
    */
-  constructor(buffer: ArrayBuffer | null, what: string, readonly: boolean, size = 0) {
+  constructor(buffer: ArrayBuffer | null, what: string, readonly: boolean, size = 0, id = 0) {
     this.#readonly = readonly
     this._size = size
     this._state = new OwnedExternalMemory(what)
     if (buffer !== null) this._adopt(buffer)
+    else if (id > 0) {
+      this.#id = id
+      bufferless.register(this, id, this)
+    }
+  }
+
+  /**
+   * @internal The external ArrayBuffer over the whole mapping, made now if it was not yet; null when
+   * the memory is mapped in windows. After close(), the (detached) buffer if one was made, else null.
+   */
+  get _buffer(): ArrayBuffer | null {
+    if (this.#id !== 0 && !this.#closed) this.#makeBuffer()
+    return this.#ab
+  }
+
+  /** Makes the mapping's one ArrayBuffer, and `buf` over it. */
+  #makeBuffer(): void {
+    const id = this.#id
+    this.#id = 0
+    this._adopt(requireBinding('mmap').mappingBuffer(id, this._state.what === 'shared memory'))
   }
 
   /** @internal Makes `buffer` (a new mapping) the owner's memory, with a fresh `buf` over it. */
   _adopt(buffer: ArrayBuffer): void {
-    if (this._buffer !== null) {
+    if (this.#ab !== null) {
       // A new mapping (resize()) gets a new state (old views stay released) that keeps where the
       // memory comes from. The first mapping uses the state the constructor made.
       const previous = this._state
       this._state = new OwnedExternalMemory(previous.what)
       this._state.copyOrigin(previous)
     }
-    this._buffer = buffer
+    this.#ab = buffer
     this._size = buffer.byteLength
     registerExternal(buffer, this._state)
     this.#buf = this._byteView(new ManagedBuffer(buffer, 0, buffer.byteLength, this))
@@ -157,6 +189,7 @@ export abstract class ExternalOwner implements Disposable {
    */
   get buf(): MemoryView<'B'> {
     this._checkOpen()
+    if (this.#id !== 0) this.#makeBuffer()
     if (this.#buf === null) throw this._tooLargeForBuf()
     return this.#buf
   }
@@ -198,8 +231,13 @@ export abstract class ExternalOwner implements Disposable {
     this._refuseWhileExported('close')
     this.#closed = true
     this._state.closed = true
-    for (const w of [...this._windows]) this._unmapWindow(w)
-    if (this._buffer !== null) requireBinding('mmap').unmap(this._buffer)
+    if (this._windows.size > 0) for (const w of [...this._windows]) this._unmapWindow(w)
+    if (this.#ab !== null) requireBinding('mmap').unmap(this.#ab)
+    else if (this.#id !== 0) {
+      bufferless.unregister(this)
+      requireBinding('mmap').unmapId(this.#id)
+      this.#id = 0
+    }
   }
 
   /** `using` closes (and does not unlink shared memory). */

@@ -44,6 +44,12 @@ export interface MmapOptions {
 const ACCESS: Record<Access, number> = { read: 0, write: 1, copy: 2 }
 
 /**
+ * @internal Where mapFileId() and openSharedMemoryId() write a new mapping's id and length: one
+ * array for the process, read right after each call, so that opening allocates nothing for it.
+ */
+export const mapped = new Float64Array(2)
+
+/**
  * The longest mapping this runtime can hand to JS: its largest ArrayBuffer/Uint8Array
  * (2**32 bytes on Node 20, 2**53 - 1 on Node 22+). Longer mappings are refused with
  * ERR_MEMORYVIEW_TOO_LARGE before anything is mapped or grown.
@@ -116,9 +122,9 @@ export class MappedFile extends ExternalOwner {
   /** True when the descriptor is ours to close. */
   readonly #ownFd: boolean
 
-  /** @internal Use {@link mmap}. */
-  constructor(buffer: ArrayBuffer | null, access: Access, source: string | number, base = 0, size = 0, fd = -1, ownFd = false) {
-    super(buffer, 'mapped file', access === 'read', size)
+  /** @internal Use {@link mmap}. `id` > 0: a lazy mapping of `size` bytes (see ExternalOwner). */
+  constructor(buffer: ArrayBuffer | null, access: Access, source: string | number, base = 0, size = 0, fd = -1, ownFd = false, id = 0) {
+    super(buffer, 'mapped file', access === 'read', size, id)
     this.access = access
     this.source = source
     this.#base = base
@@ -428,8 +434,9 @@ export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {})
     throw rangeError(codes.UNALIGNED, `offset must be a multiple of the allocation granularity (${granularity})`)
   }
   try {
-    const buffer = binding.mapFile(path, fd, ACCESS[access], offset, length, size, MAX_MAPPING_LENGTH)
-    return new MappedFile(buffer, access, path ?? fd, offset)
+    // The mapping's ArrayBuffer is made when a view first needs it (see ExternalOwner).
+    binding.mapFileId(path, fd, ACCESS[access], offset, length, size, MAX_MAPPING_LENGTH, mapped)
+    return new MappedFile(null, access, path ?? fd, offset, mapped[1], -1, false, mapped[0])
   } catch (err) {
     // The rest of the file is longer than one buffer: open it for windows instead. An explicit
     // length or a size to grow to stays refused (nothing was mapped or grown).

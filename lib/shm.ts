@@ -7,7 +7,7 @@ import { inspect } from 'node:util'
 import { requireBinding } from './binding'
 import { codes, plainError, rangeError, typeError } from './errors'
 import { ExternalOwner } from './external'
-import { MAX_MAPPING_LENGTH } from './mmap'
+import { MAX_MAPPING_LENGTH, mapped } from './mmap'
 
 /** The options of the {@link SharedMemory} constructor (Python's `name`, `create`, `size`). */
 export interface SharedMemoryOptions {
@@ -81,10 +81,11 @@ export class SharedMemory extends ExternalOwner {
     }
     const binding = requireBinding('shared memory')
     let chosen = name ?? generatedName()
-    let buffer: ArrayBuffer
     for (;;) {
       try {
-        buffer = binding.openSharedMemory(`/${chosen}`, create, size, MAX_MAPPING_LENGTH, reserve)
+        // The mapping's ArrayBuffer is made when a view first needs it (see ExternalOwner): a
+        // segment of 64 MiB or more would otherwise start a garbage collection here.
+        binding.openSharedMemoryId(`/${chosen}`, create, size, MAX_MAPPING_LENGTH, reserve, mapped)
         break
       } catch (err) {
         // A generated name that happens to exist: try another, as Python does.
@@ -95,7 +96,7 @@ export class SharedMemory extends ExternalOwner {
         throw err
       }
     }
-    super(buffer, 'shared memory', false)
+    super(null, 'shared memory', false, mapped[1], mapped[0])
     this.#name = chosen
     this._state.originKind = 'shm'
     this._state.originName = chosen
