@@ -62,6 +62,9 @@ export interface WindowMapping {
   state: ExternalMemory
 }
 
+/** @internal The `_windows` of every owner without windows; never added to. */
+export const NO_WINDOWS: ReadonlySet<WindowMapping> = new Set<WindowMapping>()
+
 /**
  * Unmaps the mapping of an owner collected without close() while it still had no ArrayBuffer
  * (unmapId() does nothing when it has one: the buffer's own finalizer unmaps it then).
@@ -90,8 +93,11 @@ export abstract class ExternalOwner implements Disposable {
   #id = 0
   /** @internal */ _size: number
   /** @internal The state of `_buffer` (a new one after each resize()). */ _state: OwnedExternalMemory
-  /** @internal Windows mapped on their own and not yet unmapped (see MappedFile.window()). */
-  readonly _windows = new Set<WindowMapping>()
+  /**
+   * @internal Windows mapped on their own and not yet unmapped (see MappedFile.window()); the shared
+   * empty NO_WINDOWS until the first window, so that opening allocates no set.
+   */
+  _windows: Set<WindowMapping> = NO_WINDOWS as Set<WindowMapping>
   readonly #readonly: boolean
   #buf: MemoryView<'B'> | null = null
   #closed = false

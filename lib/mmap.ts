@@ -12,9 +12,9 @@ import { closeSync, fstatSync, openSync } from 'node:fs'
 import { isAbsolute, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
-import { requireBinding } from './binding'
+import { NativeBinding, requireBinding } from './binding'
 import { codes, rangeError, typeError } from './errors'
-import { ExternalOwner, OwnedExternalMemory, WindowMapping } from './external'
+import { ExternalOwner, NO_WINDOWS, OwnedExternalMemory, WindowMapping } from './external'
 import { ManagedBuffer, registerExternal } from './managed-buffer'
 import type { MemoryView } from './memoryview'
 
@@ -74,7 +74,14 @@ const openFds = new FinalizationRegistry<number>((fd) => {
 
 /** The granularity mapping offsets must be multiples of (Python's mmap.ALLOCATIONGRANULARITY). */
 export function allocationGranularity(): number {
-  return requireBinding('mmap').allocationGranularity()
+  return granularityOf(requireBinding('mmap'))
+}
+
+/** The allocation granularity, asked of the addon once (it is fixed for the process). */
+let granularity = 0
+function granularityOf(binding: NativeBinding): number {
+  if (granularity === 0) granularity = binding.allocationGranularity()
+  return granularity
 }
 
 function integerOption(name: string, value: unknown, min: number): number {
@@ -195,7 +202,7 @@ export class MappedFile extends ExternalOwner {
     integerOption('offset', offset, 0)
     integerOption('length', length, 0)
     const binding = requireBinding('mmap')
-    const granularity = binding.allocationGranularity()
+    const granularity = granularityOf(binding)
     if (offset % granularity !== 0) {
       throw rangeError(codes.UNALIGNED, `window offset must be a multiple of the allocation granularity (${granularity})`)
     }
@@ -211,6 +218,7 @@ export class MappedFile extends ExternalOwner {
     const state = new OwnedExternalMemory('mapped file window')
     state.copyOrigin(this._state, offset)
     const w: WindowMapping = { buffer, offset, state }
+    if (this._windows === NO_WINDOWS) this._windows = new Set()
     this._windows.add(w)
     registerExternal(buffer, w.state)
     // Runs when the window's last view is released or collected. An export taken through another
@@ -284,7 +292,7 @@ export class MappedFile extends ExternalOwner {
       throw typeError(codes.INVALID_ARG, `advice must be one of ${Object.keys(ADVICE).join(', ')}, not ${String(advice)}`)
     }
     const [off, len] = this.#range('advise', offset, length)
-    const granularity = requireBinding('mmap').allocationGranularity()
+    const granularity = granularityOf(requireBinding('mmap'))
     if (off % granularity !== 0) {
       throw rangeError(codes.UNALIGNED, `advise offset must be a multiple of the allocation granularity (${granularity})`)
     }
@@ -429,7 +437,7 @@ export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {})
   }
   if (offset + length > Number.MAX_SAFE_INTEGER) throw rangeError(codes.OUT_OF_RANGE, 'offset + length overflows')
   const binding = requireBinding('mmap')
-  const granularity = binding.allocationGranularity()
+  const granularity = granularityOf(binding)
   if (offset % granularity !== 0) {
     throw rangeError(codes.UNALIGNED, `offset must be a multiple of the allocation granularity (${granularity})`)
   }
