@@ -188,7 +188,9 @@ export abstract class ExternalOwner implements Disposable {
 
   /**
    * A MemoryView (format 'B') over the whole mapping. After a resize(), a new view over the new
-   * mapping (the old one is released).
+   * mapping (the old one is released). The first access makes the mapping's ArrayBuffer (opening
+   * makes none: V8 counts it as external memory, and one of 64 MiB or more starts a garbage
+   * collection); later accesses return the same view.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
    * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for a mapped file longer than
    *   `buffer.constants.MAX_LENGTH`, which has no whole view: use MappedFile.window().
@@ -217,6 +219,7 @@ export abstract class ExternalOwner implements Disposable {
 
   /**
    * Takes an export of the mapping: while the returned Pin is held, close() throws BufferError.
+   * Makes the mapping's ArrayBuffer if `buf` was not used yet.
    * Hold one around asynchronous I/O on the memory (fs.write of a view, zlib, a worker reading
    * it), so that the memory cannot be unmapped while the operation still uses it.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
@@ -228,7 +231,8 @@ export abstract class ExternalOwner implements Disposable {
 
   /**
    * Detaches every JS view over the memory (TypedArrays read as length 0, MemoryViews throw
-   * ERR_MEMORYVIEW_RELEASED) and unmaps it, synchronously. Idempotent.
+   * ERR_MEMORYVIEW_RELEASED) and unmaps it, synchronously. Idempotent. An owner whose `buf` was
+   * never used has no ArrayBuffer: close() then only unmaps, and `buf` stays unmade.
    * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while a lease, pin or native export is held;
    *   nothing is unmapped then.
    */

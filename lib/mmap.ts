@@ -111,6 +111,11 @@ export interface MappedFileJSON {
 /**
  * A mapped file. `buf` is a MemoryView over the mapping; close() unmaps it synchronously.
  *
+ * The ArrayBuffer over the mapping is made the first time the memory is needed (`buf`, lease(),
+ * window(), resize(), advise(), prefetch(), resident(), flush() of a 'write' mapping), not by
+ * {@link mmap}: V8 counts it as external memory and starts a garbage collection for one of 64 MiB
+ * or more, so a file opened and closed untouched costs only the system calls.
+ *
  * A file longer than the runtime's largest buffer (`buffer.constants.MAX_LENGTH`, 4 GiB on Node 20)
  * is opened without a whole mapping: `buf` throws ERR_MEMORYVIEW_TOO_LARGE and
  * {@link MappedFile.window} maps the part asked for; advise(), prefetch() and resident() work on the
@@ -396,7 +401,9 @@ export class MappedFile extends ExternalOwner {
 }
 
 /**
- * Maps a file (a path, a file: URL, or an open file descriptor, which stays the caller's).
+ * Maps a file (a path, a file: URL, or an open file descriptor, which stays the caller's). The
+ * mapping is made now; the ArrayBuffer over it when {@link MappedFile.buf} (or another member that
+ * needs the memory) is first used.
  * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for bad arguments (unknown access, size without 'write').
  * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for negative or too large numbers;
  *   ERR_MEMORYVIEW_UNALIGNED for an offset that is not a multiple of the allocation granularity;

@@ -48,6 +48,9 @@ const generatedName = (): string => `psm_${randomBytes(4).toString('hex')}`
 /**
  * Python's `multiprocessing.shared_memory.SharedMemory(name, create, size)`.
  * `close()` (and `using`) detaches every view and unmaps; `unlink()` removes the segment.
+ * The segment is mapped by the constructor; the ArrayBuffer over it is made when `buf` (or lease())
+ * is first used: V8 counts it as external memory and starts a garbage collection for one of 64 MiB
+ * or more, so a segment created, closed and unlinked untouched costs only the system calls.
  */
 export class SharedMemory extends ExternalOwner {
   readonly #name: string
