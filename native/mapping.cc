@@ -175,12 +175,14 @@ constexpr char kCodeTooLarge[] = "ERR_MEMORYVIEW_TOO_LARGE";
 int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index,
                    const char* name) {
   Napi::Value value = info[index];
-  if (!value.IsNumber()) {
+  double d = 0;
+  // One Node-API call on the way to mmap(): napi_get_value_double refuses
+  // anything but a number itself.
+  if (napi_get_value_double(info.Env(), value, &d) != napi_ok) {
     ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
                std::string(name) + " (argument " + std::to_string(index) +
                    ") must be an integer number");
   }
-  double d = value.As<Napi::Number>().DoubleValue();
   if (!(d >= -1 && d <= 9007199254740991.0) || d != static_cast<int64_t>(d)) {
     ThrowError(info.Env(), ErrorKind::kRangeError, kCodeOutOfRange,
                std::string(name) + " (argument " + std::to_string(index) +
@@ -281,15 +283,18 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
 // `index`), so that a mapping costs one call and no allocation. Nothing is
 // mapped yet when `out` is wrong.
 double* OutArg(const Napi::CallbackInfo& info, size_t index) {
-  Napi::Value value = info[index];
-  if (value.IsTypedArray()) {
-    Napi::TypedArray array = value.As<Napi::TypedArray>();
-    if (array.TypedArrayType() == napi_float64_array &&
-        array.ElementLength() >= 2) {
-      return reinterpret_cast<double*>(
-          static_cast<uint8_t*>(array.ArrayBuffer().Data()) +
-          array.ByteOffset());
-    }
+  napi_env env = info.Env();
+  napi_value value = info[index];
+  bool is_typed_array = false;
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;  // already at the array's byteOffset
+  if (napi_is_typedarray(env, value, &is_typed_array) == napi_ok &&
+      is_typed_array &&
+      napi_get_typedarray_info(env, value, &type, &length, &data, nullptr,
+                               nullptr) == napi_ok &&
+      type == napi_float64_array && length >= 2 && data != nullptr) {
+    return static_cast<double*>(data);
   }
   ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
              "out (argument " + std::to_string(index) +
@@ -309,9 +314,10 @@ Napi::Value LazyResultToJs(Napi::Env env, int rc, const MapResult& result,
 // The id argument of the ABI 8 calls: a mapping made by this environment.
 // Another environment (a worker guessing ids) finds nothing.
 std::shared_ptr<MapState> IdArg(const Napi::CallbackInfo& info) {
-  Napi::Value value = info[0];
-  double d = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : -1;
-  if (!(d >= 1 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<uint64_t>(d))) {
+  double d = -1;
+  if (napi_get_value_double(info.Env(), info[0], &d) != napi_ok) d = -1;
+  if (!(d >= 1 && d <= 9007199254740991.0) ||
+      d != static_cast<double>(static_cast<uint64_t>(d))) {
     ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
                "expected the id of a mapping");
   }
