@@ -223,6 +223,8 @@ std::shared_ptr<MapState> Register(Napi::Env env, int rc,
   state->ino = result.ino;
   state->offset = result.offset;
   live_mappings++;
+  // In the table before any buffer exists, so that a finalizer run during
+  // its creation finds it (and unmaps it) instead of touching freed memory.
   std::lock_guard<std::mutex> lock(table_mutex);
   Table()[result.addr] = state;
   Ids()[state->id] = result.addr;
