@@ -8,6 +8,9 @@
  * The file lives in os.tmpdir() and is written (so its page is in the page cache) before timing;
  * it is deleted at the end of the case. Each cycle closes its mapping (munmap happens in close(),
  * not at GC), so a run of many cycles also shows that nothing accumulates.
+ * mmap().close() makes no ArrayBuffer (it is made when `buf` is first used), so the first case is
+ * the system calls (open, fstat, mmap, close, munmap) plus the owner object; the 'read a byte' case
+ * includes making the buffer and one page fault. Target of issue 9: <= 2x openSync+readSync+closeSync.
  * Short repetitions (500 cycles) rarely include a garbage collection; the 'sustained' case times
  * repetitions of 20000 cycles, which include the scavenges that collect each cycle's wrappers, so
  * its figure is the amortized cost of a long open/close loop.

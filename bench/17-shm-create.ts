@@ -4,7 +4,9 @@
  *
  * Python creates its segment with ftruncate only (sparse); ours reserves every block by default
  * (posix_fallocate, so that a full /dev/shm fails at creation instead of raising SIGBUS later), which
- * costs time proportional to the size. Target: with { reserve: false } within 2x of Python; the
+ * costs time proportional to the size. The segment's ArrayBuffer is made only when `buf` is first
+ * used (a 64 MiB external ArrayBuffer would start a V8 garbage collection), so create+close+unlink
+ * here is the system calls. Target: with { reserve: false } within 2x of Python; the
  * default is reported for information. Python is timed inside its own process (best of N, no
  * interpreter start-up), ours the same way.
  */

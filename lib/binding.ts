@@ -15,7 +15,7 @@ import * as path from 'node:path'
 import { BufferError, brand, brandingConstructor, codes } from './errors'
 
 /** The contract version this file expects; native/addon.cc exports its own as `abiVersion`. */
-export const ABI_VERSION = 7
+export const ABI_VERSION = 8
 
 /** A buffer native code can hold: the only two kinds Node-API can pin. */
 export type NativeBuffer = ArrayBuffer | SharedArrayBuffer
@@ -110,6 +110,26 @@ export interface NativeBinding {
    * `reserve` false (since ABI 5) creates it with ftruncate instead of posix_fallocate; absent means true.
    */
   openSharedMemory(name: string, create: boolean, size: number, maxLength: number, reserve?: boolean): ArrayBuffer
+  /**
+   * ABI 8, the lazy form of mapFile(): maps the file the same way (same arguments, same refusals)
+   * but makes no ArrayBuffer yet; writes the mapping's id and length into `out[0]` and `out[1]`.
+   * V8 counts an external ArrayBuffer as external memory (one of 64 MiB or more starts a garbage
+   * collection), so an owner makes it only when a view needs it (mappingBuffer()).
+   */
+  mapFileId(path: string | null, fd: number, access: number, offset: number, length: number, size: number, maxLength: number, out: Float64Array): void
+  /** ABI 8, the lazy form of openSharedMemory(): the id and length go to `out[0]`, `out[1]`. */
+  openSharedMemoryId(name: string, create: boolean, size: number, maxLength: number, reserve: boolean, out: Float64Array): void
+  /**
+   * ABI 8: the external ArrayBuffer over mapping `id` of this environment, made once (a second call
+   * throws TypeError ERR_MEMORYVIEW_INVALID_ARG); Error ERR_MEMORYVIEW_RELEASED once it is unmapped.
+   * `segment` only words a refusal (ERR_MEMORYVIEW_TOO_LARGE).
+   */
+  mappingBuffer(id: number, segment: boolean): ArrayBuffer
+  /**
+   * ABI 8: unmaps mapping `id` if it has no ArrayBuffer (true); false, doing nothing, when it has one
+   * (unmap(buffer) or the buffer's finalizer unmaps it then) or is not a live mapping of this environment.
+   */
+  unmapId(id: number): boolean
   /** Detaches a mapping's ArrayBuffer and munmaps it; false if it is not a live mapping made here. */
   unmap(buffer: ArrayBuffer): boolean
   /** msync(MS_SYNC) of the pages covering [offset, offset + length) of a live mapping. */

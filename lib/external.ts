@@ -62,50 +62,92 @@ export interface WindowMapping {
   state: ExternalMemory
 }
 
+/** @internal The `_windows` of every owner without windows; never added to. */
+export const NO_WINDOWS: ReadonlySet<WindowMapping> = new Set<WindowMapping>()
+
+/**
+ * Unmaps the mapping of an owner collected without close() while it still had no ArrayBuffer
+ * (unmapId() does nothing when it has one: the buffer's own finalizer unmaps it then).
+ */
+const bufferless = new FinalizationRegistry<number>((id) => {
+  requireBinding('mmap').unmapId(id)
+})
+
 /**
  * The common base of {@link index!MappedFile} and {@link index!SharedMemory}: a mapping with one `buf` view,
  * leases, the buffer protocol and a synchronous close(). Not constructed directly.
  */
 export abstract class ExternalOwner implements Disposable {
   /**
-   * @internal The first own property on purpose: structuredClone()/postMessage() meet it before
-   * `_buffer` (which they would otherwise copy) and throw ERR_MEMORYVIEW_NOT_CLONEABLE.
+   * @internal The first own property on purpose: structuredClone()/postMessage() meet it before any
+   * other and throw ERR_MEMORYVIEW_NOT_CLONEABLE.
    */
   readonly _noclone: object = NOT_CLONEABLE_GUARD
   /**
-   * @internal The external ArrayBuffer over the mapping (detached by close() and by resize(), which
-   * replaces it); null when the memory is too big for one buffer and is mapped in windows.
+   * The external ArrayBuffer over the mapping once made (detached by close() and by resize(), which
+   * replaces it); null before it is made, and when the memory is too big for one buffer and is
+   * mapped in windows.
    */
-  _buffer: ArrayBuffer | null = null
+  #ab: ArrayBuffer | null = null
+  /** The native mapping's id while no ArrayBuffer has been made over it, else 0. */
+  #id = 0
   /** @internal */ _size: number
   /** @internal The state of `_buffer` (a new one after each resize()). */ _state: OwnedExternalMemory
-  /** @internal Windows mapped on their own and not yet unmapped (see MappedFile.window()). */
-  readonly _windows = new Set<WindowMapping>()
+  /**
+   * @internal Windows mapped on their own and not yet unmapped (see MappedFile.window()); the shared
+   * empty NO_WINDOWS until the first window, so that opening allocates no set.
+   */
+  _windows: Set<WindowMapping> = NO_WINDOWS as Set<WindowMapping>
   readonly #readonly: boolean
   #buf: MemoryView<'B'> | null = null
   #closed = false
 
   /**
-   * @internal `buffer` null: nothing is mapped whole (a file bigger than one buffer), `size` bytes
-   * are reached through windows.
+   * @internal `buffer` null and `id` 0: nothing is mapped whole (a file bigger than one buffer),
+   * `size` bytes are reached through windows. `id` > 0: a mapping of `size` bytes made by mapFileId()
+   * or openSharedMemoryId(), whose ArrayBuffer is made when first needed.
    */
-  constructor(buffer: ArrayBuffer | null, what: string, readonly: boolean, size = 0) {
+  constructor(buffer: ArrayBuffer | null, what: string, readonly: boolean, size = 0, id = 0) {
     this.#readonly = readonly
     this._size = size
     this._state = new OwnedExternalMemory(what)
     if (buffer !== null) this._adopt(buffer)
+    else if (id > 0) {
+      this.#id = id
+      bufferless.register(this, id, this)
+    }
+  }
+
+  /**
+   * @internal The external ArrayBuffer over the whole mapping, made now if it was not yet; null when
+   * the memory is mapped in windows. After close(), the (detached) buffer if one was made, else null.
+   */
+  get _buffer(): ArrayBuffer | null {
+    if (this.#id !== 0 && !this.#closed) this.#makeBuffer()
+    return this.#ab
+  }
+
+  /** Makes the mapping's one ArrayBuffer, and `buf` over it. */
+  #makeBuffer(): void {
+    const id = this.#id
+    this.#id = 0
+    // From here the buffer's finalizer unmaps an owner never closed. Left registered, the owner
+    // would also be kept through every scavenge (V8 holds a registered target until a full GC),
+    // with its views and buffer: 100,000 open/buf/close cycles grew the heap to 56 MB.
+    bufferless.unregister(this)
+    this._adopt(requireBinding('mmap').mappingBuffer(id, this._state.what === 'shared memory'))
   }
 
   /** @internal Makes `buffer` (a new mapping) the owner's memory, with a fresh `buf` over it. */
   _adopt(buffer: ArrayBuffer): void {
-    if (this._buffer !== null) {
+    if (this.#ab !== null) {
       // A new mapping (resize()) gets a new state (old views stay released) that keeps where the
       // memory comes from. The first mapping uses the state the constructor made.
       const previous = this._state
       this._state = new OwnedExternalMemory(previous.what)
       this._state.copyOrigin(previous)
     }
-    this._buffer = buffer
+    this.#ab = buffer
     this._size = buffer.byteLength
     registerExternal(buffer, this._state)
     this.#buf = this._byteView(new ManagedBuffer(buffer, 0, buffer.byteLength, this))
@@ -150,13 +192,16 @@ export abstract class ExternalOwner implements Disposable {
 
   /**
    * A MemoryView (format 'B') over the whole mapping. After a resize(), a new view over the new
-   * mapping (the old one is released).
+   * mapping (the old one is released). The first access makes the mapping's ArrayBuffer (opening
+   * makes none: V8 counts it as external memory, and one of 64 MiB or more starts a garbage
+   * collection); later accesses return the same view.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
    * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for a mapped file longer than
    *   `buffer.constants.MAX_LENGTH`, which has no whole view: use MappedFile.window().
    */
   get buf(): MemoryView<'B'> {
     this._checkOpen()
+    if (this.#id !== 0) this.#makeBuffer()
     if (this.#buf === null) throw this._tooLargeForBuf()
     return this.#buf
   }
@@ -178,6 +223,7 @@ export abstract class ExternalOwner implements Disposable {
 
   /**
    * Takes an export of the mapping: while the returned Pin is held, close() throws BufferError.
+   * Makes the mapping's ArrayBuffer if `buf` was not used yet.
    * Hold one around asynchronous I/O on the memory (fs.write of a view, zlib, a worker reading
    * it), so that the memory cannot be unmapped while the operation still uses it.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
@@ -189,7 +235,8 @@ export abstract class ExternalOwner implements Disposable {
 
   /**
    * Detaches every JS view over the memory (TypedArrays read as length 0, MemoryViews throw
-   * ERR_MEMORYVIEW_RELEASED) and unmaps it, synchronously. Idempotent.
+   * ERR_MEMORYVIEW_RELEASED) and unmaps it, synchronously. Idempotent. An owner whose `buf` was
+   * never used has no ArrayBuffer: close() then only unmaps, and `buf` stays unmade.
    * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while a lease, pin or native export is held;
    *   nothing is unmapped then.
    */
@@ -198,8 +245,13 @@ export abstract class ExternalOwner implements Disposable {
     this._refuseWhileExported('close')
     this.#closed = true
     this._state.closed = true
-    for (const w of [...this._windows]) this._unmapWindow(w)
-    if (this._buffer !== null) requireBinding('mmap').unmap(this._buffer)
+    if (this._windows.size > 0) for (const w of [...this._windows]) this._unmapWindow(w)
+    if (this.#ab !== null) requireBinding('mmap').unmap(this.#ab)
+    else if (this.#id !== 0) {
+      bufferless.unregister(this)
+      requireBinding('mmap').unmapId(this.#id)
+      this.#id = 0
+    }
   }
 
   /** `using` closes (and does not unlink shared memory). */

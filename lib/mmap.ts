@@ -12,9 +12,9 @@ import { closeSync, fstatSync, openSync } from 'node:fs'
 import { isAbsolute, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
-import { requireBinding } from './binding'
+import { NativeBinding, requireBinding } from './binding'
 import { codes, rangeError, typeError } from './errors'
-import { ExternalOwner, OwnedExternalMemory, WindowMapping } from './external'
+import { ExternalOwner, NO_WINDOWS, OwnedExternalMemory, WindowMapping } from './external'
 import { ManagedBuffer, registerExternal } from './managed-buffer'
 import type { MemoryView } from './memoryview'
 
@@ -44,6 +44,12 @@ export interface MmapOptions {
 const ACCESS: Record<Access, number> = { read: 0, write: 1, copy: 2 }
 
 /**
+ * @internal Where mapFileId() and openSharedMemoryId() write a new mapping's id and length: one
+ * array for the process, read right after each call, so that opening allocates nothing for it.
+ */
+export const mapped = new Float64Array(2)
+
+/**
  * The longest mapping this runtime can hand to JS: its largest ArrayBuffer/Uint8Array
  * (2**32 bytes on Node 20, 2**53 - 1 on Node 22+). Longer mappings are refused with
  * ERR_MEMORYVIEW_TOO_LARGE before anything is mapped or grown.
@@ -68,7 +74,14 @@ const openFds = new FinalizationRegistry<number>((fd) => {
 
 /** The granularity mapping offsets must be multiples of (Python's mmap.ALLOCATIONGRANULARITY). */
 export function allocationGranularity(): number {
-  return requireBinding('mmap').allocationGranularity()
+  return granularityOf(requireBinding('mmap'))
+}
+
+/** The allocation granularity, asked of the addon once (it is fixed for the process). */
+let granularity = 0
+function granularityOf(binding: NativeBinding): number {
+  if (granularity === 0) granularity = binding.allocationGranularity()
+  return granularity
 }
 
 function integerOption(name: string, value: unknown, min: number): number {
@@ -98,6 +111,11 @@ export interface MappedFileJSON {
 /**
  * A mapped file. `buf` is a MemoryView over the mapping; close() unmaps it synchronously.
  *
+ * The ArrayBuffer over the mapping is made the first time the memory is needed (`buf`, lease(),
+ * window(), resize(), advise(), prefetch(), resident(), flush() of a 'write' mapping), not by
+ * {@link mmap}: V8 counts it as external memory and starts a garbage collection for one of 64 MiB
+ * or more, so a file opened and closed untouched costs only the system calls.
+ *
  * A file longer than the runtime's largest buffer (`buffer.constants.MAX_LENGTH`, 4 GiB on Node 20)
  * is opened without a whole mapping: `buf` throws ERR_MEMORYVIEW_TOO_LARGE and
  * {@link MappedFile.window} maps the part asked for; advise(), prefetch() and resident() work on the
@@ -116,9 +134,9 @@ export class MappedFile extends ExternalOwner {
   /** True when the descriptor is ours to close. */
   readonly #ownFd: boolean
 
-  /** @internal Use {@link mmap}. */
-  constructor(buffer: ArrayBuffer | null, access: Access, source: string | number, base = 0, size = 0, fd = -1, ownFd = false) {
-    super(buffer, 'mapped file', access === 'read', size)
+  /** @internal Use {@link mmap}. `id` > 0: a lazy mapping of `size` bytes (see ExternalOwner). */
+  constructor(buffer: ArrayBuffer | null, access: Access, source: string | number, base = 0, size = 0, fd = -1, ownFd = false, id = 0) {
+    super(buffer, 'mapped file', access === 'read', size, id)
     this.access = access
     this.source = source
     this.#base = base
@@ -189,7 +207,7 @@ export class MappedFile extends ExternalOwner {
     integerOption('offset', offset, 0)
     integerOption('length', length, 0)
     const binding = requireBinding('mmap')
-    const granularity = binding.allocationGranularity()
+    const granularity = granularityOf(binding)
     if (offset % granularity !== 0) {
       throw rangeError(codes.UNALIGNED, `window offset must be a multiple of the allocation granularity (${granularity})`)
     }
@@ -205,6 +223,7 @@ export class MappedFile extends ExternalOwner {
     const state = new OwnedExternalMemory('mapped file window')
     state.copyOrigin(this._state, offset)
     const w: WindowMapping = { buffer, offset, state }
+    if (this._windows === NO_WINDOWS) this._windows = new Set()
     this._windows.add(w)
     registerExternal(buffer, w.state)
     // Runs when the window's last view is released or collected. An export taken through another
@@ -278,7 +297,7 @@ export class MappedFile extends ExternalOwner {
       throw typeError(codes.INVALID_ARG, `advice must be one of ${Object.keys(ADVICE).join(', ')}, not ${String(advice)}`)
     }
     const [off, len] = this.#range('advise', offset, length)
-    const granularity = requireBinding('mmap').allocationGranularity()
+    const granularity = granularityOf(requireBinding('mmap'))
     if (off % granularity !== 0) {
       throw rangeError(codes.UNALIGNED, `advise offset must be a multiple of the allocation granularity (${granularity})`)
     }
@@ -382,7 +401,9 @@ export class MappedFile extends ExternalOwner {
 }
 
 /**
- * Maps a file (a path, a file: URL, or an open file descriptor, which stays the caller's).
+ * Maps a file (a path, a file: URL, or an open file descriptor, which stays the caller's). The
+ * mapping is made now; the ArrayBuffer over it when {@link MappedFile.buf} (or another member that
+ * needs the memory) is first used.
  * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for bad arguments (unknown access, size without 'write').
  * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for negative or too large numbers;
  *   ERR_MEMORYVIEW_UNALIGNED for an offset that is not a multiple of the allocation granularity;
@@ -423,13 +444,14 @@ export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {})
   }
   if (offset + length > Number.MAX_SAFE_INTEGER) throw rangeError(codes.OUT_OF_RANGE, 'offset + length overflows')
   const binding = requireBinding('mmap')
-  const granularity = binding.allocationGranularity()
+  const granularity = granularityOf(binding)
   if (offset % granularity !== 0) {
     throw rangeError(codes.UNALIGNED, `offset must be a multiple of the allocation granularity (${granularity})`)
   }
   try {
-    const buffer = binding.mapFile(path, fd, ACCESS[access], offset, length, size, MAX_MAPPING_LENGTH)
-    return new MappedFile(buffer, access, path ?? fd, offset)
+    // The mapping's ArrayBuffer is made when a view first needs it (see ExternalOwner).
+    binding.mapFileId(path, fd, ACCESS[access], offset, length, size, MAX_MAPPING_LENGTH, mapped)
+    return new MappedFile(null, access, path ?? fd, offset, mapped[1], -1, false, mapped[0])
   } catch (err) {
     // The rest of the file is longer than one buffer: open it for windows instead. An explicit
     // length or a size to grow to stays refused (nothing was mapped or grown).

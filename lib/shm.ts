@@ -7,7 +7,7 @@ import { inspect } from 'node:util'
 import { requireBinding } from './binding'
 import { codes, plainError, rangeError, typeError } from './errors'
 import { ExternalOwner } from './external'
-import { MAX_MAPPING_LENGTH } from './mmap'
+import { MAX_MAPPING_LENGTH, mapped } from './mmap'
 import { shmNaming } from './platform'
 
 const naming = shmNaming()
@@ -55,6 +55,9 @@ export interface SharedMemoryJSON {
 /**
  * Python's `multiprocessing.shared_memory.SharedMemory(name, create, size)`.
  * `close()` (and `using`) detaches every view and unmaps; `unlink()` removes the segment.
+ * The segment is mapped by the constructor; the ArrayBuffer over it is made when `buf` (or lease())
+ * is first used: V8 counts it as external memory and starts a garbage collection for one of 64 MiB
+ * or more, so a segment created, closed and unlinked untouched costs only the system calls.
  */
 export class SharedMemory extends ExternalOwner {
   readonly #name: string
@@ -88,10 +91,11 @@ export class SharedMemory extends ExternalOwner {
     }
     const binding = requireBinding('shared memory')
     let chosen = name ?? naming.generate()
-    let buffer: ArrayBuffer
     for (;;) {
       try {
-        buffer = binding.openSharedMemory(naming.nativeName(chosen), create, size, MAX_MAPPING_LENGTH, reserve)
+        // The mapping's ArrayBuffer is made when a view first needs it (see ExternalOwner): a
+        // segment of 64 MiB or more would otherwise start a garbage collection here.
+        binding.openSharedMemoryId(naming.nativeName(chosen), create, size, MAX_MAPPING_LENGTH, reserve, mapped)
         break
       } catch (err) {
         // A generated name that happens to exist: try another, as Python does.
@@ -102,7 +106,7 @@ export class SharedMemory extends ExternalOwner {
         throw err
       }
     }
-    super(buffer, 'shared memory', false)
+    super(null, 'shared memory', false, mapped[1], mapped[0])
     this.#name = chosen
     this._state.originKind = 'shm'
     this._state.originName = chosen

@@ -18,7 +18,7 @@ namespace {
 
 // Version of the JS <-> native contract below; lib/binding.ts refuses an
 // addon with another version (a stale build/ or prebuild).
-constexpr int kAbiVersion = 7;
+constexpr int kAbiVersion = 8;
 
 Napi::FunctionReference PropertyGetter(Napi::Env env, const char* global,
                                        const char* name) {
@@ -76,6 +76,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->release_queue.Unref(env);
   data->release_queue_alive = true;
 
+  InitMappings(env);
+
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   exports.Set("init", Napi::Function::New(env, InitErrors, "init"));
   exports.Set("Pin", Pin::Define(env));
@@ -90,6 +92,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"flush", FlushJs},
       {"mapFile", MapFileJs},
       {"openSharedMemory", OpenSharedMemoryJs},
+      {"mapFileId", MapFileIdJs},
+      {"openSharedMemoryId", OpenSharedMemoryIdJs},
+      {"mappingBuffer", MappingBufferJs},
+      {"unmapId", UnmapIdJs},
       {"unlinkSharedMemory", UnlinkSharedMemoryJs},
       {"liveMappings", LiveMappingsJs},
       {"allocationGranularity", AllocationGranularityJs},

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <uv.h>
 
@@ -29,6 +30,12 @@ struct MapState {
   void* addr = nullptr;
   size_t length = 0;
   uintptr_t id = 0;
+  // The environment that made the mapping: only its JS may reach it by id.
+  napi_env env = nullptr;
+  // True once an ArrayBuffer over the mapping exists (made at most once):
+  // from then on only unmap(buffer), which detaches it, or its finalizer
+  // may unmap. Read and written on the owning environment's thread only.
+  bool has_buffer = false;
   // For resize(): the file's identity and where the mapping starts in it.
   uint64_t dev = 0;
   uint64_t ino = 0;
@@ -83,13 +90,35 @@ std::unordered_map<void*, std::shared_ptr<MapState>>& Table() {
 
 // Removes and returns the live mapping at `addr`, if any (and, with `id`,
 // only if it is that mapping).
-std::shared_ptr<MapState> Take(void* addr, uintptr_t id = 0) {
-  std::lock_guard<std::mutex> lock(table_mutex);
+// The address of each live mapping by id, for the calls that name a mapping
+// by the id JS holds before (or without) an ArrayBuffer over it. Guarded by
+// table_mutex, kept in step with Table().
+std::unordered_map<uintptr_t, void*>& Ids() {
+  static auto* ids = new std::unordered_map<uintptr_t, void*>();
+  return *ids;
+}
+
+std::shared_ptr<MapState> TakeLocked(void* addr, uintptr_t id) {
   auto it = Table().find(addr);
   if (it == Table().end() || (id != 0 && it->second->id != id)) return nullptr;
   std::shared_ptr<MapState> state = std::move(it->second);
   Table().erase(it);
+  Ids().erase(state->id);
   return state;
+}
+
+std::shared_ptr<MapState> Take(void* addr, uintptr_t id = 0) {
+  std::lock_guard<std::mutex> lock(table_mutex);
+  return TakeLocked(addr, id);
+}
+
+// The live mapping with this id, if any.
+std::shared_ptr<MapState> FindId(uintptr_t id) {
+  std::lock_guard<std::mutex> lock(table_mutex);
+  auto it = Ids().find(id);
+  if (it == Ids().end()) return nullptr;
+  auto st = Table().find(it->second);
+  return st == Table().end() ? nullptr : st->second;
 }
 
 std::shared_ptr<MapState> Find(void* addr) {
@@ -146,12 +175,14 @@ constexpr char kCodeTooLarge[] = "ERR_MEMORYVIEW_TOO_LARGE";
 int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index,
                    const char* name) {
   Napi::Value value = info[index];
-  if (!value.IsNumber()) {
+  double d = 0;
+  // One Node-API call on the way to mmap(): napi_get_value_double refuses
+  // anything but a number itself.
+  if (napi_get_value_double(info.Env(), value, &d) != napi_ok) {
     ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
                std::string(name) + " (argument " + std::to_string(index) +
                    ") must be an integer number");
   }
-  double d = value.As<Napi::Number>().DoubleValue();
   if (!(d >= -1 && d <= 9007199254740991.0) || d != static_cast<int64_t>(d)) {
     ThrowError(info.Env(), ErrorKind::kRangeError, kCodeOutOfRange,
                std::string(name) + " (argument " + std::to_string(index) +
@@ -173,9 +204,12 @@ void FinalizeMapping(napi_env /*env*/, void* data, void* hint) {
   if (state != nullptr) state->Unmap();
 }
 
-Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
-                          const std::string& path, bool segment,
-                          int64_t max_length) {
+// Checks the result of a platform call and puts the new mapping in the
+// table; throws (having mapped nothing) when the call failed or refused.
+std::shared_ptr<MapState> Register(Napi::Env env, int rc,
+                                   const MapResult& result,
+                                   const std::string& path, bool segment,
+                                   int64_t max_length) {
   if (rc != 0) ThrowSystemError(env, rc, result.syscall, path);
   if (result.refusal != MapRefusal::kNone) {
     ThrowRefusal(env, result, segment, max_length);
@@ -184,26 +218,38 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
   state->addr = result.addr;
   state->length = result.length;
   state->id = next_id++;
+  state->env = env;
   state->dev = result.dev;
   state->ino = result.ino;
   state->offset = result.offset;
   live_mappings++;
-  {
-    // In the table before the buffer exists, so that a finalizer run during
-    // creation finds it (and unmaps it) instead of touching freed memory.
-    std::lock_guard<std::mutex> lock(table_mutex);
-    Table()[result.addr] = state;
-  }
+  // In the table before any buffer exists, so that a finalizer run during
+  // its creation finds it (and unmaps it) instead of touching freed memory.
+  std::lock_guard<std::mutex> lock(table_mutex);
+  Table()[result.addr] = state;
+  Ids()[state->id] = result.addr;
+  return state;
+}
+
+// Creates the one external ArrayBuffer over a registered mapping. On failure
+// the mapping is unmapped (the finalizer may already have done it, during the
+// failed creation) and the runtime's error replaced by ours.
+Napi::ArrayBuffer MakeBuffer(Napi::Env env, MapState* state, bool segment) {
+  state->has_buffer = true;
+  void* addr = state->addr;
+  size_t length = state->length;
+  uintptr_t id = state->id;
   // Called directly rather than through Napi::ArrayBuffer::New, whose
   // failure path deletes its own finalizer data even when the runtime has
   // already run (and deleted) it: a double free.
   napi_value buffer = nullptr;
   napi_status status = napi_create_external_arraybuffer(
-      env, result.addr, result.length, FinalizeMapping,
-      reinterpret_cast<void*>(state->id), &buffer);
+      env, addr, length, FinalizeMapping, reinterpret_cast<void*>(id),
+      &buffer);
   if (status != napi_ok) {
     // Unmapped here unless the finalizer already did it; either way once.
-    std::shared_ptr<MapState> taken = Take(result.addr, state->id);
+    // `state` may be gone by now: only the copies above are used.
+    std::shared_ptr<MapState> taken = Take(addr, id);
     if (taken != nullptr) taken->Unmap();
     bool pending = false;
     napi_is_exception_pending(env, &pending);
@@ -221,9 +267,67 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
     }
     // What Node 20 refuses: a length over buffer.constants.MAX_LENGTH (the
     // check before mapping makes this a last line of defence).
-    ThrowTooLarge(env, segment, static_cast<int64_t>(result.length), -1);
+    ThrowTooLarge(env, segment, static_cast<int64_t>(length), -1);
   }
   return Napi::ArrayBuffer(env, buffer);
+}
+
+Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
+                          const std::string& path, bool segment,
+                          int64_t max_length) {
+  std::shared_ptr<MapState> state =
+      Register(env, rc, result, path, segment, max_length);
+  return MakeBuffer(env, state.get(), segment);
+}
+
+// The ABI 8 result of mapFileId()/openSharedMemoryId(): the mapping's id
+// and length written into the caller's Float64Array(2) `out` (argument
+// `index`), so that a mapping costs one call and no allocation. Nothing is
+// mapped yet when `out` is wrong.
+double* OutArg(const Napi::CallbackInfo& info, size_t index) {
+  napi_env env = info.Env();
+  napi_value value = info[index];
+  bool is_typed_array = false;
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;  // already at the array's byteOffset
+  if (napi_is_typedarray(env, value, &is_typed_array) == napi_ok &&
+      is_typed_array &&
+      napi_get_typedarray_info(env, value, &type, &length, &data, nullptr,
+                               nullptr) == napi_ok &&
+      type == napi_float64_array && length >= 2 && data != nullptr) {
+    return static_cast<double*>(data);
+  }
+  ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
+             "out (argument " + std::to_string(index) +
+                 ") must be a Float64Array of at least 2 elements");
+}
+
+Napi::Value LazyResultToJs(Napi::Env env, int rc, const MapResult& result,
+                           const std::string& path, bool segment,
+                           int64_t max_length, double* out) {
+  std::shared_ptr<MapState> state =
+      Register(env, rc, result, path, segment, max_length);
+  out[0] = static_cast<double>(state->id);
+  out[1] = static_cast<double>(state->length);
+  return env.Undefined();
+}
+
+// The id argument of the ABI 8 calls: a mapping made by this environment.
+// Another environment (a worker guessing ids) finds nothing.
+std::shared_ptr<MapState> IdArg(const Napi::CallbackInfo& info) {
+  double d = -1;
+  if (napi_get_value_double(info.Env(), info[0], &d) != napi_ok) d = -1;
+  if (!(d >= 1 && d <= 9007199254740991.0) ||
+      d != static_cast<double>(static_cast<uint64_t>(d))) {
+    ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
+               "expected the id of a mapping");
+  }
+  std::shared_ptr<MapState> state = FindId(static_cast<uintptr_t>(d));
+  if (state != nullptr && state->env != static_cast<napi_env>(info.Env())) {
+    return nullptr;
+  }
+  return state;
 }
 
 // The data pointer of an ArrayBuffer argument (nullptr when detached).
@@ -283,16 +387,19 @@ Napi::Value FlushJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
+namespace {
+
+// What mapFile() and mapFileId() share: checks the arguments and maps.
+int MapFileArgs(const Napi::CallbackInfo& info, MapResult* result,
+                std::string* path, int64_t* max_length) {
   Napi::Env env = info.Env();
-  std::string path;
   int fd = -1;
   if (info[0].IsString()) {
-    path = info[0].As<Napi::String>().Utf8Value();
-    if (path.find('\0') != std::string::npos) {
+    *path = info[0].As<Napi::String>().Utf8Value();
+    if (path->find('\0') != std::string::npos) {
       ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
                  "path must not contain null bytes (one is at index " +
-                     std::to_string(path.find('\0')) + ")");
+                     std::to_string(path->find('\0')) + ")");
     }
   } else {
     fd = static_cast<int>(IntegerArg(info, 1, "fd"));
@@ -306,7 +413,7 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
   int64_t offset = IntegerArg(info, 3, "offset");
   int64_t length = IntegerArg(info, 4, "length");
   int64_t size = IntegerArg(info, 5, "size");
-  int64_t max_length = IntegerArg(info, 6, "maxLength");
+  *max_length = IntegerArg(info, 6, "maxLength");
   if (offset < 0 || length < 0 || offset % AllocationGranularity() != 0) {
     ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
                "offset must be a non-negative multiple of the allocation "
@@ -315,25 +422,118 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
                    std::to_string(offset) + " and length " +
                    std::to_string(length));
   }
+  return MapFile(path->empty() ? nullptr : path->c_str(), fd,
+                 static_cast<Access>(access), offset, length, size,
+                 *max_length, result);
+}
+
+// What openSharedMemory() and openSharedMemoryId() share.
+int SharedMemoryArgs(const Napi::CallbackInfo& info, MapResult* result,
+                     std::string* name, int64_t* max_length) {
+  *name = SharedMemoryName(info);
+  bool create = info[1].ToBoolean().Value();
+  int64_t size = IntegerArg(info, 2, "size");
+  *max_length = IntegerArg(info, 3, "maxLength");
+  // Absent (callers written for ABI 4) means the safe default: reserve.
+  bool reserve = info.Length() < 5 || info[4].ToBoolean().Value();
+  return MapSharedMemory(name->c_str(), create, size, reserve, *max_length,
+                         result);
+}
+
+}  // namespace
+
+Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
   MapResult result;
-  int rc = MapFile(path.empty() ? nullptr : path.c_str(), fd,
-                   static_cast<Access>(access), offset, length, size,
-                   max_length, &result);
-  return MapResultToJs(env, rc, result, path, false, max_length);
+  std::string path;
+  int64_t max_length = 0;
+  int rc = MapFileArgs(info, &result, &path, &max_length);
+  return MapResultToJs(info.Env(), rc, result, path, false, max_length);
+}
+
+Napi::Value MapFileIdJs(const Napi::CallbackInfo& info) {
+  double* out = OutArg(info, 7);
+  MapResult result;
+  std::string path;
+  int64_t max_length = 0;
+  int rc = MapFileArgs(info, &result, &path, &max_length);
+  return LazyResultToJs(info.Env(), rc, result, path, false, max_length, out);
 }
 
 Napi::Value OpenSharedMemoryJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string name = SharedMemoryName(info);
-  bool create = info[1].ToBoolean().Value();
-  int64_t size = IntegerArg(info, 2, "size");
-  int64_t max_length = IntegerArg(info, 3, "maxLength");
-  // Absent (callers written for ABI 4) means the safe default: reserve.
-  bool reserve = info.Length() < 5 || info[4].ToBoolean().Value();
   MapResult result;
-  int rc = MapSharedMemory(name.c_str(), create, size, reserve, max_length,
-                           &result);
-  return MapResultToJs(env, rc, result, name, true, max_length);
+  std::string name;
+  int64_t max_length = 0;
+  int rc = SharedMemoryArgs(info, &result, &name, &max_length);
+  return MapResultToJs(info.Env(), rc, result, name, true, max_length);
+}
+
+Napi::Value OpenSharedMemoryIdJs(const Napi::CallbackInfo& info) {
+  double* out = OutArg(info, 5);
+  MapResult result;
+  std::string name;
+  int64_t max_length = 0;
+  int rc = SharedMemoryArgs(info, &result, &name, &max_length);
+  return LazyResultToJs(info.Env(), rc, result, name, true, max_length, out);
+}
+
+Napi::Value MappingBufferJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<MapState> state = IdArg(info);
+  if (state == nullptr) {
+    ThrowError(env, ErrorKind::kError, kCodeReleased,
+               "the mapping is closed (or the id is not of a mapping made "
+               "here)");
+  }
+  if (state->has_buffer) {
+    // A second buffer would outlive the detach of the first: refused.
+    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+               "this mapping already has its ArrayBuffer");
+  }
+  bool segment = info[1].ToBoolean().Value();
+  return MakeBuffer(env, state.get(), segment);
+}
+
+Napi::Value UnmapIdJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<MapState> state = IdArg(info);
+  // With a buffer, unmap(buffer) (which detaches it) or its finalizer does
+  // it: JS could still reach the memory through that buffer.
+  if (state == nullptr || state->has_buffer) {
+    return Napi::Boolean::New(env, false);
+  }
+  std::shared_ptr<MapState> taken = Take(state->addr, state->id);
+  if (taken == nullptr) return Napi::Boolean::New(env, false);
+  taken->Unmap();
+  return Napi::Boolean::New(env, true);
+}
+
+namespace {
+
+// At the environment's teardown (a worker exiting), its mappings that never
+// got an ArrayBuffer are unmapped: no finalizer would ever do it, and no JS
+// or native code can reach their memory.
+void UnmapBufferlessOf(void* arg) {
+  napi_env env = static_cast<napi_env>(arg);
+  std::vector<std::shared_ptr<MapState>> taken;
+  {
+    std::lock_guard<std::mutex> lock(table_mutex);
+    for (auto it = Table().begin(); it != Table().end();) {
+      if (it->second->env == env && !it->second->has_buffer) {
+        Ids().erase(it->second->id);
+        taken.push_back(std::move(it->second));
+        it = Table().erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& state : taken) state->Unmap();
+}
+
+}  // namespace
+
+void InitMappings(Napi::Env env) {
+  napi_add_env_cleanup_hook(env, UnmapBufferlessOf, static_cast<napi_env>(env));
 }
 
 Napi::Value UnlinkSharedMemoryJs(const Napi::CallbackInfo& info) {

@@ -3,9 +3,17 @@
 // Ownership rules:
 // - A mapping is owned by a MapState held (std::shared_ptr) by one
 //   process-wide table keyed by the mapping's address, through which
-//   unmap()/flush() find it from the ArrayBuffer JS passes in. JS holds
-//   nothing but the external ArrayBuffer over the memory: no wrapper object
-//   per mapping, which keeps an open/close cycle cheap.
+//   unmap()/flush() find it from the ArrayBuffer JS passes in, with an index
+//   by id for the lazy calls (ABI 8: mapFileId, openSharedMemoryId,
+//   mappingBuffer, unmapId), where JS holds the mapping's never-reused id
+//   and makes the one external ArrayBuffer only when a view needs it. A
+//   mapping is reachable by id only from the environment that made it.
+// - A mapping without an ArrayBuffer is unmapped by unmapId() (close(), or
+//   the owner's FinalizationRegistry when the owner was collected unclosed)
+//   or, at the environment's teardown, by its cleanup hook. Once it has an
+//   ArrayBuffer, unmapId() does nothing: JS could reach the memory through
+//   the buffer, so only unmap(buffer) (which detaches it first) or the
+//   buffer's finalizer may unmap it.
 // - Whoever takes the state out of the table unmaps it, exactly once:
 //   unmap(buffer), the ArrayBuffer's finalizer (the buffer was garbage
 //   collected while still mapped), or the failure path when the runtime
@@ -45,6 +53,26 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info);
 // JS: openSharedMemory(name: string, create: boolean, size: number,
 //                      maxLength: number) -> ArrayBuffer over the mapping
 Napi::Value OpenSharedMemoryJs(const Napi::CallbackInfo& info);
+// ABI 8, the lazy form: the mapping is made, but no ArrayBuffer yet (V8
+// counts an external ArrayBuffer as external memory, and one of 64 MiB or
+// more starts a garbage collection; an owner that is closed untouched never
+// needs one). `out` (a Float64Array(2)) receives [id, length].
+// JS: mapFileId(path, fd, access, offset, length, size, maxLength, out)
+Napi::Value MapFileIdJs(const Napi::CallbackInfo& info);
+// JS: openSharedMemoryId(name, create, size, maxLength, reserve, out)
+Napi::Value OpenSharedMemoryIdJs(const Napi::CallbackInfo& info);
+// JS: mappingBuffer(id, segment: boolean) -> the external ArrayBuffer over
+//     mapping `id`, made once (a second call throws); ERR_MEMORYVIEW_RELEASED
+//     once the mapping is unmapped. `segment` only words a refusal.
+Napi::Value MappingBufferJs(const Napi::CallbackInfo& info);
+// JS: unmapId(id) -> true if mapping `id` had no ArrayBuffer and is now
+//     unmapped; false (nothing done) if it has one (then unmap(buffer) or
+//     the buffer's finalizer unmaps it) or is not a live mapping of this
+//     environment. Used by close() and by the owner's FinalizationRegistry.
+Napi::Value UnmapIdJs(const Napi::CallbackInfo& info);
+// Registers the environment cleanup that unmaps its mappings that never got
+// an ArrayBuffer (called once per environment by Init()).
+void InitMappings(Napi::Env env);
 // JS: unmap(buffer) -> true if it was a live mapping made here (now unmapped)
 Napi::Value UnmapJs(const Napi::CallbackInfo& info);
 // JS: flush(buffer, offset, length) -> undefined (msync of those pages)
