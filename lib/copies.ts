@@ -12,12 +12,41 @@
 import { constants as bufferConstants } from 'node:buffer'
 import { getHeapStatistics } from 'node:v8'
 import { codes, rangeError, typeError } from './errors'
-import { NATIVE_LITTLE_ENDIAN, Reader, TypedArrayCtor, Value } from './format'
+import { NATIVE_LITTLE_ENDIAN, Reader, TypedArray, TypedArrayCtor, Value } from './format'
 import { bufferOver } from './intrinsics'
 import { gather, product, scatter } from './shape'
 import type { MemoryView } from './memoryview'
 
 const tooLarge = (message: string): RangeError => rangeError(codes.TOO_LARGE, message)
+
+// ---------------------------------------------------------------- the TypedArray path of a 1-D view
+
+/** Where elementPath() found element 0 in its TypedArray, and the distance between elements. */
+let pathStart = 0
+let pathStep = 0
+
+/**
+ * The TypedArray a 1-D view's elements are read through, element k at `pathStart + k * pathStep`
+ * (module variables rather than a returned object: iteration asks once per loop and must not
+ * allocate for it); null when the view has none. The one place here that knows access.ts's fields:
+ * the exact array of a unit-stride view (`_ta1`) and the shared, strided one (`_tas`, `_eoff`, `_es0`).
+ * Both are null after release(); over detached memory they read as undefined.
+ */
+function elementPath(view: MemoryView<string>): TypedArray | null {
+  const exact = view._ta1
+  if (exact !== null) {
+    pathStart = 0
+    pathStep = 1
+    return exact
+  }
+  const strided = view._tas
+  if (strided !== null) {
+    pathStart = view._eoff
+    pathStep = view._es0
+    return strided
+  }
+  return null
+}
 
 // ---------------------------------------------------------------- bytes and hex
 
@@ -115,13 +144,13 @@ export function toList(view: MemoryView<string>): Value | unknown[] {
   const dv = view._live()
   if (view._ndim === 0) return view._read(dv, view._off)
   checkListSize(view)
-  const ta = view._ta1 ?? view._tas
+  const ta = view._ndim === 1 ? elementPath(view) : null
   if (ta !== null) {
     // _live() passed, so the TypedArray is attached and holds every element.
     const n = view._len0
-    const es = ta === view._ta1 ? 1 : view._es0
+    const step = pathStep
     const out = new Array<Value>(n)
-    for (let k = 0, e = ta === view._ta1 ? 0 : view._eoff; k < n; k++, e += es) out[k] = ta[e]
+    for (let k = 0, e = pathStart; k < n; k++, e += step) out[k] = ta[e]
     return out
   }
   return listRec(view, dv, 0, view._off)
@@ -328,14 +357,54 @@ export function equalViews(v: MemoryView<string>, w: MemoryView<string>): boolea
  * to 0, 1 equal to 1n). Undefined when either view has no such path.
  */
 function equalTyped(v: MemoryView<string>, w: MemoryView<string>): boolean | undefined {
-  const ta = v._ta1 ?? v._tas
-  const tb = w._ta1 ?? w._tas
-  if (ta === null || tb === null || v._ndim !== 1) return undefined
-  const sa = ta === v._ta1 ? 1 : v._es0
-  const sb = tb === w._ta1 ? 1 : w._es0
-  for (let k = 0, n = v._len0, pa = ta === v._ta1 ? 0 : v._eoff, pb = tb === w._ta1 ? 0 : w._eoff; k < n; k++, pa += sa, pb += sb) {
-    if (ta[pa] != tb[pb]) return false // eslint-disable-line eqeqeq
+  if (v._ndim !== 1) return undefined
+  const ta = elementPath(v)
+  const pa = pathStart
+  const sa = pathStep
+  const tb = ta === null ? null : elementPath(w)
+  if (ta === null || tb === null) return undefined
+  const n = v._len0
+  if (ta.constructor === tb.constructor) return sameTypeEqual(ta, pa, sa, tb, pathStart, pathStep, n)
+  for (let k = 0, a = pa, b = pathStart, sb = pathStep; k < n; k++, a += sa, b += sb) {
+    if (ta[a] != tb[b]) return false // eslint-disable-line eqeqeq
   }
+  return true
+}
+
+/**
+ * equalTyped() for two arrays of one type, where strict inequality is valueEquals(): NaN !== NaN,
+ * -0 === 0, and bigints compare by value. Unrolled by eight: every access re-checks its array, and
+ * the unrolled body shares those checks.
+ */
+function sameTypeEqual(a: TypedArray, pa: number, sa: number, b: TypedArray, pb: number, sb: number, n: number): boolean {
+  let k = 0
+  for (; k + 8 <= n; k += 8) {
+    if (a[pa] !== b[pb]) return false
+    pa += sa
+    pb += sb
+    if (a[pa] !== b[pb]) return false
+    pa += sa
+    pb += sb
+    if (a[pa] !== b[pb]) return false
+    pa += sa
+    pb += sb
+    if (a[pa] !== b[pb]) return false
+    pa += sa
+    pb += sb
+    if (a[pa] !== b[pb]) return false
+    pa += sa
+    pb += sb
+    if (a[pa] !== b[pb]) return false
+    pa += sa
+    pb += sb
+    if (a[pa] !== b[pb]) return false
+    pa += sa
+    pb += sb
+    if (a[pa] !== b[pb]) return false
+    pa += sa
+    pb += sb
+  }
+  for (; k < n; k++, pa += sa, pb += sb) if (a[pa] !== b[pb]) return false
   return true
 }
 
@@ -360,40 +429,77 @@ function cmpRec(
 // ---------------------------------------------------------------- iteration
 
 /**
- * Python's iter(m) over a 1-D view: reads live data through the view's TypedArray (re-read on every
- * step, since release() clears it and detached memory reads as undefined), else through the slow
- * path, which raises RELEASED or OUT_OF_BOUNDS. A class rather than a closure so that V8 keeps the
- * position in a field and inlines next() into the caller's for-of loop.
+ * Python's iter(m) over a 1-D view, after the method's checks: a TypedIterator when the view has a
+ * TypedArray path, else an ElementIterator.
  */
-export class ElementIterator implements IterableIterator<Value> {
-  private i = 0
-  private done = false
+export function iterate(view: MemoryView<string>): IterableIterator<Value> {
+  const ta = elementPath(view)
+  if (ta !== null) return new TypedIterator(view, ta, pathStart, pathStep, view._len0)
+  return new ElementIterator(view, view._len0)
+}
 
-  constructor(private readonly view: MemoryView<string>, private readonly n: number) {}
+/**
+ * iter(m) through the view's TypedArray: one field check and one element read per step, so that V8
+ * inlines next() into the caller's for-of loop and drops the result objects. Reads live data. A
+ * released view (`_released`, set by release()) or memory gone under it (a detached TypedArray reads
+ * as undefined) sends the step to the view's slow path, which raises RELEASED or OUT_OF_BOUNDS.
+ */
+class TypedIterator implements IterableIterator<Value> {
+  private p: number
+  private k = 0
+  private n: number
+
+  constructor(private readonly view: MemoryView<string>, private readonly ta: TypedArray, start: number, private readonly step: number, n: number) {
+    this.p = start
+    this.n = n
+  }
+
+  next(): IteratorResult<Value> {
+    // One result object, made in one place: V8 can then often drop it inside the caller's loop,
+    // which it cannot when several allocation sites meet at the loop's read of `done` and `value`.
+    const k = this.k
+    let done = true
+    let value: Value | undefined
+    if (k < this.n) {
+      value = this.ta[this.p]
+      if (value === undefined || this.view._released) value = this.slow(k)
+      this.k = k + 1
+      this.p += this.step
+      done = false
+    } else {
+      // Exhausted stays exhausted, as in Python.
+      this.n = 0
+    }
+    return { done, value } as IteratorResult<Value>
+  }
+
+  /** Element k through the view's slow path, which raises RELEASED or OUT_OF_BOUNDS when the memory is gone. */
+  private slow(k: number): Value {
+    const view = this.view
+    return view._read(view._live(), view._off + k * view._stride0)
+  }
+
+  [Symbol.iterator](): IterableIterator<Value> {
+    return this
+  }
+}
+
+/**
+ * iter(m) for views with no TypedArray path ('?', 'c', 'e', foreign byte order, unaligned): reads
+ * each element through the view's DataView after its released and bounds checks.
+ */
+class ElementIterator implements IterableIterator<Value> {
+  private i = 0
+
+  constructor(private readonly view: MemoryView<string>, private n: number) {}
 
   next(): IteratorResult<Value> {
     const i = this.i
-    if (this.done || i >= this.n) {
-      this.done = true
+    if (i >= this.n) {
+      this.n = 0
       return { done: true, value: undefined }
     }
     const view = this.view
-    const ta = view._ta1
-    if (ta !== null) {
-      if (i < ta.length) {
-        this.i = i + 1
-        return { done: false, value: ta[i] }
-      }
-    } else {
-      const ts = view._tas
-      if (ts !== null) {
-        const v = ts[view._eoff + i * view._es0]
-        if (v !== undefined) {
-          this.i = i + 1
-          return { done: false, value: v }
-        }
-      }
-    }
     const value = view._read(view._live(), view._off + i * view._stride0)
     this.i = i + 1
     return { done: false, value }

@@ -37,7 +37,7 @@ import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Sour
 import { cStrides, extent, isCContiguousView, isFContiguousView, product } from './shape'
 import { hashBytes } from './hash'
 import { getN, useTyped } from './access'
-import { ElementIterator, assignFrom, equalBytes, equalCached, equalViews, hexOf, toBytes, toList, typedArrayOf } from './copies'
+import { assignFrom, equalBytes, equalCached, equalViews, hexOf, iterate, toBytes, toList, typedArrayOf } from './copies'
 import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArrayOf, ValueOf } from './value-types'
 
 /** An index or slice bound: an integral number or a bigint. */
@@ -1030,7 +1030,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       )
     }
     this._checkFormat()
-    return new ElementIterator(this, this._len0)
+    return iterate(this)
   }
 
   // ---------------------------------------------------------------- lifetime and exports
