@@ -27,8 +27,8 @@ let pathStep = 0
 
 /**
  * The TypedArray a 1-D view's elements are read through, element k at `pathStart + k * pathStep`
- * (module variables rather than a returned object: iteration asks once per loop and must not
- * allocate for it); null when the view has none. The one place here that knows access.ts's fields:
+ * (module variables rather than a returned object, so that asking allocates nothing: equals()
+ * and tolist() of small views ask on every call); null when the view has none. The one place here that knows access.ts's fields:
  * the exact array of a unit-stride view (`_ta1`) and the shared, strided one (`_tas`, `_eoff`, `_es0`).
  * Both are null after release(); over detached memory they read as undefined.
  */
