@@ -1,7 +1,8 @@
 /**
- * Useful extras without a target in the issue: iteration with for...of over a 1-D 'd' view against
- * a Float64Array, and tobytes() of a strided view (every other element) against a hand-written
- * gather loop into a new Buffer.
+ * Iteration with for...of over a 1-D 'd' view against for...of over a Float64Array (no target: both
+ * go through the iterator protocol), and tobytes() of a strided view (every other element) against
+ * a hand-written gather loop into a new Buffer. Target (issue 9): strided copies <= 1.5x the gather
+ * loop. bench/16 measures the other strided copies and iteration against an index loop.
  */
 import { memoryview } from 'memoryview'
 import { benchMain, compare, row } from './common'
@@ -40,6 +41,6 @@ benchMain({
     }
     if (!gather().equals(m.tobytes())) throw new Error('strided tobytes differs')
     const t = compare(gather, () => m.tobytes(), { reps: 20, ops: N })
-    return [row("tobytes() strided 'd' 1M (step 2)", t.ours, t.base, 'Float64Array gather loop', 'ns/elem', { kind: 'none' })]
+    return [row("tobytes() strided 'd' 1M (step 2)", t.ours, t.base, 'Float64Array gather loop', 'ns/elem', { kind: 'ratio', max: 1.5 })]
   },
 })

@@ -1,7 +1,7 @@
 /**
  * Fast element access, kept out of memoryview.ts, which holds the CPython semantics (STYLE.md): the
- * TypedArrays each view reads through (set up by useTyped() when the view is made), n-D get(),
- * iteration, and the typed comparison behind equals().
+ * TypedArrays each view reads through (set up by useTyped() when the view is made) and n-D get().
+ * Iteration and the typed comparison behind equals() live in copies.ts.
  *
  * Assumptions: a view's `_ta1` holds exactly its elements (unit stride); `_tas`, `_ta2` and `_tan`
  * hold its element [k0, ..., kn] at `_eoff + sum(k[d] * es[d])` (`_es0`, `_es1`, `_es`) whenever
@@ -56,23 +56,6 @@ export function useTyped(view: MemoryView<string>, Ctor: TypedArrayCtor): void {
 }
 
 /**
- * equals() of two live 1-D views of the same length that both have TypedArray paths: compares the
- * values they read (loose inequality is valueEquals() for numbers and bigints: NaN unequal, -0 equal
- * to 0, 1 equal to 1n). Undefined when either view has no such path.
- */
-export function equalTyped(v: MemoryView<string>, w: MemoryView<string>): boolean | undefined {
-  const ta = v._ta1 ?? v._tas
-  const tb = w._ta1 ?? w._tas
-  if (ta === null || tb === null || v._ndim !== 1) return undefined
-  const sa = ta === v._ta1 ? 1 : v._es0
-  const sb = tb === w._ta1 ? 1 : w._es0
-  for (let k = 0, n = v._len0, pa = ta === v._ta1 ? 0 : v._eoff, pb = tb === w._ta1 ? 0 : w._eoff; k < n; k++, pa += sa, pb += sb) {
-    if (ta[pa] != tb[pb]) return false // eslint-disable-line eqeqeq
-  }
-  return true
-}
-
-/**
  * get(i, j, k) and get(i, j, k, l) on a view with as many dimensions and a TypedArray; undefined
  * when this path cannot serve the call (the slow path then raises CPython's error). Written out
  * index by index in integer arithmetic: V8 then keeps every offset a small integer.
@@ -99,49 +82,4 @@ export function getN(view: MemoryView<string>, nargs: number, i: unknown, j: unk
   }
   // Detached memory reads as undefined.
   return ta[e]
-}
-
-/**
- * Python's iter(m) over a 1-D view: reads live data through the view's TypedArray (re-read on every
- * step, since release() clears it and detached memory reads as undefined), else through the slow
- * path, which raises RELEASED or OUT_OF_BOUNDS. A class rather than a closure so that V8 keeps the
- * position in a field and inlines next() into the caller's for-of loop.
- */
-export class ElementIterator implements IterableIterator<Value> {
-  private i = 0
-  private done = false
-
-  constructor(private readonly view: MemoryView<string>, private readonly n: number) {}
-
-  next(): IteratorResult<Value> {
-    const i = this.i
-    if (this.done || i >= this.n) {
-      this.done = true
-      return { done: true, value: undefined }
-    }
-    const view = this.view
-    const ta = view._ta1
-    if (ta !== null) {
-      if (i < ta.length) {
-        this.i = i + 1
-        return { done: false, value: ta[i] }
-      }
-    } else {
-      const ts = view._tas
-      if (ts !== null) {
-        const v = ts[view._eoff + i * view._es0]
-        if (v !== undefined) {
-          this.i = i + 1
-          return { done: false, value: v }
-        }
-      }
-    }
-    const value = view._read(view._live(), view._off + i * view._stride0)
-    this.i = i + 1
-    return { done: false, value }
-  }
-
-  [Symbol.iterator](): IterableIterator<Value> {
-    return this
-  }
 }

@@ -15,9 +15,7 @@
  * 2-D view) is a bounds check plus one DataView call; everything else goes through the slow paths,
  * which follow CPython's order of checks exactly.
  */
-import { constants as bufferConstants } from 'node:buffer'
 import { inspect } from 'node:util'
-import { getHeapStatistics } from 'node:v8'
 import {
   BufferError,
   NOT_CLONEABLE_GUARD,
@@ -30,15 +28,16 @@ import {
   typeError,
 } from './errors'
 import {
-  Format, NATIVE_LITTLE_ENDIAN, Reader, TypedArray, TypedArrayCtor, Value, Writer, describeValue, isByteFormat, nativeChar,
+  Format, Reader, TypedArray, Value, Writer, describeValue, isByteFormat, nativeChar,
   parseSingleFormat, unsupportedFormat,
 } from './format'
 import { ManagedBuffer } from './managed-buffer'
-import { bufferOver, typedArrayTag, viewByteLength } from './intrinsics'
+import { typedArrayTag, viewByteLength } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
-import { cStrides, extent, gather, isCContiguousView, isFContiguousView, product, scatter } from './shape'
+import { cStrides, extent, isCContiguousView, isFContiguousView, product } from './shape'
 import { hashBytes } from './hash'
-import { ElementIterator, equalTyped, getN, useTyped } from './access'
+import { getN, useTyped } from './access'
+import { assignFrom, equalBytes, equalCached, equalViews, hexOf, iterate, toBytes, toList, typedArrayOf } from './copies'
 import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArrayOf, ValueOf } from './value-types'
 
 /** An index or slice bound: an integral number or a bigint. */
@@ -120,31 +119,6 @@ function subViews(cpython: string, method: 'get' | 'set', args: readonly unknown
   return notImplemented(`${cpython}: ${meant}`)
 }
 
-/**
- * The longest array tolist() builds: V8's FixedArray::kMaxLength on 64-bit, the most elements a JS
- * array can hold in fast mode. One more throws "Invalid array length", and only after minutes of
- * work (measured on Node 20: 134217725 builds, 134217726 does not).
- */
-const MAX_LIST_LENGTH = 134_217_725
-
-/**
- * Heap bytes one element of a tolist() result takes: the array slot, plus the boxed value for
- * kinds V8 cannot keep in the slot (bigints; 'c' elements are 1-byte Buffer objects; 'I' above
- * 2**31 and doubles in a mixed array may box, but a double array stores them unboxed).
- */
-function listEntryBytes(char: string): number {
-  switch (char) {
-    case 'q': case 'Q': case 'l': case 'L': case 'n': case 'N': case 'P': return 8 + 32
-    case 'c': return 8 + 200
-    case 'I': return 8 + 16
-    default: return 8
-  }
-}
-/** Heap bytes of one nested array (object header and elements header). */
-const LIST_ARRAY_BYTES = 64
-
-const tooLarge = (message: string): RangeError => rangeError(codes.TOO_LARGE, message)
-
 /** An integral index, or null when the value is not an index at all. */
 function toIndex(v: unknown): number | null {
   if (typeof v === 'number') return Number.isInteger(v) ? v : null
@@ -190,18 +164,6 @@ function adjustSlice(length: number, start: number | null, stop: number | null, 
   } else if (b >= length) b = step < 0 ? length - 1 : length
   if (step < 0) return [a, b < a ? Math.floor((a - b - 1) / -step) + 1 : 0]
   return [a, a < b ? Math.floor((b - a - 1) / step) + 1 : 0]
-}
-
-/** Float16Array where the runtime has one (not Node 20): toTypedArray() of native 'e' views. */
-const Float16 = (globalThis as { Float16Array?: TypedArrayCtor }).Float16Array
-
-/** Equality of two element values as Python's `==` sees them (NaN != NaN, -0 == 0, 1 == 1.0 == True). */
-function valueEquals(a: Value, b: Value): boolean {
-  const ao = typeof a === 'object'
-  const bo = typeof b === 'object'
-  if (ao || bo) return ao && bo && (a as Buffer)[0] === (b as Buffer)[0]
-  // Loose equality compares numbers, bigints and booleans by mathematical value, as Python does.
-  return a == b // eslint-disable-line eqeqeq
 }
 
 /**
@@ -269,7 +231,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** @internal */ _released: boolean
   /** @internal */ _exports: number
   /** @internal */ _hash: number | undefined
-  /** @internal A Buffer over the view's bytes, see _raw(). */ _rb: Buffer | null
+  /** @internal A Buffer over the view's bytes, see rawBytes() in copies.ts. */ _rb: Buffer | null
   /** @internal */ _id: number
 
   /**
@@ -898,66 +860,13 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
             `shape [${this._shape.join(', ')}], the source is format '${s._fmt.str}' shape [${s._shape.join(', ')}]`,
         )
       }
-      this._live()
-      s._live()
-      const n = this._len0
-      const size = this._itemsize
-      if (n === 0) return
-      const dst = this._mbuf.u8
-      const from = s._mbuf.u8
-      if (this._stride0 === size && s._stride0 === size) {
-        // TypedArray.prototype.set copies through a temporary when both share a buffer: overlap-safe.
-        dst.set(from.subarray(s._off, s._off + n * size), this._off)
-        return
-      }
-      if (s._stride0 === size && s._mbuf.buffer !== this._mbuf.buffer) {
-        // Different memory cannot overlap: scatter straight from the source's bytes.
-        scatter(dst, this._off, this._shape, this._strides, size, from.subarray(s._off, s._off + n * size))
-        return
-      }
-      const tmp = new Uint8Array(n * size)
-      gather(tmp, from, s._off, s._shape, s._strides, size, 'C')
-      scatter(dst, this._off, this._shape, this._strides, size, tmp)
+      assignFrom(this, s)
     } finally {
       if (temporary) s.release()
     }
   }
 
   // ---------------------------------------------------------------- conversions
-
-  /**
-   * @internal The view's bytes in C order ('C'), Fortran order ('F'), or as laid out if contiguous ('A').
-   * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE beyond buffer.constants.MAX_LENGTH bytes.
-   */
-  _bytes(order: 'C' | 'F' | 'A'): Buffer {
-    this._live()
-    const nbytes = product(this._shape) * this._itemsize
-    if (nbytes === 0) return Buffer.alloc(0)
-    // A zero-stride view of a few bytes can describe any number of them: refuse before allocating.
-    if (nbytes > bufferConstants.MAX_LENGTH) {
-      throw tooLarge(`tobytes() of ${nbytes} bytes exceeds the largest Buffer, buffer.constants.MAX_LENGTH = ${bufferConstants.MAX_LENGTH}`)
-    }
-    // With at least one element the view's own flags equal PyBuffer_IsContiguous().
-    const raw = order === 'C' ? this._c : order === 'F' ? this._f : this._c || this._f
-    const out = Buffer.allocUnsafe(nbytes)
-    if (raw) out.set(this._raw(nbytes))
-    else gather(out, this._mbuf.u8, this._off, this._shape, this._strides, this._itemsize, order === 'F' ? 'F' : 'C')
-    return out
-  }
-
-  /**
-   * @internal A Buffer over the bytes of a contiguous, non-empty view, after _live(). Cached, since
-   * making one costs as much as copying a small view; not for resizable buffers, whose Buffers
-   * could go out of bounds.
-   */
-  _raw(nbytes: number): Buffer {
-    let rb = this._rb
-    if (rb === null || rb.length !== nbytes) {
-      rb = bufferOver(this._mbuf.buffer, this._mbuf.byteOffset + this._off, nbytes)
-      if (!this._mbuf.resizable) this._rb = rb
-    }
-    return rb
-  }
 
   /**
    * Python's `m.tobytes(order)`: a copy of the data as a Buffer.
@@ -973,7 +882,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     if (ord !== 'C' && ord !== 'F' && ord !== 'A') {
       throw typeError(codes.INVALID_ARG, `order must be 'C', 'F' or 'A': tobytes() got ${describeValue(ord)}`)
     }
-    return this._bytes(ord)
+    return toBytes(this, ord)
   }
 
   /**
@@ -1018,25 +927,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     } else {
       group = 0
     }
-    this._live()
-    const nbytes = product(this._shape) * this._itemsize
-    if (nbytes === 0) return ''
-    const k = Math.abs(group)
-    const length = 2 * nbytes + (group === 0 || k >= nbytes ? 0 : Math.ceil(nbytes / k) - 1)
-    if (length > bufferConstants.MAX_STRING_LENGTH) {
-      throw tooLarge(`hex() of ${nbytes} bytes is ${length} characters, more than the longest string, buffer.constants.MAX_STRING_LENGTH = ${bufferConstants.MAX_STRING_LENGTH}`)
-    }
-    const hex = (this._c ? this._raw(nbytes) : this._bytes('C')).toString('hex')
-    if (group === 0 || k >= nbytes) return hex
-    const parts: string[] = []
-    if (group < 0) {
-      for (let i = 0; i < nbytes; i += k) parts.push(hex.slice(2 * i, 2 * Math.min(i + k, nbytes)))
-    } else {
-      const first = nbytes % k || k
-      parts.push(hex.slice(0, 2 * first))
-      for (let i = first; i < nbytes; i += k) parts.push(hex.slice(2 * i, 2 * (i + k)))
-    }
-    return parts.join(sepChar)
+    return hexOf(this, group, sepChar)
   }
 
   /**
@@ -1051,68 +942,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   tolist(): Value | unknown[] {
     this._checkReleased()
     this._checkFormat()
-    const dv = this._live()
-    if (this._ndim === 0) return this._read(dv, this._off)
-    this._checkListSize()
-    const ta = this._ta1 ?? this._tas
-    if (ta !== null) {
-      // _live() passed, so the TypedArray is attached and holds every element.
-      const n = this._len0
-      const es = ta === this._ta1 ? 1 : this._es0
-      const out = new Array<Value>(n)
-      for (let k = 0, e = ta === this._ta1 ? 0 : this._eoff; k < n; k++, e += es) out[k] = ta[e]
-      return out
-    }
-    return this._listRec(dv, 0, this._off)
-  }
-
-  /**
-   * Refuses, before allocating anything, a tolist() result the engine cannot build: a dimension
-   * longer than a JS array can be, or arrays that would need more heap than is left
-   * (v8.getHeapStatistics(): heap_size_limit - used_heap_size). CPython raises MemoryError when its
-   * allocation fails; V8 would abort the process instead, so the estimate is made up front.
-   */
-  private _checkListSize(): void {
-    const shape = this._shape
-    let rows = 1
-    let arrays = 0
-    for (const n of shape) {
-      if (n > MAX_LIST_LENGTH) {
-        throw tooLarge(
-          `tolist() of shape [${shape.join(', ')}]: a dimension of ${n} is longer than the longest JS array ` +
-            `(${MAX_LIST_LENGTH}); take a subarray() or read the memory through toTypedArray()`,
-        )
-      }
-      arrays += rows
-      rows *= n
-      // Empty arrays still count (shape [2**20, 2**20, 0] is 2**40 of them); their elements do not.
-      if (rows === 0) break
-    }
-    const bytes = arrays * LIST_ARRAY_BYTES + rows * listEntryBytes(this._fmt.char)
-    // Small results cannot exhaust the heap: skip asking V8 for its statistics.
-    if (bytes < 2 ** 26) return
-    const heap = getHeapStatistics()
-    const available = heap.heap_size_limit - heap.used_heap_size
-    // Written so that a NaN (Infinity rows times a later 0) refuses too.
-    if (!(bytes <= available)) {
-      throw tooLarge(
-        `tolist() of shape [${shape.join(', ')}] needs about ${bytes} bytes of JS heap, more than the ${available} ` +
-          `left (node --max-old-space-size raises the limit); take a subarray() or read the memory through toTypedArray()`,
-      )
-    }
-  }
-
-  private _listRec(dv: DataView, dim: number, offset: number): unknown[] {
-    const n = this._shape[dim]
-    const step = this._strides[dim]
-    const out = new Array<unknown>(n)
-    if (dim === this._ndim - 1) {
-      const read = this._read
-      for (let k = 0, p = offset; k < n; k++, p += step) out[k] = read(dv, p)
-    } else {
-      for (let k = 0, p = offset; k < n; k++, p += step) out[k] = this._listRec(dv, dim + 1, p)
-    }
-    return out
+    return toList(this)
   }
 
   /**
@@ -1125,36 +955,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   toTypedArray(): TypedArrayOf<F>
   toTypedArray(): ArrayBufferView {
     this._checkReleased()
-    this._live()
-    const nbytes = product(this._shape) * this._itemsize
-    const fmt = this._fmt
-    const mbuf = this._mbuf
-    if (nbytes !== 0 && !this._c && !this._f) {
-      throw typeError(
-        codes.NOT_CONTIGUOUS,
-        `toTypedArray() needs a contiguous view: this one has shape [${this._shape.join(', ')}] and strides ` +
-          `[${this._strides.join(', ')}]; tobytes() makes a contiguous copy`,
-      )
-    }
-    const start = mbuf.byteOffset + (nbytes === 0 ? 0 : this._off)
-    if (fmt.char === 'B' || fmt.char === 'c') return bufferOver(mbuf.buffer, start, nbytes)
-    // The format's own TypedArray (native byte order, matching size); 'e' stores go through a
-    // DataView, so its Float16Array is only for interop.
-    const Ctor = fmt.typed ?? (fmt.char === 'e' && fmt.littleEndian === NATIVE_LITTLE_ENDIAN ? Float16 : undefined)
-    if (Ctor === undefined) {
-      throw typeError(
-        codes.FORMAT,
-        `no TypedArray matches format '${fmt.str}' in this byte order; cast('B') or tobytes() give the bytes, tolist() the values`,
-      )
-    }
-    if (start % Ctor.BYTES_PER_ELEMENT !== 0) {
-      throw rangeError(
-        codes.UNALIGNED,
-        `memory at byte ${start} is not aligned for a ${Ctor.name} (a multiple of ${Ctor.BYTES_PER_ELEMENT}); ` +
-          'tobytes() makes an aligned copy',
-      )
-    }
-    return new Ctor(mbuf.buffer, start, nbytes / fmt.itemsize)
+    return typedArrayOf(this)
   }
 
   // ---------------------------------------------------------------- comparison and hashing
@@ -1164,27 +965,14 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * equal to itself, -0 equals 0, values compare across formats). Non-sources compare unequal.
    */
   equals(other: unknown): boolean {
-    // Two 1-D views of one byte-comparable format whose byte Buffers are cached compare with a single
-    // memcmp. A Buffer over a detached or closed mapping reads as empty, so its length check also
-    // covers release and close; released views have no cached Buffer.
-    const a = this._rb
-    if (a !== null && other instanceof MemoryView && this._ndim === 1 && other._ndim === 1) {
-      const b = other._rb
-      if (b !== null && this._fmt === other._fmt && this._fmt.bytewise && this._len0 === other._len0) {
-        const n = this._len0 * this._itemsize
-        if (a.length === n && b.length === n) return a.equals(b)
-      }
+    if (other instanceof MemoryView) {
+      const cached = equalCached(this, other)
+      if (cached !== undefined) return cached
     }
     if (this.released) return this === other
-    // A byte view against a Buffer or Uint8Array (the common `view.equals(buf)`): what comparing
-    // with memoryview(other) gives, without making and releasing that temporary view. Intrinsic
-    // getters only; other lengths (a detached array reads as 0) take the general path.
-    if (this._c && this._ndim === 1 && this._fmt.char === 'B' && this._itemsize === 1 && typedArrayTag(other) === 'Uint8Array') {
-      const n = this._len0
-      if (n !== 0 && viewByteLength(other as Uint8Array) === n) {
-        this._live()
-        return this._raw(n).equals(other as Uint8Array)
-      }
+    if (typedArrayTag(other) === 'Uint8Array') {
+      const bytes = equalBytes(this, other as Uint8Array, viewByteLength(other as Uint8Array))
+      if (bytes !== undefined) return bytes
     }
     let w: MemoryView
     let temporary = false
@@ -1200,39 +988,10 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       temporary = true
     }
     try {
-      return this._equals(w)
+      return equalViews(this, w)
     } finally {
       if (temporary) w.release()
     }
-  }
-
-  private _equals(w: MemoryView<string>): boolean {
-    const v = this
-    if (v._ndim !== w._ndim) return false
-    for (let i = 0; i < v._ndim; i++) {
-      if (v._shape[i] !== w._shape[i]) return false
-      if (v._shape[i] === 0) break
-    }
-    const vf = v._fmt
-    const wf = w._fmt
-    if (vf.char === '' || wf.char === '') return false
-    const dv = v._live()
-    const dw = w._live()
-    if (product(v._shape) === 0) return true
-    // CPython compares two native '?' views through C's _Bool, which on this platform compares the
-    // stored bytes: 1 and 2 are then unequal. Across other formats '?' compares as a bool.
-    const bothBool = vf.native && wf.native && vf.char === '?' && wf.char === '?'
-    const bytewise =
-      vf.char === wf.char && vf.itemsize === wf.itemsize && vf.littleEndian === wf.littleEndian && vf.bytewise && wf.bytewise
-    if (bytewise && v._c && w._c) {
-      const n = product(v._shape) * v._itemsize
-      return v._raw(n).equals(w._raw(n))
-    }
-    const typed = equalTyped(v, w)
-    if (typed !== undefined) return typed
-    const rv = bothBool ? readByte : v._read
-    const rw = bothBool ? readByte : w._read
-    return cmpRec(v, w, dv, dw, rv, rw, 0, v._off, w._off)
   }
 
   /**
@@ -1252,7 +1011,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
         `hashing is restricted to formats 'B', 'b' or 'c': this view's format is '${this._fmt.str}'; hash m.cast('B') instead`,
       )
     }
-    this._hash = hashBytes(this._bytes('C'))
+    this._hash = hashBytes(toBytes(this, 'C'))
     return this._hash
   }
 
@@ -1271,7 +1030,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       )
     }
     this._checkFormat()
-    return new ElementIterator(this, this._len0)
+    return iterate(this)
   }
 
   // ---------------------------------------------------------------- lifetime and exports
@@ -1413,24 +1172,6 @@ export type MemoryViewJSON =
       /** Present (and true) only for a released view, which has no layout left to describe. */
       released: true
     }
-const readByte: Reader = (dv, o) => dv.getUint8(o)
-
-function cmpRec(
-  v: MemoryView<string>, w: MemoryView<string>, dv: DataView, dw: DataView, rv: Reader, rw: Reader,
-  dim: number, pv: number, pw: number,
-): boolean {
-  if (v._ndim === 0) return valueEquals(rv(dv, pv), rw(dw, pw))
-  const n = v._shape[dim]
-  const sv = v._strides[dim]
-  const sw = w._strides[dim]
-  if (dim === v._ndim - 1) {
-    for (let k = 0; k < n; k++, pv += sv, pw += sw) if (!valueEquals(rv(dv, pv), rw(dw, pw))) return false
-    return true
-  }
-  for (let k = 0; k < n; k++, pv += sv, pw += sw) if (!cmpRec(v, w, dv, dw, rv, rw, dim + 1, pv, pw)) return false
-  return true
-}
-
 const PIN_TOKEN = Symbol('memoryview.pin')
 
 /**
