@@ -3,6 +3,7 @@
  * Node process and a Python process opening the same name see the same bytes.
  */
 import { randomBytes } from 'node:crypto'
+import { constants as osConstants } from 'node:os'
 import { inspect } from 'node:util'
 import { requireBinding } from './binding'
 import { codes, plainError, rangeError, typeError } from './errors'
@@ -11,7 +12,10 @@ import { MAX_MAPPING_LENGTH } from './mmap'
 
 /** The options of the {@link SharedMemory} constructor (Python's `name`, `create`, `size`). */
 export interface SharedMemoryOptions {
-  /** Without the leading slash; generated like Python's ('psm_' + 8 hex digits) when creating without one. */
+  /**
+   * Without the leading slash; generated like Python's ('psm_' + 8 hex digits) when creating without
+   * one. At most 30 UTF-8 bytes on macOS (ENAMETOOLONG otherwise); on Linux up to 255.
+   */
   name?: string
   /** Create a new segment (fails with EEXIST if the name exists). Default false: open an existing one. */
   create?: boolean
@@ -26,6 +30,8 @@ export interface SharedMemoryOptions {
    * instead of milliseconds), at a risk the caller takes on: if /dev/shm fills up later, the first
    * write to a page that cannot be backed kills the process with SIGBUS, and this package's promise
    * that no JavaScript call crashes the process no longer holds for that segment. Ignored when opening.
+   * On macOS it changes nothing either way: a segment there is swappable memory, sized once with
+   * ftruncate, that cannot be preallocated, and there is no fixed-size /dev/shm to fill up.
    */
   reserve?: boolean
 }
@@ -46,6 +52,42 @@ export interface SharedMemoryJSON {
 const generatedName = (): string => `psm_${randomBytes(4).toString('hex')}`
 
 /**
+ * @internal The longest shared-memory name `platform` accepts, in UTF-8 bytes with the leading slash,
+ * when it is shorter than anything shm_open() reports well by itself: macOS's PSHMNAMLEN, 31 (xnu
+ * counts the slash). `undefined` elsewhere: Linux's limit (255 bytes after the slash) is shm_open's
+ * own ENAMETOOLONG, as Python reports it.
+ */
+export function shmNameLimit(platform: NodeJS.Platform): number | undefined {
+  return platform === 'darwin' ? 31 : undefined
+}
+
+/**
+ * @internal The platform whose naming rule {@link SharedMemory} applies: `process.platform`. Tests
+ * replace it to check another system's rule on this one; nothing else reads `process.platform` here.
+ */
+export const shmNaming: { platform: NodeJS.Platform } = { platform: process.platform }
+
+/**
+ * @internal Refuses a name longer than `platform` accepts ({@link shmNameLimit}) before any system
+ * call, with the error shm_open() would have given there: Error ENAMETOOLONG (`errno` negative as in
+ * Node's own errors, `syscall: 'shm_open'`). Python on macOS raises OSError ENAMETOOLONG too.
+ */
+export function checkShmName(name: string, platform: NodeJS.Platform): void {
+  const limit = shmNameLimit(platform)
+  if (limit === undefined) return
+  const bytes = Buffer.byteLength(`/${name}`)
+  if (bytes <= limit) return
+  const err = plainError(
+    'ENAMETOOLONG',
+    `shm_open refused: the name '/${name}' is ${bytes} bytes; ${platform} allows at most ${limit} ` +
+      `(with the slash): use a shorter name`,
+  ) as Error & { errno: number; syscall: string }
+  err.errno = -osConstants.errno.ENAMETOOLONG
+  err.syscall = 'shm_open'
+  throw err
+}
+
+/**
  * Python's `multiprocessing.shared_memory.SharedMemory(name, create, size)`.
  * `close()` (and `using`) detaches every view and unmaps; `unlink()` removes the segment.
  */
@@ -59,7 +101,10 @@ export class SharedMemory extends ExternalOwner {
    *   (4 GiB on Node 20). Nothing is created or mapped then: use smaller segments.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG when `name` is omitted without `create`, is not a
    *   string, or contains a NUL character, or `reserve` is not a boolean.
-   * @throws {Error} EEXIST when creating an existing name, ENOENT when opening a missing one.
+   * @throws {Error} EEXIST when creating an existing name, ENOENT when opening a missing one;
+   *   ENAMETOOLONG for a name the system cannot hold. On macOS that is a name over 30 UTF-8 bytes
+   *   (31 with the slash, PSHMNAMLEN), refused before any system call; generated names (12 bytes)
+   *   always fit.
    */
   constructor(options: SharedMemoryOptions = {}) {
     if (options === null || typeof options !== 'object') throw typeError(codes.INVALID_ARG, 'options must be an object')
@@ -72,6 +117,8 @@ export class SharedMemory extends ExternalOwner {
     if (name !== undefined && typeof name !== 'string') throw typeError(codes.INVALID_ARG, "'name' must be a string")
     // shm_open() would use the name up to the NUL and report a segment that is not the one made.
     if (name !== undefined && name.includes('\0')) throw typeError(codes.INVALID_ARG, "'name' must not contain null bytes")
+    // Before the size limit: shm_open() is the first call that would fail.
+    if (name !== undefined) checkShmName(name, shmNaming.platform)
     if (create && size > MAX_MAPPING_LENGTH) {
       throw rangeError(
         codes.TOO_LARGE,

@@ -162,9 +162,8 @@ int WakeAddress(const uint32_t* addr, int count);
 // macOS, and on Linux before 5.16, that waiter notices within 10 ms).
 void WakeCancel(uint32_t* cancel);
 
-// The system call named in errors of the three calls above ("futex" on
-// Linux).
-const char* WaitSyscall();
+// Errors of these three calls are reported with syscall 'futex' on every
+// system (lib/wait.ts documents that name), whatever the call was.
 
 }  // namespace memoryview
 

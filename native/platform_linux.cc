@@ -79,8 +79,6 @@ int FileAdvise(int fd, int64_t offset, int64_t length, Advice advice) {
   return -rc;
 }
 
-const char* WaitSyscall() { return "futex"; }
-
 }  // namespace memoryview
 
 // ---------------------------------------------------------------------------

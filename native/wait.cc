@@ -159,7 +159,7 @@ Napi::Value WaitJs(const Napi::CallbackInfo& info) {
   int64_t timeout_ns = TimeoutArg(info);
   WaitResult result;
   int rc = WaitOnAddress(addr, expected, timeout_ns, nullptr, &result);
-  if (rc < 0) ThrowSystemError(env, rc, WaitSyscall());
+  if (rc < 0) ThrowSystemError(env, rc, "futex");
   return Napi::Number::New(env, static_cast<int>(result));
 }
 
@@ -235,7 +235,7 @@ Napi::Value NotifyJs(const Napi::CallbackInfo& info) {
                                 : (count > 0 ? static_cast<int>(count) : 0);
   if (n == 0) return Napi::Number::New(env, 0);
   int rc = WakeAddress(addr, n);
-  if (rc < 0) ThrowSystemError(env, rc, WaitSyscall());
+  if (rc < 0) ThrowSystemError(env, rc, "futex");
   return Napi::Number::New(env, rc);
 }
 
