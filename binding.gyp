@@ -30,7 +30,7 @@
         ["OS=='mac'", {
           "sources": ["native/platform_posix.cc", "native/platform_darwin.cc"],
           "xcode_settings": {
-            "MACOSX_DEPLOYMENT_TARGET": "11.0",
+            "MACOSX_DEPLOYMENT_TARGET": "10.15",
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
             "CLANG_CXX_LIBRARY": "libc++",
@@ -39,6 +39,7 @@
         }],
         ["OS=='win'", {
           "sources": ["native/platform_win32.cc"],
+          "defines": ["_HAS_EXCEPTIONS=1"],
           "msvs_settings": {
             "VCCLCompilerTool": {
               "ExceptionHandling": 1,

@@ -7,8 +7,8 @@
 // Ownership rules: as in platform.h. Nothing here allocates except the
 // function pointers resolved once with dlsym(), which live for the process.
 //
-// Assumptions: macOS 11 or later (binding.gyp's MACOSX_DEPLOYMENT_TARGET;
-// Node 20 needs 11 too). This file is compile-checked with zig's clang for
+// Assumptions: macOS 10.15 or later (binding.gyp's MACOSX_DEPLOYMENT_TARGET,
+// the oldest macOS Node 20 supports). This file is compile-checked with zig's clang for
 // x86_64-macos and aarch64-macos (test/cross/macos.sh); it has not run on a
 // Mac.
 
@@ -22,7 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <climits>
 
 namespace memoryview {
@@ -127,11 +126,12 @@ int FileAdvise(int fd, int64_t offset, int64_t length, Advice advice) {
 //     (<os/os_sync_wait_on_address.h>);
 //   - __ulock_wait2() / __ulock_wake() with UL_COMPARE_AND_WAIT_SHARED:
 //     the private interface the former wraps, present since macOS 11
-//     (xnu bsd/sys/ulock.h); libc++ uses the same family for std::atomic
-//     wait.
-// Both are looked up once with dlsym(), so that the addon loads on every
-// macOS from 11 on and a build against an older SDK still finds the newer
-// call at run time. The declarations are written out here because older
+//     (xnu bsd/sys/ulock.h; libc++ uses the same family for std::atomic
+//     wait), and on macOS 10.15 __ulock_wait(), whose timeout is a 32-bit
+//     count of microseconds (a longer wait is done in pieces).
+// All are looked up once with dlsym(), so that the addon loads on every
+// macOS from 10.15 on and a build against an older SDK still finds the
+// newer call at run time. The declarations are written out here because older
 // SDKs (and zig's) have neither header; the signatures are those of the
 // headers named above.
 //
@@ -158,6 +158,8 @@ using OsSyncWait = int (*)(void* addr, uint64_t value, size_t size,
 using OsSyncWake = int (*)(void* addr, size_t size, uint32_t flags);
 using UlockWait2 = int (*)(uint32_t operation, void* addr, uint64_t value,
                            uint64_t timeout_ns, uint64_t value2);
+using UlockWait = int (*)(uint32_t operation, void* addr, uint64_t value,
+                          uint32_t timeout_us);
 using UlockWake = int (*)(uint32_t operation, void* addr, uint64_t wake_value);
 
 struct WaitCalls {
@@ -165,6 +167,7 @@ struct WaitCalls {
   OsSyncWaitTimeout wait_timeout = nullptr;
   OsSyncWake wake_any = nullptr;
   UlockWait2 ulock_wait2 = nullptr;
+  UlockWait ulock_wait = nullptr;
   UlockWake ulock_wake = nullptr;
   bool os_sync = false;
   bool ulock = false;
@@ -185,7 +188,9 @@ const WaitCalls& Calls() {
         reinterpret_cast<UlockWait2>(dlsym(RTLD_DEFAULT, "__ulock_wait2"));
     c.ulock_wake =
         reinterpret_cast<UlockWake>(dlsym(RTLD_DEFAULT, "__ulock_wake"));
-    c.ulock = c.ulock_wait2 && c.ulock_wake;
+    c.ulock_wait =
+        reinterpret_cast<UlockWait>(dlsym(RTLD_DEFAULT, "__ulock_wait"));
+    c.ulock = (c.ulock_wait2 || c.ulock_wait) && c.ulock_wake;
     return c;
   }();
   return calls;
@@ -219,9 +224,20 @@ int WaitOnce(const WaitCalls& c, const uint32_t* addr, uint32_t expected,
     errno = ETIMEDOUT;
     return -1;
   }
-  // __ulock_wait2's timeout is in nanoseconds, 0 meaning none.
-  return c.ulock_wait2(kUlCompareAndWaitShared, word, expected,
-                       rel_ns < 0 ? 0 : static_cast<uint64_t>(rel_ns), 0);
+  if (c.ulock_wait2 != nullptr) {
+    // __ulock_wait2's timeout is in nanoseconds, 0 meaning none.
+    return c.ulock_wait2(kUlCompareAndWaitShared, word, expected,
+                         rel_ns < 0 ? 0 : static_cast<uint64_t>(rel_ns), 0);
+  }
+  // __ulock_wait's is in microseconds (0: none) and 32 bits wide: a longer
+  // or sub-microsecond wait is cut to what fits, and the caller, which
+  // keeps the deadline, waits again after the ETIMEDOUT of a piece.
+  uint64_t us = rel_ns < 0 ? 0 : (static_cast<uint64_t>(rel_ns) + 999) / 1000;
+  if (us > UINT32_MAX) us = UINT32_MAX;
+  int rc = c.ulock_wait(kUlCompareAndWaitShared, word, expected,
+                        static_cast<uint32_t>(us));
+  if (rc == -1 && errno == ETIMEDOUT && us == UINT32_MAX) errno = EINTR;
+  return rc;
 }
 
 // Wakes one waiter of `addr`; 1 if one woke, 0 if none waited, or -errno.
