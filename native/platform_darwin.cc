@@ -118,7 +118,7 @@ int FileAdvise(int fd, int64_t offset, int64_t length, Advice advice) {
 // ---------------------------------------------------------------------------
 // Waiting on shared words.
 //
-// macOS has no futex. Two kernel interfaces compare a word and sleep, keyed
+// macOS has no futex. Two families of calls compare a word and sleep, keyed
 // by the physical page when asked to be shared, so that processes mapping the
 // same shared memory or file meet on the same word:
 //   - os_sync_wait_on_address() / os_sync_wake_by_address_any() with
@@ -135,13 +135,14 @@ int FileAdvise(int fd, int64_t offset, int64_t length, Advice advice) {
 // SDKs (and zig's) have neither header; the signatures are those of the
 // headers named above.
 //
-// Neither reports "value differed" as an error (both return >= 0 then); see
-// WaitOnAddress() for how "not-equal" is told apart.
-// Neither can wake exactly one chosen thread of those waiting on a word
-// without waking others, and neither waits on two words at once (Linux's
-// futex_waitv), so a cancellable wait (waitAsync) sleeps in slices of 10 ms
-// and reads its private cancel word between them: WakeCancel() takes effect
-// within 10 ms, and never wakes another waiter of the shared word.
+// None of them reports "value differed" as an error (they return >= 0
+// then); see WaitOnAddress() for how "not-equal" is told apart. None waits on
+// two words at once (Linux's futex_waitv), and os_sync cannot wake one chosen
+// thread (ulock's ULF_WAKE_THREAD can, but needs the waiter's thread port and
+// loses a wake sent just before the waiter sleeps). So a cancellable wait
+// (waitAsync) sleeps in slices of 10 ms and reads its private cancel word
+// between them: WakeCancel() takes effect within 10 ms and never wakes
+// another waiter of the shared word.
 
 namespace {
 
