@@ -8,7 +8,6 @@
         "native/export.cc",
         "native/mapping.cc",
         "native/pin.cc",
-        "native/platform_posix.cc",
         "native/wait.cc"
       ],
       "include_dirs": [
@@ -24,14 +23,31 @@
       "cflags_cc!": ["-fno-exceptions"],
       "cflags": ["-Wall", "-Wextra"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
-      "xcode_settings": {
-        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
-        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
-        "WARNING_CFLAGS": ["-Wall", "-Wextra"]
-      },
-      "msvs_settings": {
-        "VCCLCompilerTool": { "ExceptionHandling": 1 }
-      }
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": ["native/platform_posix.cc", "native/platform_linux.cc"]
+        }],
+        ["OS=='mac'", {
+          "sources": ["native/platform_posix.cc", "native/platform_darwin.cc"],
+          "xcode_settings": {
+            "MACOSX_DEPLOYMENT_TARGET": "10.15",
+            "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "CLANG_CXX_LIBRARY": "libc++",
+            "WARNING_CFLAGS": ["-Wall", "-Wextra"]
+          }
+        }],
+        ["OS=='win'", {
+          "sources": ["native/platform_win32.cc"],
+          "defines": ["_HAS_EXCEPTIONS=1"],
+          "msvs_settings": {
+            "VCCLCompilerTool": {
+              "ExceptionHandling": 1,
+              "AdditionalOptions": ["/std:c++17", "/utf-8"]
+            }
+          }
+        }]
+      ]
     }
   ]
 }

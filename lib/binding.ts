@@ -147,7 +147,7 @@ export interface NativeBinding {
   resident(buffer: ArrayBuffer, offset: number, length: number): number
   /** Pages [offset, offset + length) in on the libuv thread pool; the caller keeps the mapping open meanwhile. */
   prefetch(buffer: ArrayBuffer, offset: number, length: number): Promise<void>
-  /** For a file too big to map whole: posix_fadvise() of [offset, offset + length) of `fd`. */
+  /** For a file too big to map whole: posix_fadvise() of [offset, offset + length) of `fd` (macOS: F_RDADVISE for willneed, nothing otherwise). */
   fileAdvise(fd: number, offset: number, length: number, advice: number): void
   /** For a file too big to map whole: resident bytes of [offset, offset + length) of `fd`. */
   fileResident(fd: number, offset: number, length: number): number

@@ -148,8 +148,8 @@ export type ErrorCode = (typeof codes)[keyof typeof codes]
 /**
  * The errno names a system error from `mmap()`, `MappedFile` or `SharedMemory` can carry as its
  * `code` (with `errno`, negative as in Node's own errors, and `syscall`): every error the
- * manual pages of the calls made (open, fstat, ftruncate, posix_fallocate, mmap, msync, shm_open,
- * shm_unlink) list. A literal union rather than any `E…` string, so that a typo such as
+ * manual pages of the calls made (open, fstat, ftruncate, posix_fallocate, fcntl, mmap, msync,
+ * shm_open, shm_unlink) list. A literal union rather than any `E…` string, so that a typo such as
  * `'ENOENTT'` is a compile error in {@link isMemoryViewError}.
  */
 export type SystemErrorCode =

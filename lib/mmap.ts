@@ -284,7 +284,10 @@ export class MappedFile extends ExternalOwner {
    * and defaults to all of it. 'dontneed' drops the pages: a 'write' mapping reads them back from
    * the file, a 'copy' mapping loses its changes there (as in Python). On a file without `buf`
    * (bigger than one view) the advice goes to the file's pages in the page cache instead
-   * (posix_fadvise), whatever windows are mapped.
+   * (posix_fadvise), whatever windows are mapped. macOS differs: 'dontneed' is only a hint there
+   * (the pages keep their contents, a 'copy' mapping keeps its changes, and they are merely
+   * reclaimed first), and on a file without `buf` only 'willneed' does anything (read-ahead with
+   * fcntl F_RDADVISE; macOS has no posix_fadvise): the other advice succeeds and does nothing.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG for an unknown advice or a non-integer offset/length.
    * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE when offset is not inside the mapping or length
    *   is negative; ERR_MEMORYVIEW_UNALIGNED when offset is not a multiple of

@@ -8,15 +8,14 @@ import { requireBinding } from './binding'
 import { codes, plainError, rangeError, typeError } from './errors'
 import { ExternalOwner } from './external'
 import { MAX_MAPPING_LENGTH, mapped } from './mmap'
-import { shmNaming } from './platform'
-
-const naming = shmNaming()
+import { checkShmName, shmNaming } from './platform'
 
 /** The options of the {@link SharedMemory} constructor (Python's `name`, `create`, `size`). */
 export interface SharedMemoryOptions {
   /**
    * Without the leading slash; generated like Python's when creating without one: `'psm_'` + 8 hex
-   * digits, on Windows `'wnsm_'` + 8 hex digits.
+   * digits, on Windows `'wnsm_'` + 8 hex digits. At most 30 UTF-8 bytes on macOS (ENAMETOOLONG
+   * otherwise); on Linux up to 255.
    */
   name?: string
   /** Create a new segment (fails with EEXIST if the name exists). Default false: open an existing one. */
@@ -36,6 +35,8 @@ export interface SharedMemoryOptions {
    * Ignored on Windows, where a segment is always committed when created (its whole size is charged
    * against the system's commit limit, so an impossible size fails with `ENOMEM` at creation; pages
    * are only zeroed on first touch, so creation is fast either way).
+   * On macOS it changes nothing either way: a segment there is swappable memory, sized once with
+   * ftruncate, that cannot be preallocated, and there is no fixed-size /dev/shm to fill up.
    */
   reserve?: boolean
 }
@@ -69,7 +70,10 @@ export class SharedMemory extends ExternalOwner {
    *   (4 GiB on Node 20). Nothing is created or mapped then: use smaller segments.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_ARG when `name` is omitted without `create`, is not a
    *   string, or contains a NUL character, or `reserve` is not a boolean.
-   * @throws {Error} EEXIST when creating an existing name, ENOENT when opening a missing one.
+   * @throws {Error} EEXIST when creating an existing name, ENOENT when opening a missing one;
+   *   ENAMETOOLONG for a name the system cannot hold. On macOS that is a name over 30 UTF-8 bytes
+   *   (31 with the slash, PSHMNAMLEN), refused before any system call; generated names (12 bytes)
+   *   always fit.
    */
   constructor(options: SharedMemoryOptions = {}) {
     if (options === null || typeof options !== 'object') throw typeError(codes.INVALID_ARG, 'options must be an object')
@@ -82,6 +86,8 @@ export class SharedMemory extends ExternalOwner {
     if (name !== undefined && typeof name !== 'string') throw typeError(codes.INVALID_ARG, "'name' must be a string")
     // shm_open() would use the name up to the NUL and report a segment that is not the one made.
     if (name !== undefined && name.includes('\0')) throw typeError(codes.INVALID_ARG, "'name' must not contain null bytes")
+    // Before the size limit: shm_open() is the first call that would fail.
+    if (name !== undefined) checkShmName(name)
     if (create && size > MAX_MAPPING_LENGTH) {
       throw rangeError(
         codes.TOO_LARGE,
@@ -90,6 +96,7 @@ export class SharedMemory extends ExternalOwner {
       )
     }
     const binding = requireBinding('shared memory')
+    const naming = shmNaming()
     let chosen = name ?? naming.generate()
     for (;;) {
       try {
@@ -124,6 +131,7 @@ export class SharedMemory extends ExternalOwner {
    * @throws {Error} ENOENT when it was already unlinked (not on Windows).
    */
   unlink(): void {
+    const naming = shmNaming()
     if (!naming.canUnlink) return
     requireBinding('shared memory').unlinkSharedMemory(naming.nativeName(this.#name))
   }

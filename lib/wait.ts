@@ -61,8 +61,8 @@ declare module './memoryview' {
      * @throws {RangeError} ERR_MEMORYVIEW_INDEX for an index out of range; ERR_MEMORYVIEW_UNALIGNED for
      *   an element not 4-byte aligned; ERR_MEMORYVIEW_INVALID_VALUE for `expected` outside the
      *   format's range; ERR_MEMORYVIEW_OUT_OF_RANGE for a negative or NaN timeout.
-     * @throws {Error} a system error (`code` the errno name, `errno`, `syscall: 'futex'`) if the kernel
-     *   refuses the wait; a waitAsync() rejects with the same.
+     * @throws {Error} a system error (`code` the errno name, `errno`, `syscall: 'futex'` on every
+     *   system) if the kernel refuses the wait; a waitAsync() rejects with the same.
      */
     wait(this: MemoryView<WaitFormat>, index: number | bigint, expected: number | bigint, timeoutMs?: number): WaitResult
     /**

@@ -57,8 +57,10 @@ int64_t AllocationGranularity();
 // Maps `length` bytes (0: to the end of the file) at `offset` of the file at
 // `path` (when `fd` < 0) or of `fd`. `size` >= 0 creates the file if missing
 // and extends it to at least `size` bytes first (only with kWrite), with the
-// blocks allocated (posix_fallocate): a full filesystem fails here with
-// ENOSPC rather than with SIGBUS at the first write. Every refusal (the
+// blocks allocated (Linux: posix_fallocate; macOS: fcntl(F_PREALLOCATE) then
+// ftruncate): a full filesystem fails here with ENOSPC rather than with
+// SIGBUS at the first write. A filesystem that cannot preallocate gets a
+// plain (sparse) extension. Every refusal (the
 // range is outside the file as it would be after growing, or the mapping
 // would be longer than `max_length`, the largest buffer the JS runtime
 // accepts) is decided before the file is grown: a refused call grows
@@ -71,12 +73,16 @@ int64_t AllocationGranularity();
 int MapFile(const char* path, int fd, Access access, int64_t offset,
             int64_t length, int64_t size, int64_t max_length, MapResult* out);
 
-// Creates (O_CREAT|O_EXCL, mode 0600, then fallocate to `size`) or opens the
+// Creates (O_CREAT|O_EXCL, mode 0600, then sized to `size`) or opens the
 // POSIX shared-memory object `name` (with its leading slash) and maps all of
-// it shared and read-write. With `reserve` false a created segment is only
-// extended with ftruncate (no blocks allocated up front: faster, but a full
-// /dev/shm then raises SIGBUS at the first write to an unbacked page; the
-// caller accepted that risk). A segment longer than `max_length` is refused
+// it shared and read-write. Linux: with `reserve` the pages are allocated
+// (posix_fallocate on /dev/shm); with `reserve` false a created segment is
+// only extended with ftruncate (faster, but a full /dev/shm then raises
+// SIGBUS at the first write to an unbacked page; the caller accepted that
+// risk). macOS: a shared-memory object is sized by exactly one ftruncate and
+// cannot be preallocated; it is backed by swappable anonymous memory, not by
+// a fixed-size filesystem, so `reserve` changes nothing there. Name-length
+// limits (macOS: 31 bytes with the slash) are checked by the caller. A segment longer than `max_length` is refused
 // (kTooLarge) before it is created, or after opening without mapping it.
 int MapSharedMemory(const char* name, bool create, int64_t size, bool reserve,
                     int64_t max_length, MapResult* out);
@@ -96,7 +102,7 @@ int Unmap(void* addr, size_t length);
 // unmaps the old mapping. The file is `fd` (>= 0, left open) or `path`
 // reopened read-write, which must still be the file with identity
 // (dev, ino): otherwise ESTALE and nothing changes. Growth allocates the
-// blocks first (posix_fallocate: ENOSPC here, not SIGBUS later). Any
+// blocks first as MapFile() does (ENOSPC here, not SIGBUS later). Any
 // failure leaves the file at its old size and the old mapping untouched (a
 // shrink truncates only after the new mapping exists).
 int RemapFile(const char* path, int fd, uint64_t dev, uint64_t ino,
@@ -107,6 +113,8 @@ enum class Advice { kNormal = 0, kRandom, kSequential, kWillNeed, kDontNeed };
 
 // madvise() of the pages covering [offset, offset + length) of a mapping
 // (offset a multiple of the page size, the range inside the mapping).
+// kDontNeed differs: Linux drops the pages at once (a copy-on-write mapping
+// loses its private changes), macOS only lets them be reclaimed first.
 int Advise(void* addr, int64_t offset, int64_t length, Advice advice);
 
 // How many bytes of [offset, offset + length) of a mapping lie in pages that
@@ -119,8 +127,10 @@ int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident);
 int Prefetch(void* addr, int64_t offset, int64_t length);
 
 // For a file too big to map whole (paging calls on it work on the file):
-// posix_fadvise() of [offset, offset + length) of `fd`, the advice mapped to
-// POSIX_FADV_*; it acts on the page cache, not on any mapping.
+// advice for [offset, offset + length) of `fd` that acts on the page cache,
+// not on any mapping. Linux: posix_fadvise() with POSIX_FADV_*. macOS has no
+// posix_fadvise: kWillNeed is fcntl(F_RDADVISE) (read-ahead of the range),
+// the others succeed without doing anything.
 int FileAdvise(int fd, int64_t offset, int64_t length, Advice advice);
 
 // Maps the pages of `fd` covering [offset, offset + length) read-only and
@@ -132,8 +142,9 @@ int MapFileRange(int fd, int64_t offset, int64_t length, void** addr,
 
 // Waiting on a 32-bit word of memory that other threads or processes share
 // (Linux: futex without FUTEX_PRIVATE_FLAG, so that two processes mapping the
-// same shared memory or file wait on the same word; macOS and Windows would
-// use os_sync_wait_on_address / WaitOnAddress here). Nothing here allocates:
+// same shared memory or file wait on the same word; macOS:
+// os_sync_wait_on_address with OS_SYNC_WAIT_ON_ADDRESS_SHARED on 14.4 and
+// later, __ulock_wait2 with UL_COMPARE_AND_WAIT_SHARED before). Nothing here allocates:
 // `addr` must stay mapped for the duration of the call, which the caller
 // guarantees (a word unmapped while a waiter sleeps is harmless: the kernel
 // keys shared futexes by the backing object, and the waiter simply sleeps
@@ -152,8 +163,12 @@ int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
 // woke, or -errno.
 int WakeAddress(const uint32_t* addr, int count);
 
-// Sets *cancel to 1 and wakes the one WaitOnAddress() that passed it.
+// Sets *cancel to 1 and wakes the one WaitOnAddress() that passed it (on
+// macOS, and on Linux before 5.16, that waiter notices within 10 ms).
 void WakeCancel(uint32_t* cancel);
+
+// Errors of these three calls are reported with syscall 'futex' on every
+// system (lib/wait.ts documents that name), whatever the call was.
 
 }  // namespace memoryview
 

@@ -1,4 +1,11 @@
+// What every POSIX system shares: files and shared memory opened, mapped,
+// flushed and unmapped, and the rules deciding what to map. What differs
+// (reserving blocks, paging advice, mincore's signature, waiting on a word)
+// is in platform_linux.cc / platform_darwin.cc behind
+// platform_posix_internal.h.
+
 #include "platform.h"
+#include "platform_posix_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,30 +40,6 @@ int OpenRetrying(const char* path, int flags, mode_t mode) {
     fd = open(path, flags | O_CLOEXEC, mode);
   } while (fd < 0 && errno == EINTR);
   return fd;
-}
-
-// Grows the file to `size` bytes with the blocks allocated, so that a full
-// filesystem (or /dev/shm) refuses here with ENOSPC instead of killing the
-// process with SIGBUS on the first write to a page it cannot back. On
-// failure the file is put back to its old size.
-int Grow(int fd, int64_t old_size, int64_t size) {
-  int rc;
-  do {
-    rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
-  } while (rc == EINTR);
-  if (rc == EOPNOTSUPP || rc == EINVAL) {
-    // A filesystem without fallocate: plain extension (sparse, as before).
-    rc = ftruncate(fd, static_cast<off_t>(size)) == 0 ? 0 : errno;
-  }
-  if (rc != 0) {
-    int saved = rc;
-    if (ftruncate(fd, static_cast<off_t>(old_size)) != 0) {
-      // Nothing more can be done; the first error is the one to report.
-    }
-    errno = saved;
-    return -1;
-  }
-  return 0;
 }
 
 // Decides how many bytes to map of a file of `file_size` bytes (`regular`:
@@ -132,8 +115,9 @@ int GrowUnlessRefused(int fd, const struct stat& st, int64_t offset,
     out->file_size = grown;
     return Refuse(out, refusal, planned);
   }
-  if (st.st_size < size && Grow(fd, st.st_size, size) != 0) {
-    return Fail(out, "fallocate");
+  const char* syscall = "";
+  if (st.st_size < size && posix::GrowFile(fd, st.st_size, size, &syscall) != 0) {
+    return Fail(out, syscall);
   }
   return 0;
 }
@@ -206,11 +190,9 @@ int MapSharedMemory(const char* name, bool create, int64_t size,
                   : shm_open(name, O_RDWR, 0);
   if (fd < 0) return Fail(out, "shm_open");
   int rc = 0;
-  if (create && reserve && Grow(fd, 0, size) != 0) rc = Fail(out, "fallocate");
-  // Without reserving, the segment is only extended (sparse): creation is fast, and a full /dev/shm
-  // shows up later as SIGBUS on the first write to a page it cannot back.
-  if (create && !reserve && ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    rc = Fail(out, "ftruncate");
+  const char* syscall = "";
+  if (create && posix::SizeNewSharedMemory(fd, size, reserve, &syscall) != 0) {
+    rc = Fail(out, syscall);
   }
   int64_t length = size;
   if (rc == 0 && !create) {
@@ -284,8 +266,9 @@ int RemapFile(const char* path, int fd, uint64_t dev, uint64_t ino,
     errno = ESTALE;
     rc = Fail(out, "open");
   } else if (st.st_size < new_size) {
-    if (Grow(own_fd, st.st_size, new_size) != 0) {
-      rc = Fail(out, "fallocate");
+    const char* syscall = "";
+    if (posix::GrowFile(own_fd, st.st_size, new_size, &syscall) != 0) {
+      rc = Fail(out, syscall);
     } else {
       grown = true;
     }
@@ -334,17 +317,11 @@ void PageSpan(int64_t offset, int64_t length, int64_t* start, int64_t* end) {
 }  // namespace
 
 int Advise(void* addr, int64_t offset, int64_t length, Advice advice) {
-  static const int kAdvice[] = {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL,
-                                MADV_WILLNEED, MADV_DONTNEED};
   int64_t start, end;
   PageSpan(offset, length, &start, &end);
   if (end <= start) return 0;
-  if (madvise(static_cast<char*>(addr) + start,
-              static_cast<size_t>(end - start),
-              kAdvice[static_cast<int>(advice)]) != 0) {
-    return -errno;
-  }
-  return 0;
+  return posix::AdviseRange(static_cast<char*>(addr) + start,
+                            static_cast<size_t>(end - start), advice);
 }
 
 int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident) {
@@ -355,10 +332,10 @@ int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident) {
   int64_t page = AllocationGranularity();
   size_t pages = static_cast<size_t>((end - start + page - 1) / page);
   std::vector<unsigned char> in_core(pages);
-  if (mincore(static_cast<char*>(addr) + start,
-              static_cast<size_t>(end - start), in_core.data()) != 0) {
-    return -errno;
-  }
+  int rc = posix::PageResidency(static_cast<char*>(addr) + start,
+                                static_cast<size_t>(end - start),
+                                in_core.data());
+  if (rc != 0) return rc;
   int64_t total = 0;
   for (size_t i = 0; i < pages; i++) {
     if ((in_core[i] & 1) == 0) continue;
@@ -389,16 +366,6 @@ int Prefetch(void* addr, int64_t offset, int64_t length) {
   return 0;
 }
 
-int FileAdvise(int fd, int64_t offset, int64_t length, Advice advice) {
-  static const int kFileAdvice[] = {POSIX_FADV_NORMAL, POSIX_FADV_RANDOM,
-                                    POSIX_FADV_SEQUENTIAL, POSIX_FADV_WILLNEED,
-                                    POSIX_FADV_DONTNEED};
-  int rc = posix_fadvise(fd, static_cast<off_t>(offset),
-                         static_cast<off_t>(length),
-                         kFileAdvice[static_cast<int>(advice)]);
-  return -rc;
-}
-
 int MapFileRange(int fd, int64_t offset, int64_t length, void** addr,
                  size_t* mapped, int64_t* delta) {
   int64_t page = AllocationGranularity();
@@ -414,146 +381,3 @@ int MapFileRange(int fd, int64_t offset, int64_t length, void** addr,
 }
 
 }  // namespace memoryview
-
-// ---------------------------------------------------------------------------
-// Waiting on shared words.
-
-#if defined(__linux__)
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <time.h>
-
-#include <atomic>
-#include <climits>
-
-namespace memoryview {
-
-namespace {
-
-int64_t MonotonicNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-struct timespec ToTimespec(int64_t ns) {
-  struct timespec ts;
-  ts.tv_sec = static_cast<time_t>(ns / 1000000000);
-  ts.tv_nsec = static_cast<long>(ns % 1000000000);
-  return ts;
-}
-
-// FUTEX_WAIT on a shared word (no FUTEX_PRIVATE_FLAG: the key is the backing
-// page, so waiters in other processes mapping it meet here). Relative timeout.
-long FutexWait(const uint32_t* addr, uint32_t expected, int64_t rel_ns) {
-  struct timespec ts = ToTimespec(rel_ns < 0 ? 0 : rel_ns);
-  return syscall(SYS_futex, addr, FUTEX_WAIT, expected,
-                 rel_ns < 0 ? nullptr : &ts, nullptr, 0);
-}
-
-#ifndef SYS_futex_waitv
-#define SYS_futex_waitv 449
-#endif
-#ifndef FUTEX_32
-#define FUTEX_32 2
-#endif
-
-struct WaitVEntry {
-  uint64_t val;
-  uint64_t uaddr;
-  uint32_t flags;
-  uint32_t reserved;
-};
-
-std::atomic<bool> waitv_unsupported{false};
-
-}  // namespace
-
-int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
-                  uint32_t* cancel, WaitResult* out) {
-  const int64_t deadline = timeout_ns < 0 ? -1 : MonotonicNs() + timeout_ns;
-  for (;;) {
-    if (cancel != nullptr &&
-        __atomic_load_n(cancel, __ATOMIC_SEQ_CST) != 0) {
-      *out = WaitResult::kCancelled;
-      return 0;
-    }
-    int64_t remaining = deadline < 0 ? -1 : deadline - MonotonicNs();
-    if (deadline >= 0 && remaining <= 0) {
-      *out = WaitResult::kTimedOut;
-      return 0;
-    }
-    long rc;
-    bool sliced = false;
-    if (cancel != nullptr && !waitv_unsupported.load()) {
-      // Two words at once: the user's shared word and our private cancel
-      // word, so that cancelling never wakes anybody else's waiter.
-      WaitVEntry entries[2] = {
-          {expected, reinterpret_cast<uint64_t>(addr), FUTEX_32, 0},
-          {0, reinterpret_cast<uint64_t>(cancel),
-           FUTEX_32 | FUTEX_PRIVATE_FLAG, 0}};
-      struct timespec abs = ToTimespec(deadline);
-      rc = syscall(SYS_futex_waitv, entries, 2, 0,
-                   deadline < 0 ? nullptr : &abs, CLOCK_MONOTONIC);
-      if (rc < 0 && errno == ENOSYS) {
-        waitv_unsupported = true;
-        continue;
-      }
-      if (rc == 1) continue;  // the cancel word: re-checked at the top
-    } else {
-      // Without futex_waitv (Linux < 5.16) a cancellable wait sleeps in
-      // slices of 10 ms and checks the cancel word between them.
-      int64_t slice = remaining;
-      if (cancel != nullptr && (slice < 0 || slice > 10000000)) {
-        slice = 10000000;
-        sliced = true;
-      }
-      rc = FutexWait(addr, expected, slice);
-    }
-    if (rc >= 0) {
-      *out = WaitResult::kOk;
-      return 0;
-    }
-    if (errno == EAGAIN) {
-      // futex_waitv also refuses when the cancel word is already set.
-      *out = cancel != nullptr && __atomic_load_n(cancel, __ATOMIC_SEQ_CST)
-                 ? WaitResult::kCancelled
-                 : WaitResult::kNotEqual;
-      return 0;
-    }
-    if (errno == EINTR || (errno == ETIMEDOUT && sliced)) continue;
-    if (errno == ETIMEDOUT) {
-      *out = WaitResult::kTimedOut;
-      return 0;
-    }
-    return -errno;
-  }
-}
-
-int WakeAddress(const uint32_t* addr, int count) {
-  long rc = syscall(SYS_futex, addr, FUTEX_WAKE, count, nullptr, nullptr, 0);
-  return rc < 0 ? -errno : static_cast<int>(rc);
-}
-
-void WakeCancel(uint32_t* cancel) {
-  __atomic_store_n(cancel, 1, __ATOMIC_SEQ_CST);
-  syscall(SYS_futex, cancel, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX,
-          nullptr, nullptr, 0);
-}
-
-}  // namespace memoryview
-
-#else  // !__linux__
-
-namespace memoryview {
-
-int WaitOnAddress(const uint32_t*, uint32_t, int64_t, uint32_t*,
-                  WaitResult*) {
-  return -ENOSYS;
-}
-int WakeAddress(const uint32_t*, int) { return -ENOSYS; }
-void WakeCancel(uint32_t* cancel) { *cancel = 1; }
-
-}  // namespace memoryview
-
-#endif
