@@ -104,7 +104,7 @@ describe('60 package: prebuild, pack, and install without a compiler', function 
       for (const header of fs.readdirSync(includeDir)) expect(files).to.include(`include/${header}`)
     }
     const forbidden = files.filter((f) =>
-      /^(dist\/test|dist\/bench|test|bench|node_modules|build|\.ci|\.tmp)\//.test(f) || f.endsWith('.tgz'))
+      /^(dist\/test|dist\/bench|test|bench|node_modules|build|\.ci|\.github|\.tmp)\//.test(f) || f.endsWith('.tgz'))
     expect(forbidden).to.deep.equal([])
     expect(fs.existsSync(path.join(tmp, 'pkg', 'dist', 'test')), 'the exclusion check must see dist/test').to.equal(true)
   })

@@ -76,7 +76,9 @@ describe('75 size limit: mappings past the runtime\'s largest buffer never abort
     // The binding asked with no limit of its own, so the runtime's refusal is reached. Node 20
     // runs the finalizer while failing; the mapping must be unmapped exactly once.
     for (const what of ['file', 'shm']) {
-      it(`a ${what} of limit + 1 bytes: ERR_MEMORYVIEW_TOO_LARGE where the runtime refuses, no abort, nothing left mapped`, () => {
+      it(limitFits
+        ? `a ${what} of limit + 1 bytes: ERR_MEMORYVIEW_TOO_LARGE where the runtime refuses, no abort, nothing left mapped`
+        : `Node 22+ (no file reaches the limit): a ${what} of 10 GiB maps through the binding, nothing left mapped after`, () => {
         const result = runNoMessage({ kind: 'native', what, size: limitFits ? L + 1 : 10 * GiB })
         expect(result).to.deep.equal(limitFits ? tooLarge() : { ok: true, size: 10 * GiB })
       })
@@ -185,10 +187,26 @@ describe('75 size limit: mappings past the runtime\'s largest buffer never abort
       })
     })
   } else {
-    describe('a runtime whose largest buffer exceeds any sparse file', () => {
+    describe('a runtime whose largest buffer exceeds any sparse file (Node 22+: 2**53 - 1)', () => {
+      it('the limit is Number.MAX_SAFE_INTEGER', () => {
+        expect(L).to.equal(Number.MAX_SAFE_INTEGER)
+      })
       it("mmap() of a 10 GiB sparse file, 'write': the last byte is writable", () => {
         expect(runNoMessage({ kind: 'whole', size: 10 * GiB, access: 'write', via: 'path' }))
           .to.deep.equal({ ok: true, size: 10 * GiB, last: 7, taLength: 10 * GiB, taLast: 7 })
+      })
+      it('opening a shared memory segment of 10 GiB (past Node 20\'s limit): the last byte is writable', () => {
+        expect(runNoMessage({ kind: 'shm-open', size: 10 * GiB }))
+          .to.deep.equal({ ok: true, size: 10 * GiB, last: 7, taLength: 10 * GiB, taLast: 7, segmentSize: 10 * GiB })
+      })
+      // Past a limit that is the largest safe integer, a size is no valid integer: OUT_OF_RANGE, not TOO_LARGE.
+      it('SharedMemory create with size limit + 4096: RangeError ERR_MEMORYVIEW_OUT_OF_RANGE, before the segment exists', () => {
+        expect(runNoMessage({ kind: 'shm-create', size: L + page }))
+          .to.deep.equal({ error: 'RangeError', code: codes.OUT_OF_RANGE, exists: false })
+      })
+      it("mmap(p, { access: 'write', size: limit + 4096 }) of an existing 3-byte file: ERR_MEMORYVIEW_OUT_OF_RANGE, the file unchanged", () => {
+        expect(runNoMessage({ kind: 'grow', existing: 3, size: L + page, via: 'path' }))
+          .to.deep.equal({ error: 'RangeError', code: codes.OUT_OF_RANGE, exists: true, fileSize: 3, unchanged: true })
       })
     })
   }
