@@ -214,14 +214,14 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @internal The first own property on purpose: structuredClone()/postMessage() meet it first and
    * throw ERR_MEMORYVIEW_NOT_CLONEABLE (see NOT_CLONEABLE_GUARD).
    */
-  _noclone: object
-  /** @internal */ _mbuf: ManagedBuffer
-  /** @internal The managed buffer's DataView; null once this view is released. */ _dv: DataView | null
-  /** @internal Byte offset of element [0, ..., 0] in the managed buffer's region. */ _off: number
-  /** @internal */ _fmt: Format
-  /** @internal */ _read: Reader
-  /** @internal */ _write: Writer
-  /** @internal Validates and converts a value for a store. */ _conv: (value: unknown) => number | bigint
+  declare _noclone: object
+  /** @internal */ declare _mbuf: ManagedBuffer
+  /** @internal The managed buffer's DataView; null once this view is released. */ declare _dv: DataView | null
+  /** @internal Byte offset of element [0, ..., 0] in the managed buffer's region. */ declare _off: number
+  /** @internal */ declare _fmt: Format
+  /** @internal */ declare _read: Reader
+  /** @internal */ declare _write: Writer
+  /** @internal Validates and converts a value for a store. */ declare _conv: (value: unknown) => number | bigint
   /**
    * @internal A TypedArray over exactly the elements of a 1-D view with unit stride, so that get(i) is
    * `ta[i]` after one check against `ta.length` (which also covers detached memory, read as length
@@ -229,48 +229,48 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * long-lived ones. Null for other strides, formats with no TypedArray, unaligned views, and after
    * release.
    */
-  _ta1: TypedArray | null
+  declare _ta1: TypedArray | null
   /** @internal `_ta1` when the view is writable, else null: set()'s one check for both. */
-  _ta1w: TypedArray | null
+  declare _ta1w: TypedArray | null
   /**
    * @internal For 1-D views with any other stride (step, negative, zero): a TypedArray holding the
    * view's elements at `_eoff + k * _es0`; null otherwise and after release.
    */
-  _tas: TypedArray | null
+  declare _tas: TypedArray | null
   /** @internal `_tas` when the view is writable, else null. */
-  _tasw: TypedArray | null
+  declare _tasw: TypedArray | null
   /**
    * @internal A TypedArray over the managed buffer whose elements are this 2-D view's elements, when
    * the format has one and the view is aligned to it; null otherwise (the 2-D fast path's only check).
    */
-  _ta2: TypedArray | null
+  declare _ta2: TypedArray | null
   /** @internal `_ta2` when the view is writable, else null: set(i, j, v)'s one check for both. */
-  _ta2w: TypedArray | null
+  declare _ta2w: TypedArray | null
   /** @internal The same for views of 3 or more dimensions (their strides in elements are `_es`). */
-  _tan: TypedArray | null
+  declare _tan: TypedArray | null
   /** @internal Element strides of a view with 3 or more dimensions that has `_tan`, else null. */
-  _es: readonly number[] | null
-  /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_tan`. */ _eoff: number
-  /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ _es0: number
-  /** @internal */ _es1: number
-  /** @internal */ _itemsize: number
-  /** @internal */ _shape: readonly number[]
-  /** @internal */ _shapeOut: readonly number[] | null
-  /** @internal */ _stridesOut: readonly number[] | null
-  /** @internal */ _strides: readonly number[]
-  /** @internal */ _ndim: number
-  /** @internal */ _len0: number
-  /** @internal */ _stride0: number
-  /** @internal */ _len1: number
-  /** @internal */ _stride1: number
-  /** @internal */ _readonly: boolean
-  /** @internal */ _c: boolean
-  /** @internal */ _f: boolean
-  /** @internal */ _released: boolean
-  /** @internal */ _exports: number
-  /** @internal */ _hash: number | undefined
-  /** @internal A Buffer over the view's bytes, see _raw(). */ _rb: Buffer | null
-  /** @internal */ _id: number
+  declare _es: readonly number[] | null
+  /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_tan`. */ declare _eoff: number
+  /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ declare _es0: number
+  /** @internal */ declare _es1: number
+  /** @internal */ declare _itemsize: number
+  /** @internal */ declare _shape: readonly number[]
+  /** @internal */ declare _shapeOut: readonly number[] | null
+  /** @internal */ declare _stridesOut: readonly number[] | null
+  /** @internal */ declare _strides: readonly number[]
+  /** @internal */ declare _ndim: number
+  /** @internal */ declare _len0: number
+  /** @internal */ declare _stride0: number
+  /** @internal */ declare _len1: number
+  /** @internal */ declare _stride1: number
+  /** @internal */ declare _readonly: boolean
+  /** @internal */ declare _c: boolean
+  /** @internal */ declare _f: boolean
+  /** @internal */ declare _released: boolean
+  /** @internal */ declare _exports: number
+  /** @internal */ declare _hash: number | undefined
+  /** @internal A Buffer over the view's bytes, see _raw(). */ declare _rb: Buffer | null
+  /** @internal */ declare _id: number
 
   /**
    * @param source an ArrayBuffer, SharedArrayBuffer, ArrayBufferView, MemoryView, or buffer-protocol object.
