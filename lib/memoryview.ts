@@ -69,6 +69,61 @@ function stage(
   pReadonly = readonly
 }
 
+/**
+ * Stages the layout of a public source, as _make() stages a derived view's: a view (or the owner of
+ * a mapped file or shared memory) shares its managed buffer, anything else is resolved.
+ * @throws as the MemoryView constructor.
+ */
+function stageSource(source: Source | MemoryView<string>): void {
+  let from: MemoryView<string> | null = null
+  if (source instanceof MemoryView) {
+    from = source
+  } else if (source !== null && typeof source === 'object' && OWNED_VIEW in source) {
+    // A mapped file or shared memory: memoryview(owner) shares the owner's managed buffer.
+    from = (source as { [OWNED_VIEW](): MemoryView })[OWNED_VIEW]()
+  }
+  if (from !== null) {
+    from._checkReleased()
+    stage(from._mbuf, from._off, from._fmt, from._shape, from._strides, from._readonly)
+    pSame = from
+  } else {
+    const init = resolveSource(source)
+    stage(init.mbuf, init.offset, init.format, init.shape, init.strides, init.readonly)
+  }
+}
+
+/**
+ * The constructor's last step: the fast paths and contiguity flags of a new view. A view with the
+ * layout of `pSame` (toreadonly(), memoryview(view)) copies them instead of working them out.
+ */
+function setUpPaths(view: MemoryView<string>): void {
+  const same = pSame
+  if (same !== null) {
+    pSame = null
+    const readonly = view._readonly
+    view._ta1 = same._ta1
+    view._ta1w = readonly ? null : same._ta1
+    view._tas = same._tas
+    view._tasw = readonly ? null : same._tas
+    view._ta2 = same._ta2
+    view._ta2w = readonly ? null : same._ta2
+    view._tan = same._tan
+    view._es = same._es
+    view._eoff = same._eoff
+    view._es0 = same._es0
+    view._es1 = same._es1
+    view._c = same._c
+    view._f = same._f
+    return
+  }
+  const format = view._fmt
+  const shape = view._shape
+  const strides = view._strides
+  if (format.typed !== null && shape.length !== 0) useTyped(view, format.typed)
+  view._c = isCContiguousView(shape, strides, format.itemsize)
+  view._f = isFContiguousView(shape, strides, format.itemsize)
+}
+
 /** The ManagedBuffer a released view points at: no memory, every access fails. */
 const RELEASED_MBUF = new ManagedBuffer(new ArrayBuffer(0), 0, 0, undefined)
 RELEASED_MBUF.dv = null
@@ -216,7 +271,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    */
   declare _noclone: object
   /** @internal */ declare _mbuf: ManagedBuffer
-  /** @internal The managed buffer's DataView; null once this view is released. */ declare _dv: DataView | null
   /** @internal Byte offset of element [0, ..., 0] in the managed buffer's region. */ declare _off: number
   /** @internal */ declare _fmt: Format
   /** @internal */ declare _read: Reader
@@ -278,38 +332,20 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @throws {Error} ERR_MEMORYVIEW_RELEASED when `source` is a released view.
    */
   constructor(source: Source | MemoryView<string>) {
-    if ((source as unknown) !== INTERNAL) {
-      // The public sources stage their layout as _make() does, so that one path below reads it.
-      let from: MemoryView<string> | null = null
-      if (source instanceof MemoryView) {
-        from = source
-      } else if (source !== null && typeof source === 'object' && OWNED_VIEW in source) {
-        // A mapped file or shared memory: memoryview(owner) shares the owner's managed buffer.
-        from = (source as { [OWNED_VIEW](): MemoryView })[OWNED_VIEW]()
-      }
-      if (from !== null) {
-        from._checkReleased()
-        stage(from._mbuf, from._off, from._fmt, from._shape, from._strides, from._readonly)
-        pSame = from
-      } else {
-        const init = resolveSource(source)
-        stage(init.mbuf, init.offset, init.format, init.shape, init.strides, init.readonly)
-      }
-    }
+    // Kept under V8's inlining limit (460 bytes of bytecode), so that subarray(), cast() and
+    // toreadonly() build the view inline: the public sources and the fast-path setup are calls.
+    if ((source as unknown) !== INTERNAL) stageSource(source)
     const mbuf = pMbuf!
-    const offset = pOff
     const format = pFmt!
     const shape = pShape
     const strides = pStrides
-    const readonly = pReadonly
-    const same = pSame
+    const ndim = shape.length
     pMbuf = null
     pFmt = null
-    pSame = null
+    // Every field is assigned here, always in this order, so that every view has one hidden class.
     this._noclone = NOT_CLONEABLE_GUARD
     this._mbuf = mbuf
-    this._dv = mbuf.dv
-    this._off = offset
+    this._off = pOff
     this._fmt = format
     this._read = format.read
     this._write = format.write
@@ -331,38 +367,20 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._strides = strides
     this._shapeOut = null
     this._stridesOut = null
-    this._ndim = shape.length
-    this._len0 = shape.length > 0 ? shape[0] : 0
-    this._stride0 = shape.length > 0 ? strides[0] : 0
-    this._len1 = shape.length > 1 ? shape[1] : 0
-    this._stride1 = shape.length > 1 ? strides[1] : 0
-    this._readonly = readonly
-    if (same !== null) {
-      // The same layout over the same memory: the same TypedArrays and flags, without working them
-      // out (inline: a call here costs toreadonly() a third of its time).
-      this._ta1 = same._ta1
-      this._ta1w = readonly ? null : same._ta1
-      this._tas = same._tas
-      this._tasw = readonly ? null : same._tas
-      this._ta2 = same._ta2
-      this._ta2w = readonly ? null : same._ta2
-      this._tan = same._tan
-      this._es = same._es
-      this._eoff = same._eoff
-      this._es0 = same._es0
-      this._es1 = same._es1
-      this._c = same._c
-      this._f = same._f
-    } else {
-      if (format.typed !== null && shape.length !== 0) useTyped(this, format.typed)
-      this._c = isCContiguousView(shape, strides, format.itemsize)
-      this._f = isFContiguousView(shape, strides, format.itemsize)
-    }
+    this._ndim = ndim
+    this._len0 = ndim > 0 ? shape[0] : 0
+    this._stride0 = ndim > 0 ? strides[0] : 0
+    this._len1 = ndim > 1 ? shape[1] : 0
+    this._stride1 = ndim > 1 ? strides[1] : 0
+    this._readonly = pReadonly
+    this._c = false
+    this._f = false
     this._released = false
     this._exports = 0
     this._hash = undefined
     this._rb = null
     this._id = nextId++
+    setUpPaths(this)
     mbuf.addView(this)
   }
 
@@ -541,7 +559,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   /** @internal The element offset for get(i)/set(i, v) on 1-D and get(i, j)/set(i, j, v) on 2-D views, or -1. */
   _simpleOffset(nargs: number, i: unknown, j: unknown): number {
-    if (nargs !== this._ndim || this._dv === null || typeof i !== 'number') return -1
+    if (nargs !== this._ndim || this._mbuf.dv === null || typeof i !== 'number') return -1
     // A length-tracking DataView would still read the part of a view that survived a shrink.
     if (this._mbuf.resizable && this._outOfBounds()) return -1
     const k0 = i < 0 ? i + this._len0 : i
@@ -558,7 +576,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const offset = this._simpleOffset(nargs, i, j)
     if (offset >= 0) {
       try {
-        return this._read(this._dv!, offset)
+        return this._read(this._mbuf.dv!, offset)
       } catch (err) {
         throw this._fault(err)
       }
@@ -650,7 +668,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const offset = this._readonly || nargs < 2 ? -1 : this._simpleOffset(nargs - 1, a, b)
     if (offset >= 0) {
       try {
-        this._write(this._dv!, offset, nargs === 2 ? b : c)
+        this._write(this._mbuf.dv!, offset, nargs === 2 ? b : c)
         return
       } catch (err) {
         throw this._fault(err)
@@ -1290,7 +1308,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._released = true
     const mbuf = this._mbuf
     this._mbuf = RELEASED_MBUF
-    this._dv = null
     this._ta1 = null
     this._ta1w = null
     this._tas = null
