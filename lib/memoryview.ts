@@ -124,6 +124,14 @@ function setUpPaths(view: MemoryView<string>): void {
   view._f = isFContiguousView(shape, strides, format.itemsize)
 }
 
+/** subarray() of an n-D view: the other dimensions are the parent's (out of line: 1-D is the common case). */
+function moreDims(view: MemoryView<string>, shape: number[], strides: number[]): void {
+  for (let d = 1; d < view._ndim; d++) {
+    shape.push(view._shape[d])
+    strides.push(view._strides[d])
+  }
+}
+
 /** The ManagedBuffer a released view points at: no memory, every access fails. */
 const RELEASED_MBUF = new ManagedBuffer(new ArrayBuffer(0), 0, 0, undefined)
 RELEASED_MBUF.dv = null
@@ -231,8 +239,31 @@ function sliceBound(v: unknown, name: string): number | null {
   return k
 }
 
-/** CPython's PySlice_AdjustIndices: clamps start/stop and returns [start, length]. */
-function adjustSlice(length: number, start: number | null, stop: number | null, step: number): [number, number] {
+// adjustSlice()'s results: module variables rather than a returned pair, which subarray() would
+// allocate on every call.
+let sliceFirst = 0
+let sliceLength = 0
+
+/**
+ * subarray()'s checks of its arguments, in CPython's order, then PySlice_AdjustIndices: returns the
+ * step and leaves the first index and the length in `sliceFirst` and `sliceLength`. A call of its
+ * own (not inlined), so that V8 has the budget to build the new view inside subarray().
+ */
+function sliceParams(ndim: number, length: number, start: unknown, stop: unknown, step: unknown): number {
+  if (ndim === 0) throw zeroDim('a 0-d view cannot be sliced; read it with get()')
+  let st = sliceBound(step, 'step') ?? 1
+  if (st === 0) {
+    throw rangeError(codes.OUT_OF_RANGE, "slice step cannot be zero: subarray() argument 'step' must be non-zero, or undefined for 1")
+  }
+  const a = sliceBound(start, 'start')
+  const b = sliceBound(stop, 'stop')
+  if (st < -Number.MAX_SAFE_INTEGER) st = -Number.MAX_SAFE_INTEGER
+  adjustSlice(length, a, b, st)
+  return st
+}
+
+/** CPython's PySlice_AdjustIndices: clamps start/stop into `sliceFirst` and `sliceLength`. */
+function adjustSlice(length: number, start: number | null, stop: number | null, step: number): void {
   let a = start ?? (step < 0 ? Infinity : 0)
   let b = stop ?? (step < 0 ? -Infinity : Infinity)
   if (a < 0) {
@@ -243,8 +274,9 @@ function adjustSlice(length: number, start: number | null, stop: number | null, 
     b += length
     if (b < 0) b = step < 0 ? -1 : 0
   } else if (b >= length) b = step < 0 ? length - 1 : length
-  if (step < 0) return [a, b < a ? Math.floor((a - b - 1) / -step) + 1 : 0]
-  return [a, a < b ? Math.floor((b - a - 1) / step) + 1 : 0]
+  sliceFirst = a
+  if (step < 0) sliceLength = b < a ? Math.floor((a - b - 1) / -step) + 1 : 0
+  else sliceLength = a < b ? Math.floor((b - a - 1) / step) + 1 : 0
 }
 
 /** Float16Array where the runtime has one (not Node 20): toTypedArray() of native 'e' views. */
@@ -528,8 +560,11 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       const k0 = i < 0 ? i + this._len0 : i
       const ta = this._ta1
       if (ta !== null) {
-        // A detached or shrunk buffer reads as length 0, so the slow path explains it.
-        if (k0 >>> 0 === k0 && k0 < ta.length) return ta[k0]
+        // The TypedArray holds exactly the view's elements, so its own bounds check is the view's:
+        // any other index (out of range, fractional, -0) and detached memory read as undefined,
+        // and the slow path explains them.
+        const v = ta[k0]
+        if (v !== undefined) return v
       } else {
         const ts = this._tas
         if (ts !== null && k0 >>> 0 === k0 && k0 < this._len0) {
@@ -760,23 +795,13 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    */
   subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView<F> {
     this._checkReleased()
-    if (this._ndim === 0) throw zeroDim('a 0-d view cannot be sliced; read it with get()')
-    let st = sliceBound(step, 'step') ?? 1
-    if (st === 0) {
-      throw rangeError(codes.OUT_OF_RANGE, "slice step cannot be zero: subarray() argument 'step' must be non-zero, or undefined for 1")
-    }
-    const a = sliceBound(start, 'start')
-    const b = sliceBound(stop, 'stop')
-    if (st < -Number.MAX_SAFE_INTEGER) st = -Number.MAX_SAFE_INTEGER
-    const [first, length] = adjustSlice(this._len0, a, b, st)
+    const st = sliceParams(this._ndim, this._len0, start, stop, step)
     // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
-    const shape = [length]
+    const shape = [sliceLength]
     const strides = [this._stride0 * st]
-    for (let d = 1; d < this._ndim; d++) {
-      shape.push(this._shape[d])
-      strides.push(this._strides[d])
-    }
-    return MemoryView._make<F>(this._mbuf, this._off + this._stride0 * first, this._fmt, shape, strides, this._readonly)
+    if (this._ndim > 1) moreDims(this, shape, strides)
+    stage(this._mbuf, this._off + this._stride0 * sliceFirst, this._fmt, shape, strides, this._readonly)
+    return new MemoryView<F>(INTERNAL as never)
   }
 
   /** Python's `m.toreadonly()`: a readonly view of the same memory. */
