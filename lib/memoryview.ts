@@ -38,7 +38,7 @@ import { bufferOver, typedArrayTag, viewByteLength } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, gather, isCContiguousView, isFContiguousView, product, scatter } from './shape'
 import { hashBytes } from './hash'
-import { ElementIterator, equalTyped, getN, useTyped } from './access'
+import { ElementIterator, NdLayout, elementN, equalTyped, useTyped } from './access'
 import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArrayOf, ValueOf } from './value-types'
 
 /** An index or slice bound: an integral number or a bigint. */
@@ -108,7 +108,8 @@ function setUpPaths(view: MemoryView<string>): void {
     view._ta2 = same._ta2
     view._ta2w = readonly ? null : same._ta2
     view._tan = same._tan
-    view._es = same._es
+    view._tanw = readonly ? null : same._tan
+    view._nd = same._nd
     view._eoff = same._eoff
     view._es0 = same._es0
     view._es1 = same._es1
@@ -334,8 +335,10 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   declare _ta2w: TypedArray | null
   /** @internal The same for views of 3 or more dimensions (their strides in elements are `_es`). */
   declare _tan: TypedArray | null
-  /** @internal Element strides of a view with 3 or more dimensions that has `_tan`, else null. */
-  declare _es: readonly number[] | null
+  /** @internal `_tan` when the view is writable, else null. */
+  declare _tanw: TypedArray | null
+  /** @internal Shape and element strides of a view of 3 or more dimensions that has `_tan`, else null. */
+  declare _nd: NdLayout | null
   /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_tan`. */ declare _eoff: number
   /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ declare _es0: number
   /** @internal */ declare _es1: number
@@ -389,7 +392,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._ta2 = null
     this._ta2w = null
     this._tan = null
-    this._es = null
+    this._tanw = null
+    this._nd = null
     this._eoff = 0
     this._es0 = 0
     this._es1 = 0
@@ -586,8 +590,15 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     }
     if (nargs <= 2) return this._getOne(nargs, i, j)
     if (nargs <= 4) {
-      const v = getN(this, nargs, i, j, k, l)
-      if (v !== undefined) return v
+      const ta = this._tan
+      if (ta !== null) {
+        const e = elementN(this, nargs, i, j, k, l)
+        if (e >= 0) {
+          // Detached memory reads as undefined.
+          const v = ta[e]
+          if (v !== undefined) return v
+        }
+      }
     }
     return this._getSlow(Array.from(arguments))
   }
@@ -659,7 +670,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   // its own: the implementation keeps three named parameters, which V8 inlines on the hot path.
   // @ts-expect-error TS2394: a variadic tuple overload is not checked against fixed parameters.
   set(...indicesThenValue: [...indices: Index[], value: StoreValueOf<F>]): void
-  set(a?: unknown, b?: unknown, c?: unknown): void {
+  set(a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown): void {
     // Kept small so that V8 inlines it: bounds check, value conversion (which throws before
     // anything is written), one element store.
     const nargs = arguments.length
@@ -682,20 +693,51 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
           }
         }
       }
-    } else if (nargs === 3 && typeof a === 'number' && typeof b === 'number') {
-      const ta = this._ta2w
+    } else if (nargs === 3) {
+      this._set2(a, b, c)
+      return
+    }
+    if (nargs <= 3) this._setOne(nargs, a, b, c)
+    else if (nargs > 5 || !this._setN(nargs, a, b, c, d, e)) this._setSlow(Array.from(arguments))
+  }
+
+  /**
+   * set(i, j, v): the 2-D TypedArray path, else the slower ones. Out of set() to keep that under
+   * V8's inlining limit; small enough to be inlined itself.
+   */
+  private _set2(a: unknown, b: unknown, c: unknown): void {
+    const ta = this._ta2w
+    if (ta !== null && typeof a === 'number' && typeof b === 'number') {
       const k0 = a < 0 ? a + this._len0 : a
       const k1 = b < 0 ? b + this._len1 : b
-      if (ta !== null && k0 >>> 0 === k0 && k0 < this._len0 && k1 >>> 0 === k1 && k1 < this._len1) {
+      if (k0 >>> 0 === k0 && k0 < this._len0 && k1 >>> 0 === k1 && k1 < this._len1) {
         const e = this._eoff + k0 * this._es0 + k1 * this._es1
+        // A store into detached memory is dropped silently: check it is attached.
         if (e < ta.length) {
           ta[e] = this._conv(c) as never
           return
         }
       }
     }
-    if (nargs <= 3) this._setOne(nargs, a, b, c)
-    else this._setSlow(Array.from(arguments))
+    this._setOne(3, a, b, c)
+  }
+
+  /**
+   * set() with 3 or 4 indices on the n-D TypedArray path: false when it cannot serve the call (the
+   * slow path then does). Out of set() to keep that under V8's inlining limit.
+   */
+  private _setN(nargs: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown): boolean {
+    const ta = this._tanw
+    if (ta !== null) {
+      const p = elementN(this, nargs - 1, a, b, c, d)
+      // A store into detached memory is dropped silently: check it is attached. The value is
+      // converted (and may throw) only after the indices, in CPython's order.
+      if (p >= 0 && p < ta.length) {
+        ta[p] = this._conv(nargs === 4 ? d : e) as never
+        return true
+      }
+    }
+    return false
   }
 
   /** One or two indices and a value that the inlined fast path did not serve. */
@@ -1340,6 +1382,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._ta2 = null
     this._ta2w = null
     this._tan = null
+    this._tanw = null
     this._rb = null
     mbuf.removeView(this)
   }
