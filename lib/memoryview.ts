@@ -682,16 +682,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
           ta[k] = this._conv(b) as never
           return
         }
-      } else {
-        const ts = this._tasw
-        if (ts !== null && k >>> 0 === k && k < this._len0) {
-          // A store into a detached TypedArray is silently dropped: check it is attached.
-          const e = this._eoff + k * this._es0
-          if (e < ts.length) {
-            ts[e] = this._conv(b) as never
-            return
-          }
-        }
+      } else if (this._setS(k, b)) {
+        return
       }
     } else if (nargs === 3) {
       this._set2(a, b, c)
@@ -699,6 +691,24 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     }
     if (nargs <= 3) this._setOne(nargs, a, b, c)
     else if (nargs > 5 || !this._setN(nargs, a, b, c, d, e)) this._setSlow(Array.from(arguments))
+  }
+
+  /**
+   * set(i, v) on a strided 1-D view (`k` is `i` after the negative-index fix-up): false when the
+   * strided TypedArray path cannot serve the call. Out of set() to keep that under V8's inlining
+   * budget, which the 3-D/4-D path needs.
+   */
+  private _setS(k: number, b: unknown): boolean {
+    const ts = this._tasw
+    if (ts !== null && k >>> 0 === k && k < this._len0) {
+      // A store into a detached TypedArray is silently dropped: check it is attached.
+      const e = this._eoff + k * this._es0
+      if (e < ts.length) {
+        ts[e] = this._conv(b) as never
+        return true
+      }
+    }
+    return false
   }
 
   /**
