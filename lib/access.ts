@@ -1,7 +1,7 @@
 /**
  * Fast element access, kept out of memoryview.ts, which holds the CPython semantics (STYLE.md): the
- * TypedArrays each view reads through (set up by useTyped() when the view is made), n-D get(),
- * iteration, and the typed comparison behind equals().
+ * TypedArrays each view reads through (set up by useTyped() when the view is made), the element
+ * index of a 3-D/4-D get() or set(), iteration, and the typed comparison behind equals().
  *
  * Assumptions: a view's `_ta1` holds exactly its elements (unit stride); `_tas`, `_ta2` and `_tan`
  * hold its element [k0, ..., kn] at `_eoff + sum(k[d] * es[d])` (`_es0`, `_es1`, `_nd`) whenever

@@ -11,9 +11,11 @@
  *   - release() swaps the view's ManagedBuffer for a released sentinel whose DataView is null, so
  *     every later access fails without a per-access "released" flag check.
  *
- * Assumptions: element access is the hot path. get()/set() with one index on a 1-D view (or two on a
- * 2-D view) is a bounds check plus one DataView call; everything else goes through the slow paths,
- * which follow CPython's order of checks exactly.
+ * Assumptions: element access is the hot path. get()/set() with as many indices as a 1-D to 4-D view
+ * has dimensions is a bounds check plus one TypedArray read or write, when the view has a TypedArray
+ * (see access.ts); get(), set() and the helpers they call stay under V8's inlining limits so that
+ * all of it is inlined into the caller's loop. Everything else goes through the slow paths, which
+ * follow CPython's order of checks exactly.
  */
 import { constants as bufferConstants } from 'node:buffer'
 import { inspect } from 'node:util'
