@@ -6,7 +6,7 @@
  * raw TypedArray (or Buffer) code a user would write by hand, the same through scijs `ndarray`, and
  * ours. Targets (issue 9): 1-D get/set (unit, step 2, step -1; long-lived views and views made
  * inside the measured function) <= 1.0x ndarray and <= 1.5x raw; 2-D get/set <= 1.3x ndarray; 3-D
- * and 4-D get <= 1.5x ndarray; view creation <= 1.5x ndarray's equivalent and subarray < 25 ns;
+ * and 4-D get <= 1.5x ndarray (3-D set is held to the same); view creation <= 1.5x ndarray's equivalent and subarray < 25 ns;
  * strided copies <= 1.5x a hand-written gather loop; 64 B equals/tobytes <= 1.5x Buffer's; a
  * mapped-file scan through get(i) <= 1.2x the same scan through toTypedArray().
  */
@@ -178,6 +178,31 @@ function get3d(): Row[] {
   return [row3(`get(i, j, k) 3-D 'd' ${D}^3`, t, 'ta[index math]', 'ns/elem', 1.5, null)]
 }
 
+function set3d(): Row[] {
+  const D = 100
+  const ta = new Float64Array(D * D * D)
+  const tn = new Float64Array(D * D * D)
+  const to = new Float64Array(D * D * D)
+  const a = ndarray(tn, [D, D, D])
+  const m = memoryview(to).cast('B').cast('d', [D, D, D])
+  const raw = (n: number): number => {
+    for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) for (let k = 0; k < D; k++) ta[(i * D + j) * D + k] = k * 0.5
+    return ta[1]
+  }
+  const nd = (n: number): number => {
+    for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) for (let k = 0; k < D; k++) a.set(i, j, k, k * 0.5)
+    return tn[1]
+  }
+  const ours = (n: number): number => {
+    for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) for (let k = 0; k < D; k++) m.set(i, j, k, k * 0.5)
+    return to[1]
+  }
+  const t = compare3(raw, nd, ours, { reps: 15, ops: D * D * D, n: D, prime: 100, primeN: 1 })
+  same(raw(D), nd(D), ours(D), 'set 3-D')
+  same(ta.join(), tn.join(), to.join(), 'set 3-D')
+  return [row3(`set(i, j, k, v) 3-D 'd' ${D}^3`, t, 'ta[index math] = v', 'ns/elem', 1.5, null)]
+}
+
 function get4d(): Row[] {
   const D = 32
   const ta = filled(D ** 4)
@@ -243,6 +268,7 @@ benchMain({
   'get 2d': get2d,
   'set 2d': set2d,
   'get 3d': get3d,
+  'set 3d': set3d,
   'get 4d': get4d,
   subarray: () => {
     const ta = filled(1000)

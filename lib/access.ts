@@ -1,15 +1,16 @@
 /**
  * Fast element access, kept out of memoryview.ts, which holds the CPython semantics (STYLE.md): the
- * TypedArrays each view reads through (set up by useTyped() when the view is made) and n-D get().
- * Iteration and the typed comparison behind equals() live in copies.ts.
+ * TypedArrays each view reads through (set up by useTyped() when the view is made) and the element
+ * index of a 3-D/4-D get() or set(). Iteration and the typed comparison behind equals() live in
+ * copies.ts.
  *
  * Assumptions: a view's `_ta1` holds exactly its elements (unit stride); `_tas`, `_ta2` and `_tan`
- * hold its element [k0, ..., kn] at `_eoff + sum(k[d] * es[d])` (`_es0`, `_es1`, `_es`) whenever
+ * hold its element [k0, ..., kn] at `_eoff + sum(k[d] * es[d])` (`_es0`, `_es1`, `_nd`) whenever
  * every index is inside the shape, which every caller checks first, so no other element is ever
  * indexed. A TypedArray over detached memory reads as empty (length 0, undefined), which sends the
  * caller to the slow path and its RELEASED or OUT_OF_BOUNDS error.
  */
-import type { TypedArrayCtor, Value } from './format'
+import type { TypedArrayCtor } from './format'
 import type { MemoryView } from './memoryview'
 import { extent } from './shape'
 
@@ -51,35 +52,61 @@ export function useTyped(view: MemoryView<string>, Ctor: TypedArrayCtor): void {
     view._ta2w = readonly ? null : ta
   } else {
     view._tan = ta
-    view._es = strides.map((s) => s / size)
+    view._tanw = readonly ? null : ta
+    view._nd = new NdLayout(view._shape, strides, size)
   }
 }
 
 /**
- * get(i, j, k) and get(i, j, k, l) on a view with as many dimensions and a TypedArray; undefined
- * when this path cannot serve the call (the slow path then raises CPython's error). Written out
- * index by index in integer arithmetic: V8 then keeps every offset a small integer.
+ * The shape and element strides of a view of 3 or more dimensions that has a TypedArray, as plain
+ * fields (every such view has this one hidden class): elementN() then reads numbers, not the
+ * elements of arrays whose kinds differ between views (packed, holey).
  */
-export function getN(view: MemoryView<string>, nargs: number, i: unknown, j: unknown, k: unknown, l: unknown): Value | undefined {
-  const ta = view._tan
-  if (ta === null || nargs !== view._ndim || typeof i !== 'number' || typeof j !== 'number' || typeof k !== 'number') return undefined
-  const shape = view._shape
-  const es = view._es!
-  const n0 = shape[0]
-  const n1 = shape[1]
-  const n2 = shape[2]
+export class NdLayout {
+  readonly n0: number
+  readonly n1: number
+  readonly n2: number
+  /** 0 when the view has 3 dimensions (elementN() only reads it for 4). */
+  readonly n3: number
+  readonly e0: number
+  readonly e1: number
+  readonly e2: number
+  readonly e3: number
+
+  constructor(shape: readonly number[], strides: readonly number[], size: number) {
+    this.n0 = shape[0]
+    this.n1 = shape[1]
+    this.n2 = shape[2]
+    this.n3 = shape.length > 3 ? shape[3] : 0
+    this.e0 = strides[0] / size
+    this.e1 = strides[1] / size
+    this.e2 = strides[2] / size
+    this.e3 = shape.length > 3 ? strides[3] / size : 0
+  }
+}
+
+/**
+ * The element of the view's `_tan` that get() with 3 or 4 indices (set() with 3 or 4 indices and a
+ * value) addresses, or -1 when this path cannot serve the call (the slow path then raises CPython's
+ * error). `nidx` is the number of indices. Written out index by index in integer arithmetic: V8
+ * then keeps every offset a small integer. The caller reads or writes the element itself: a value
+ * returned through here would be merged with -1's kind and boxed on every call.
+ */
+export function elementN(view: MemoryView<string>, nidx: number, i: unknown, j: unknown, k: unknown, l: unknown): number {
+  if (nidx !== view._ndim || typeof i !== 'number' || typeof j !== 'number' || typeof k !== 'number') return -1
+  const nd = view._nd!
+  const n0 = nd.n0
+  const n1 = nd.n1
+  const n2 = nd.n2
   const a = i < 0 ? i + n0 : i
   const b = j < 0 ? j + n1 : j
   const c = k < 0 ? k + n2 : k
-  if (!(a >>> 0 === a && a < n0 && b >>> 0 === b && b < n1 && c >>> 0 === c && c < n2)) return undefined
-  let e = view._eoff + a * es[0] + b * es[1] + c * es[2]
-  if (nargs === 4) {
-    if (typeof l !== 'number') return undefined
-    const n3 = shape[3]
-    const d = l < 0 ? l + n3 : l
-    if (!(d >>> 0 === d && d < n3)) return undefined
-    e += d * es[3]
-  }
-  // Detached memory reads as undefined.
-  return ta[e]
+  if (!(a >>> 0 === a && a < n0 && b >>> 0 === b && b < n1 && c >>> 0 === c && c < n2)) return -1
+  const e = view._eoff + a * nd.e0 + b * nd.e1 + c * nd.e2
+  if (nidx === 3) return e
+  if (typeof l !== 'number') return -1
+  const n3 = nd.n3
+  const d = l < 0 ? l + n3 : l
+  if (!(d >>> 0 === d && d < n3)) return -1
+  return e + d * nd.e3
 }

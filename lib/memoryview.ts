@@ -11,9 +11,11 @@
  *   - release() swaps the view's ManagedBuffer for a released sentinel whose DataView is null, so
  *     every later access fails without a per-access "released" flag check.
  *
- * Assumptions: element access is the hot path. get()/set() with one index on a 1-D view (or two on a
- * 2-D view) is a bounds check plus one DataView call; everything else goes through the slow paths,
- * which follow CPython's order of checks exactly.
+ * Assumptions: element access is the hot path. get()/set() with as many indices as a 1-D to 4-D view
+ * has dimensions is a bounds check plus one TypedArray read or write, when the view has a TypedArray
+ * (see access.ts); get(), set() and the helpers they call stay under V8's inlining limits so that
+ * all of it is inlined into the caller's loop. Everything else goes through the slow paths, which
+ * follow CPython's order of checks exactly.
  */
 import { inspect } from 'node:util'
 import {
@@ -36,7 +38,7 @@ import { typedArrayTag, viewByteLength } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, isCContiguousView, isFContiguousView, product } from './shape'
 import { hashBytes } from './hash'
-import { getN, useTyped } from './access'
+import { NdLayout, elementN, useTyped } from './access'
 import { assignFrom, equalBytes, equalCached, equalViews, hexOf, iterate, toBytes, toList, typedArrayOf } from './copies'
 import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArrayOf, ValueOf } from './value-types'
 
@@ -66,6 +68,70 @@ function stage(
   pShape = shape
   pStrides = strides
   pReadonly = readonly
+}
+
+/**
+ * Stages the layout of a public source, as _make() stages a derived view's: a view (or the owner of
+ * a mapped file or shared memory) shares its managed buffer, anything else is resolved.
+ * @throws as the MemoryView constructor.
+ */
+function stageSource(source: Source | MemoryView<string>): void {
+  let from: MemoryView<string> | null = null
+  if (source instanceof MemoryView) {
+    from = source
+  } else if (source !== null && typeof source === 'object' && OWNED_VIEW in source) {
+    // A mapped file or shared memory: memoryview(owner) shares the owner's managed buffer.
+    from = (source as { [OWNED_VIEW](): MemoryView })[OWNED_VIEW]()
+  }
+  if (from !== null) {
+    from._checkReleased()
+    stage(from._mbuf, from._off, from._fmt, from._shape, from._strides, from._readonly)
+    pSame = from
+  } else {
+    const init = resolveSource(source)
+    stage(init.mbuf, init.offset, init.format, init.shape, init.strides, init.readonly)
+  }
+}
+
+/**
+ * The constructor's last step: the fast paths and contiguity flags of a new view. A view with the
+ * layout of `pSame` (toreadonly(), memoryview(view)) copies them instead of working them out.
+ */
+function setUpPaths(view: MemoryView<string>): void {
+  const same = pSame
+  if (same !== null) {
+    pSame = null
+    const readonly = view._readonly
+    view._ta1 = same._ta1
+    view._ta1w = readonly ? null : same._ta1
+    view._tas = same._tas
+    view._tasw = readonly ? null : same._tas
+    view._ta2 = same._ta2
+    view._ta2w = readonly ? null : same._ta2
+    view._tan = same._tan
+    view._tanw = readonly ? null : same._tan
+    view._nd = same._nd
+    view._eoff = same._eoff
+    view._es0 = same._es0
+    view._es1 = same._es1
+    view._c = same._c
+    view._f = same._f
+    return
+  }
+  const format = view._fmt
+  const shape = view._shape
+  const strides = view._strides
+  if (format.typed !== null && shape.length !== 0) useTyped(view, format.typed)
+  view._c = isCContiguousView(shape, strides, format.itemsize)
+  view._f = isFContiguousView(shape, strides, format.itemsize)
+}
+
+/** subarray() of an n-D view: the other dimensions are the parent's (out of line: 1-D is the common case). */
+function moreDims(view: MemoryView<string>, shape: number[], strides: number[]): void {
+  for (let d = 1; d < view._ndim; d++) {
+    shape.push(view._shape[d])
+    strides.push(view._strides[d])
+  }
 }
 
 /** The ManagedBuffer a released view points at: no memory, every access fails. */
@@ -150,8 +216,31 @@ function sliceBound(v: unknown, name: string): number | null {
   return k
 }
 
-/** CPython's PySlice_AdjustIndices: clamps start/stop and returns [start, length]. */
-function adjustSlice(length: number, start: number | null, stop: number | null, step: number): [number, number] {
+// adjustSlice()'s results: module variables rather than a returned pair, which subarray() would
+// allocate on every call.
+let sliceFirst = 0
+let sliceLength = 0
+
+/**
+ * subarray()'s checks of its arguments, in CPython's order, then PySlice_AdjustIndices: returns the
+ * step and leaves the first index and the length in `sliceFirst` and `sliceLength`. A call of its
+ * own (not inlined), so that V8 has the budget to build the new view inside subarray().
+ */
+function sliceParams(ndim: number, length: number, start: unknown, stop: unknown, step: unknown): number {
+  if (ndim === 0) throw zeroDim('a 0-d view cannot be sliced; read it with get()')
+  let st = sliceBound(step, 'step') ?? 1
+  if (st === 0) {
+    throw rangeError(codes.OUT_OF_RANGE, "slice step cannot be zero: subarray() argument 'step' must be non-zero, or undefined for 1")
+  }
+  const a = sliceBound(start, 'start')
+  const b = sliceBound(stop, 'stop')
+  if (st < -Number.MAX_SAFE_INTEGER) st = -Number.MAX_SAFE_INTEGER
+  adjustSlice(length, a, b, st)
+  return st
+}
+
+/** CPython's PySlice_AdjustIndices: clamps start/stop into `sliceFirst` and `sliceLength`. */
+function adjustSlice(length: number, start: number | null, stop: number | null, step: number): void {
   let a = start ?? (step < 0 ? Infinity : 0)
   let b = stop ?? (step < 0 ? -Infinity : Infinity)
   if (a < 0) {
@@ -162,8 +251,9 @@ function adjustSlice(length: number, start: number | null, stop: number | null, 
     b += length
     if (b < 0) b = step < 0 ? -1 : 0
   } else if (b >= length) b = step < 0 ? length - 1 : length
-  if (step < 0) return [a, b < a ? Math.floor((a - b - 1) / -step) + 1 : 0]
-  return [a, a < b ? Math.floor((b - a - 1) / step) + 1 : 0]
+  sliceFirst = a
+  if (step < 0) sliceLength = b < a ? Math.floor((a - b - 1) / -step) + 1 : 0
+  else sliceLength = a < b ? Math.floor((b - a - 1) / step) + 1 : 0
 }
 
 /**
@@ -176,14 +266,13 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @internal The first own property on purpose: structuredClone()/postMessage() meet it first and
    * throw ERR_MEMORYVIEW_NOT_CLONEABLE (see NOT_CLONEABLE_GUARD).
    */
-  _noclone: object
-  /** @internal */ _mbuf: ManagedBuffer
-  /** @internal The managed buffer's DataView; null once this view is released. */ _dv: DataView | null
-  /** @internal Byte offset of element [0, ..., 0] in the managed buffer's region. */ _off: number
-  /** @internal */ _fmt: Format
-  /** @internal */ _read: Reader
-  /** @internal */ _write: Writer
-  /** @internal Validates and converts a value for a store. */ _conv: (value: unknown) => number | bigint
+  declare _noclone: object
+  /** @internal */ declare _mbuf: ManagedBuffer
+  /** @internal Byte offset of element [0, ..., 0] in the managed buffer's region. */ declare _off: number
+  /** @internal */ declare _fmt: Format
+  /** @internal */ declare _read: Reader
+  /** @internal */ declare _write: Writer
+  /** @internal Validates and converts a value for a store. */ declare _conv: (value: unknown) => number | bigint
   /**
    * @internal A TypedArray over exactly the elements of a 1-D view with unit stride, so that get(i) is
    * `ta[i]` after one check against `ta.length` (which also covers detached memory, read as length
@@ -191,48 +280,50 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * long-lived ones. Null for other strides, formats with no TypedArray, unaligned views, and after
    * release.
    */
-  _ta1: TypedArray | null
+  declare _ta1: TypedArray | null
   /** @internal `_ta1` when the view is writable, else null: set()'s one check for both. */
-  _ta1w: TypedArray | null
+  declare _ta1w: TypedArray | null
   /**
    * @internal For 1-D views with any other stride (step, negative, zero): a TypedArray holding the
    * view's elements at `_eoff + k * _es0`; null otherwise and after release.
    */
-  _tas: TypedArray | null
+  declare _tas: TypedArray | null
   /** @internal `_tas` when the view is writable, else null. */
-  _tasw: TypedArray | null
+  declare _tasw: TypedArray | null
   /**
    * @internal A TypedArray over the managed buffer whose elements are this 2-D view's elements, when
    * the format has one and the view is aligned to it; null otherwise (the 2-D fast path's only check).
    */
-  _ta2: TypedArray | null
+  declare _ta2: TypedArray | null
   /** @internal `_ta2` when the view is writable, else null: set(i, j, v)'s one check for both. */
-  _ta2w: TypedArray | null
-  /** @internal The same for views of 3 or more dimensions (their strides in elements are `_es`). */
-  _tan: TypedArray | null
-  /** @internal Element strides of a view with 3 or more dimensions that has `_tan`, else null. */
-  _es: readonly number[] | null
-  /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_tan`. */ _eoff: number
-  /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ _es0: number
-  /** @internal */ _es1: number
-  /** @internal */ _itemsize: number
-  /** @internal */ _shape: readonly number[]
-  /** @internal */ _shapeOut: readonly number[] | null
-  /** @internal */ _stridesOut: readonly number[] | null
-  /** @internal */ _strides: readonly number[]
-  /** @internal */ _ndim: number
-  /** @internal */ _len0: number
-  /** @internal */ _stride0: number
-  /** @internal */ _len1: number
-  /** @internal */ _stride1: number
-  /** @internal */ _readonly: boolean
-  /** @internal */ _c: boolean
-  /** @internal */ _f: boolean
-  /** @internal */ _released: boolean
-  /** @internal */ _exports: number
-  /** @internal */ _hash: number | undefined
-  /** @internal A Buffer over the view's bytes, see rawBytes() in copies.ts. */ _rb: Buffer | null
-  /** @internal */ _id: number
+  declare _ta2w: TypedArray | null
+  /** @internal The same for views of 3 or more dimensions (their shape and element strides are `_nd`). */
+  declare _tan: TypedArray | null
+  /** @internal `_tan` when the view is writable, else null. */
+  declare _tanw: TypedArray | null
+  /** @internal Shape and element strides of a view of 3 or more dimensions that has `_tan`, else null. */
+  declare _nd: NdLayout | null
+  /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_tan`. */ declare _eoff: number
+  /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ declare _es0: number
+  /** @internal */ declare _es1: number
+  /** @internal */ declare _itemsize: number
+  /** @internal */ declare _shape: readonly number[]
+  /** @internal */ declare _shapeOut: readonly number[] | null
+  /** @internal */ declare _stridesOut: readonly number[] | null
+  /** @internal */ declare _strides: readonly number[]
+  /** @internal */ declare _ndim: number
+  /** @internal */ declare _len0: number
+  /** @internal */ declare _stride0: number
+  /** @internal */ declare _len1: number
+  /** @internal */ declare _stride1: number
+  /** @internal */ declare _readonly: boolean
+  /** @internal */ declare _c: boolean
+  /** @internal */ declare _f: boolean
+  /** @internal */ declare _released: boolean
+  /** @internal */ declare _exports: number
+  /** @internal */ declare _hash: number | undefined
+  /** @internal A Buffer over the view's bytes, see rawBytes() in copies.ts. */ declare _rb: Buffer | null
+  /** @internal */ declare _id: number
 
   /**
    * @param source an ArrayBuffer, SharedArrayBuffer, ArrayBufferView, MemoryView, or buffer-protocol object.
@@ -240,38 +331,20 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @throws {Error} ERR_MEMORYVIEW_RELEASED when `source` is a released view.
    */
   constructor(source: Source | MemoryView<string>) {
-    if ((source as unknown) !== INTERNAL) {
-      // The public sources stage their layout as _make() does, so that one path below reads it.
-      let from: MemoryView<string> | null = null
-      if (source instanceof MemoryView) {
-        from = source
-      } else if (source !== null && typeof source === 'object' && OWNED_VIEW in source) {
-        // A mapped file or shared memory: memoryview(owner) shares the owner's managed buffer.
-        from = (source as { [OWNED_VIEW](): MemoryView })[OWNED_VIEW]()
-      }
-      if (from !== null) {
-        from._checkReleased()
-        stage(from._mbuf, from._off, from._fmt, from._shape, from._strides, from._readonly)
-        pSame = from
-      } else {
-        const init = resolveSource(source)
-        stage(init.mbuf, init.offset, init.format, init.shape, init.strides, init.readonly)
-      }
-    }
+    // Kept under V8's inlining limit (460 bytes of bytecode), so that subarray(), cast() and
+    // toreadonly() build the view inline: the public sources and the fast-path setup are calls.
+    if ((source as unknown) !== INTERNAL) stageSource(source)
     const mbuf = pMbuf!
-    const offset = pOff
     const format = pFmt!
     const shape = pShape
     const strides = pStrides
-    const readonly = pReadonly
-    const same = pSame
+    const ndim = shape.length
     pMbuf = null
     pFmt = null
-    pSame = null
+    // Every field is assigned here, always in this order, so that every view has one hidden class.
     this._noclone = NOT_CLONEABLE_GUARD
     this._mbuf = mbuf
-    this._dv = mbuf.dv
-    this._off = offset
+    this._off = pOff
     this._fmt = format
     this._read = format.read
     this._write = format.write
@@ -283,7 +356,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._ta2 = null
     this._ta2w = null
     this._tan = null
-    this._es = null
+    this._tanw = null
+    this._nd = null
     this._eoff = 0
     this._es0 = 0
     this._es1 = 0
@@ -293,38 +367,20 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._strides = strides
     this._shapeOut = null
     this._stridesOut = null
-    this._ndim = shape.length
-    this._len0 = shape.length > 0 ? shape[0] : 0
-    this._stride0 = shape.length > 0 ? strides[0] : 0
-    this._len1 = shape.length > 1 ? shape[1] : 0
-    this._stride1 = shape.length > 1 ? strides[1] : 0
-    this._readonly = readonly
-    if (same !== null) {
-      // The same layout over the same memory: the same TypedArrays and flags, without working them
-      // out (inline: a call here costs toreadonly() a third of its time).
-      this._ta1 = same._ta1
-      this._ta1w = readonly ? null : same._ta1
-      this._tas = same._tas
-      this._tasw = readonly ? null : same._tas
-      this._ta2 = same._ta2
-      this._ta2w = readonly ? null : same._ta2
-      this._tan = same._tan
-      this._es = same._es
-      this._eoff = same._eoff
-      this._es0 = same._es0
-      this._es1 = same._es1
-      this._c = same._c
-      this._f = same._f
-    } else {
-      if (format.typed !== null && shape.length !== 0) useTyped(this, format.typed)
-      this._c = isCContiguousView(shape, strides, format.itemsize)
-      this._f = isFContiguousView(shape, strides, format.itemsize)
-    }
+    this._ndim = ndim
+    this._len0 = ndim > 0 ? shape[0] : 0
+    this._stride0 = ndim > 0 ? strides[0] : 0
+    this._len1 = ndim > 1 ? shape[1] : 0
+    this._stride1 = ndim > 1 ? strides[1] : 0
+    this._readonly = pReadonly
+    this._c = false
+    this._f = false
     this._released = false
     this._exports = 0
     this._hash = undefined
     this._rb = null
     this._id = nextId++
+    setUpPaths(this)
     mbuf.addView(this)
   }
 
@@ -472,8 +528,11 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       const k0 = i < 0 ? i + this._len0 : i
       const ta = this._ta1
       if (ta !== null) {
-        // A detached or shrunk buffer reads as length 0, so the slow path explains it.
-        if (k0 >>> 0 === k0 && k0 < ta.length) return ta[k0]
+        // The TypedArray holds exactly the view's elements, so its own bounds check is the view's:
+        // any other index (out of range, fractional, -0) and detached memory read as undefined,
+        // and the slow path explains them.
+        const v = ta[k0]
+        if (v !== undefined) return v
       } else {
         const ts = this._tas
         if (ts !== null && k0 >>> 0 === k0 && k0 < this._len0) {
@@ -495,15 +554,22 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     }
     if (nargs <= 2) return this._getOne(nargs, i, j)
     if (nargs <= 4) {
-      const v = getN(this, nargs, i, j, k, l)
-      if (v !== undefined) return v
+      const ta = this._tan
+      if (ta !== null) {
+        const e = elementN(this, nargs, i, j, k, l)
+        if (e >= 0) {
+          // Detached memory reads as undefined.
+          const v = ta[e]
+          if (v !== undefined) return v
+        }
+      }
     }
     return this._getSlow(Array.from(arguments))
   }
 
   /** @internal The element offset for get(i)/set(i, v) on 1-D and get(i, j)/set(i, j, v) on 2-D views, or -1. */
   _simpleOffset(nargs: number, i: unknown, j: unknown): number {
-    if (nargs !== this._ndim || this._dv === null || typeof i !== 'number') return -1
+    if (nargs !== this._ndim || this._mbuf.dv === null || typeof i !== 'number') return -1
     // A length-tracking DataView would still read the part of a view that survived a shrink.
     if (this._mbuf.resizable && this._outOfBounds()) return -1
     const k0 = i < 0 ? i + this._len0 : i
@@ -520,7 +586,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const offset = this._simpleOffset(nargs, i, j)
     if (offset >= 0) {
       try {
-        return this._read(this._dv!, offset)
+        return this._read(this._mbuf.dv!, offset)
       } catch (err) {
         throw this._fault(err)
       }
@@ -568,7 +634,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   // its own: the implementation keeps three named parameters, which V8 inlines on the hot path.
   // @ts-expect-error TS2394: a variadic tuple overload is not checked against fixed parameters.
   set(...indicesThenValue: [...indices: Index[], value: StoreValueOf<F>]): void
-  set(a?: unknown, b?: unknown, c?: unknown): void {
+  set(a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown): void {
     // Kept small so that V8 inlines it: bounds check, value conversion (which throws before
     // anything is written), one element store.
     const nargs = arguments.length
@@ -580,31 +646,72 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
           ta[k] = this._conv(b) as never
           return
         }
-      } else {
-        const ts = this._tasw
-        if (ts !== null && k >>> 0 === k && k < this._len0) {
-          // A store into a detached TypedArray is silently dropped: check it is attached.
-          const e = this._eoff + k * this._es0
-          if (e < ts.length) {
-            ts[e] = this._conv(b) as never
-            return
-          }
-        }
+      } else if (this._setS(k, b)) {
+        return
       }
-    } else if (nargs === 3 && typeof a === 'number' && typeof b === 'number') {
-      const ta = this._ta2w
+    } else if (nargs === 3) {
+      this._set2(a, b, c)
+      return
+    }
+    if (nargs <= 3) this._setOne(nargs, a, b, c)
+    else if (nargs > 5 || !this._setN(nargs, a, b, c, d, e)) this._setSlow(Array.from(arguments))
+  }
+
+  /**
+   * set(i, v) on a strided 1-D view (`k` is `i` after the negative-index fix-up): false when the
+   * strided TypedArray path cannot serve the call. Out of set() to keep that under V8's inlining
+   * budget, which the 3-D/4-D path needs.
+   */
+  private _setS(k: number, b: unknown): boolean {
+    const ts = this._tasw
+    if (ts !== null && k >>> 0 === k && k < this._len0) {
+      // A store into a detached TypedArray is silently dropped: check it is attached.
+      const e = this._eoff + k * this._es0
+      if (e < ts.length) {
+        ts[e] = this._conv(b) as never
+        return true
+      }
+    }
+    return false
+  }
+
+  /**
+   * set(i, j, v): the 2-D TypedArray path, else the slower ones. Out of set() to keep that under
+   * V8's inlining limit; small enough to be inlined itself.
+   */
+  private _set2(a: unknown, b: unknown, c: unknown): void {
+    const ta = this._ta2w
+    if (ta !== null && typeof a === 'number' && typeof b === 'number') {
       const k0 = a < 0 ? a + this._len0 : a
       const k1 = b < 0 ? b + this._len1 : b
-      if (ta !== null && k0 >>> 0 === k0 && k0 < this._len0 && k1 >>> 0 === k1 && k1 < this._len1) {
+      if (k0 >>> 0 === k0 && k0 < this._len0 && k1 >>> 0 === k1 && k1 < this._len1) {
         const e = this._eoff + k0 * this._es0 + k1 * this._es1
+        // A store into detached memory is dropped silently: check it is attached.
         if (e < ta.length) {
           ta[e] = this._conv(c) as never
           return
         }
       }
     }
-    if (nargs <= 3) this._setOne(nargs, a, b, c)
-    else this._setSlow(Array.from(arguments))
+    this._setOne(3, a, b, c)
+  }
+
+  /**
+   * set() with 3 or 4 indices on the n-D TypedArray path: false when it cannot serve the call (the
+   * slow path then does). Out of set() to keep that under V8's inlining limit.
+   */
+  private _setN(nargs: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown): boolean {
+    const ta = this._tanw
+    if (ta !== null) {
+      const p = elementN(this, nargs - 1, a, b, c, d)
+      // A store into detached memory is dropped silently: check it is attached. The value is
+      // converted (and may throw) only after the indices, in CPython's order.
+      if (p >= 0 && p < ta.length) {
+        ta[p] = this._conv(nargs === 4 ? d : e) as never
+        return true
+      }
+    }
+    return false
   }
 
   /** One or two indices and a value that the inlined fast path did not serve. */
@@ -612,7 +719,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const offset = this._readonly || nargs < 2 ? -1 : this._simpleOffset(nargs - 1, a, b)
     if (offset >= 0) {
       try {
-        this._write(this._dv!, offset, nargs === 2 ? b : c)
+        this._write(this._mbuf.dv!, offset, nargs === 2 ? b : c)
         return
       } catch (err) {
         throw this._fault(err)
@@ -704,23 +811,13 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    */
   subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView<F> {
     this._checkReleased()
-    if (this._ndim === 0) throw zeroDim('a 0-d view cannot be sliced; read it with get()')
-    let st = sliceBound(step, 'step') ?? 1
-    if (st === 0) {
-      throw rangeError(codes.OUT_OF_RANGE, "slice step cannot be zero: subarray() argument 'step' must be non-zero, or undefined for 1")
-    }
-    const a = sliceBound(start, 'start')
-    const b = sliceBound(stop, 'stop')
-    if (st < -Number.MAX_SAFE_INTEGER) st = -Number.MAX_SAFE_INTEGER
-    const [first, length] = adjustSlice(this._len0, a, b, st)
+    const st = sliceParams(this._ndim, this._len0, start, stop, step)
     // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
-    const shape = [length]
+    const shape = [sliceLength]
     const strides = [this._stride0 * st]
-    for (let d = 1; d < this._ndim; d++) {
-      shape.push(this._shape[d])
-      strides.push(this._strides[d])
-    }
-    return MemoryView._make<F>(this._mbuf, this._off + this._stride0 * first, this._fmt, shape, strides, this._readonly)
+    if (this._ndim > 1) moreDims(this, shape, strides)
+    stage(this._mbuf, this._off + this._stride0 * sliceFirst, this._fmt, shape, strides, this._readonly)
+    return new MemoryView<F>(INTERNAL as never)
   }
 
   /** Python's `m.toreadonly()`: a readonly view of the same memory. */
@@ -1049,7 +1146,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._released = true
     const mbuf = this._mbuf
     this._mbuf = RELEASED_MBUF
-    this._dv = null
     this._ta1 = null
     this._ta1w = null
     this._tas = null
@@ -1057,6 +1153,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._ta2 = null
     this._ta2w = null
     this._tan = null
+    this._tanw = null
     this._rb = null
     mbuf.removeView(this)
   }

@@ -22,6 +22,8 @@ interface Paths {
   _ta2: ArrayBufferView | null
   _ta2w: ArrayBufferView | null
   _tan: ArrayBufferView | null
+  _tanw: ArrayBufferView | null
+  _nd: object | null
   _eoff: number
   _es0: number
 }
@@ -123,9 +125,19 @@ describe('64 fast paths: which path each layout takes', () => {
       expect(pathOf(m.subarray(null, null, 2))).to.equal('2-D')
       expect(pathOf(m.subarray(null, null, -1))).to.equal('2-D')
     })
-    it('3-D and 4-D: the n-D path', () => {
-      expect(pathOf(memoryview(doubles(24)).cast('B').cast('d', [2, 3, 4]))).to.equal('n-D')
-      expect(pathOf(memoryview(doubles(48)).cast('B').cast('d', [2, 3, 4, 2]))).to.equal('n-D')
+    it('3-D and 4-D: the n-D path, for get and set, with its shape in plain fields', () => {
+      for (const m of [memoryview(doubles(24)).cast('B').cast('d', [2, 3, 4]), memoryview(doubles(48)).cast('B').cast('d', [2, 3, 4, 2])]) {
+        expect(pathOf(m)).to.equal('n-D')
+        expect(paths(m)._tanw).to.equal(paths(m)._tan)
+        expect(paths(m)._nd).to.have.property('n2', 4)
+        expect(Object.getPrototypeOf(paths(m)._nd)).to.equal(Object.getPrototypeOf(paths(m.subarray(1))._nd))
+      }
+    })
+    it('3-D and 4-D readonly views have no writable TypedArray: set() reaches the READONLY error', () => {
+      const m = memoryview(doubles(24)).cast('B').cast('d', [2, 3, 4]).toreadonly()
+      expect(pathOf(m)).to.equal('n-D')
+      expect(paths(m)._tanw).to.equal(null)
+      expectError(() => m.set(0, 0, 0, 1), TypeError, READONLY)
     })
   })
 
@@ -163,6 +175,38 @@ describe('64 fast paths: which path each layout takes', () => {
         expectError(() => m.set(n, 1), RangeError, INDEX)
       })
     }
+    it('3-D and 4-D set: every element, negative indices, IndexError before the value is looked at', () => {
+      const ta = doubles(48)
+      const m3 = memoryview(ta).cast('B').cast('d', [4, 3, 4]).subarray(null, null, -2)
+      for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) {
+        m3.set(i, j, k, 1000 + i * 100 + j * 10 + k)
+        expect(ta[(3 - 2 * i) * 12 + j * 4 + k]).to.equal(1000 + i * 100 + j * 10 + k)
+        m3.set(i - 2, j - 3, k - 4, -1)
+        expect(ta[(3 - 2 * i) * 12 + j * 4 + k]).to.equal(-1)
+      }
+      // Rows 0 and 2 of the source are outside the step -2 view and untouched.
+      for (const row of [0, 2]) for (let p = 0; p < 12; p++) expect(ta[row * 12 + p]).to.equal(row * 12 + p + 0.5)
+      expectError(() => m3.set(2, 0, 0, 1), RangeError, INDEX)
+      expectError(() => m3.set(0, 0, -5, 'x' as never), RangeError, INDEX)
+      expectError(() => m3.set(0, 0, 0, 'x' as never), TypeError, 'ERR_MEMORYVIEW_INVALID_TYPE')
+      const m4 = memoryview(doubles(48)).cast('B').cast('d', [2, 3, 4, 2])
+      m4.set(-1, -1, -1, -1, 7)
+      expect(m4.get(1, 2, 3, 1)).to.equal(7)
+      expectError(() => m4.set(0, 3, 0, 0, 1), RangeError, INDEX)
+      expectError(() => m4.set(0, 0, 0, 0.5, 1), TypeError, 'ERR_MEMORYVIEW_INVALID_INDEX')
+    })
+    it('1-D exact path: indices its TypedArray does not hold (fractional, -0, huge, bigint) give what the slow path gives', () => {
+      const m = memoryview(doubles(4))
+      expect(pathOf(m)).to.equal('exact')
+      expect(m.get(-0)).to.equal(0.5)
+      expect(m.get(1n)).to.equal(1.5)
+      expect(m.get(-4)).to.equal(0.5)
+      expectError(() => m.get(1.5), TypeError, 'ERR_MEMORYVIEW_INVALID_INDEX')
+      expectError(() => m.get(NaN), TypeError, 'ERR_MEMORYVIEW_INVALID_INDEX')
+      expectError(() => m.get(2 ** 40), RangeError, INDEX)
+      expectError(() => m.get(-5), RangeError, INDEX)
+      expectError(() => m.get(4), RangeError, INDEX)
+    })
     it('3-D and 4-D get: every element, negative indices, and IndexError past the end', () => {
       const m3 = memoryview(doubles(48)).cast('B').cast('d', [4, 3, 4]).subarray(null, null, -2)
       const list = m3.tolist() as number[][][]
@@ -221,7 +265,7 @@ describe('64 fast paths: which path each layout takes', () => {
         expect(r.status, r.stderr).to.equal(0)
         const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { failures: string[]; checked: number }
         expect(out.failures).to.deep.equal([])
-        expect(out.checked).to.equal(34)
+        expect(out.checked).to.equal(36)
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
