@@ -30,7 +30,9 @@ function section(heading: string): string {
 const SYMBOL_NAMES: Record<string, string> = {
   'Symbol(Symbol.iterator)': '[Symbol.iterator]',
   'Symbol(Symbol.toPrimitive)': '[Symbol.toPrimitive]',
+  // Node 20 and 22 polyfill Symbol.dispose as Symbol('nodejs.dispose'); Node 24+ has V8's own.
   'Symbol(nodejs.dispose)': '[Symbol.dispose]',
+  'Symbol(Symbol.dispose)': '[Symbol.dispose]',
   'Symbol(nodejs.util.inspect.custom)': '[util.inspect.custom]',
   'Symbol(memoryview.buffer)': '[BUFFER_PROTOCOL]',
 }
