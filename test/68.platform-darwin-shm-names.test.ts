@@ -31,7 +31,7 @@ function segmentExists(name: string): boolean {
   }
 }
 
-describe('79 shared-memory names per platform', () => {
+describe('68 shared-memory names per platform', () => {
   afterEach(() => {
     host.platform = hostPlatform
     for (const name of created.splice(0)) {
