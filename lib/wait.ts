@@ -153,6 +153,11 @@ interface Pending {
   resolve(result: WaitResult): void
   reject(err: Error): void
   done(): void
+  /**
+   * The rejection of an aborted wait, held until the waiting thread has reported back: only then has
+   * it left the kernel, so a notify() after the rejection no longer counts (or wakes) it.
+   */
+  aborted: Error | null
 }
 
 const pending = new Map<number, Pending>()
@@ -162,7 +167,8 @@ function dispatch(id: number, result: number): void {
   if (p === undefined) return // settled already (aborted)
   pending.delete(id)
   p.done()
-  if (result >= 0 && result <= 2) p.resolve(RESULTS[result])
+  if (p.aborted !== null) p.reject(p.aborted)
+  else if (result >= 0 && result <= 2) p.resolve(RESULTS[result])
   else if (result === 4) p.reject(plainError(codes.RELEASED, 'waitAsync(): the memory was closed while waiting'))
   else if (result === 3) p.reject(plainError(codes.ABORTED, 'waitAsync() was cancelled'))
   else {
@@ -195,21 +201,25 @@ export function waitWord(words: Int32Array, index: number, expected: number, tim
   const id = binding.waitAsync(words, index, expected, timeoutMs, dispatch)
   return new Promise<WaitResult>((resolve, reject) => {
     let onAbort: (() => void) | undefined
-    if (signal !== undefined) {
-      onAbort = (): void => {
-        pending.delete(id)
-        binding.waitCancel(id)
-        reject(abortedError(signal))
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
-    }
-    pending.set(id, {
+    const entry: Pending = {
       resolve,
       reject,
       done: () => {
         if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort)
       },
-    })
+      aborted: null,
+    }
+    if (signal !== undefined) {
+      // The Promise rejects when the cancelled thread reports back (dispatch()), not here: the
+      // thread may still be asleep in the kernel for a moment, and a notify() in between would
+      // count it as woken.
+      onAbort = (): void => {
+        entry.aborted = abortedError(signal)
+        binding.waitCancel(id)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+    }
+    pending.set(id, entry)
   })
 }
 

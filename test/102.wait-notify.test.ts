@@ -186,6 +186,24 @@ describe('102 wait / notify', () => {
       expect(v.notify(0)).to.equal(0)
     })
 
+    it('an aborted waitAsync() rejects only once its thread has left the kernel: a notify() right after wakes nobody (400 rounds)', async () => {
+      // Before the fix the Promise rejected at once, and under load a notify() that followed still
+      // found the cancelled thread asleep (about 1 round in 20 with both cores busy).
+      const v = sabView()
+      let counted = 0
+      for (let i = 0; i < 400; i++) {
+        const ac = new AbortController()
+        const p = v.waitAsync(0, 0, { signal: ac.signal }).then(() => null, (e) => e)
+        // Every other round gives the waiting thread a turn to reach the kernel first.
+        if (i % 2 === 1) await new Promise((r) => setImmediate(r))
+        ac.abort('stop')
+        const err = await p
+        expect(err.code).to.equal(ABORTED)
+        counted += v.notify(0)
+      }
+      expect(counted).to.equal(0)
+    })
+
     it('closing the shared memory rejects its pending waits with RELEASED', async () => {
       const shm = createShm()
       const v = shm.buf.cast('i')
