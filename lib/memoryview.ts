@@ -56,6 +56,13 @@ let pStrides: readonly number[] = []
 let pReadonly = false
 /** A view with exactly the new view's layout (toreadonly()), whose fast paths and flags it copies. */
 let pSame: MemoryView<string> | null = null
+/**
+ * The 1-D view that subarray() slices (null otherwise), with the slice's first index and step: the
+ * new view's strided path is then derived from the parent's TypedArray rather than set up again.
+ */
+let pSlice: MemoryView<string> | null = null
+let pFirst = 0
+let pStep = 1
 let nextId = 1
 
 /** Hands a layout to the next `new MemoryView(INTERNAL)` (which clears it), through the module variables above. */
@@ -118,12 +125,47 @@ function setUpPaths(view: MemoryView<string>): void {
     view._f = same._f
     return
   }
+  const parent = pSlice
+  if (parent !== null) {
+    pSlice = null
+    if (slicePaths(view, parent)) return
+  }
   const format = view._fmt
   const shape = view._shape
   const strides = view._strides
   if (format.typed !== null && shape.length !== 0) useTyped(view, format.typed)
   view._c = isCContiguousView(shape, strides, format.itemsize)
   view._f = isFContiguousView(shape, strides, format.itemsize)
+}
+
+/**
+ * The fast path of a strided subarray() of a 1-D view, from its parent's: the parent's TypedArray
+ * holds every element of the slice, at `pFirst` and `pStep` in the parent's element numbering, so
+ * the new view reads the same array at a new `_eoff` and `_es0`, with no useTyped() and no new
+ * TypedArray. False when the new view has unit stride (it needs an exact TypedArray of its own) or
+ * the parent has no TypedArray path: the caller then works the paths out as for any view.
+ */
+function slicePaths(view: MemoryView<string>, parent: MemoryView<string>): boolean {
+  if (view._stride0 === view._itemsize) return false
+  const exact = parent._ta1
+  let ta = exact
+  let eoff = pFirst
+  let es = pStep
+  if (exact === null) {
+    ta = parent._tas
+    if (ta === null) return false
+    eoff = parent._eoff + pFirst * parent._es0
+    es = parent._es0 * pStep
+  }
+  view._tas = ta
+  view._tasw = view._readonly ? null : ta
+  view._eoff = eoff
+  view._es0 = es
+  // isCContiguousView() and isFContiguousView() of a 1-D view whose stride is not its item size.
+  const one = view._len0 === 1
+  view._c = one
+  view._f = one
+  return true
 }
 
 /** subarray() of an n-D view: the other dimensions are the parent's (out of line: 1-D is the common case). */
@@ -816,6 +858,11 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const shape = [sliceLength]
     const strides = [this._stride0 * st]
     if (this._ndim > 1) moreDims(this, shape, strides)
+    else {
+      pSlice = this
+      pFirst = sliceFirst
+      pStep = st
+    }
     stage(this._mbuf, this._off + this._stride0 * sliceFirst, this._fmt, shape, strides, this._readonly)
     return new MemoryView<F>(INTERNAL as never)
   }
