@@ -51,8 +51,11 @@ const INTERNAL = Symbol('memoryview.internal')
 let pMbuf: ManagedBuffer | null = null
 let pOff = 0
 let pFmt: Format | null = null
-let pShape: readonly number[] = []
-let pStrides: readonly number[] = []
+/** Both null for a 1-D view staged by subarray(), whose length and stride are then in `pLen0` and `pStride0`. */
+let pShape: readonly number[] | null = []
+let pLen0 = 0
+let pStride0 = 0
+let pStrides: readonly number[] | null = []
 let pReadonly = false
 /** A view with exactly the new view's layout (toreadonly()), whose fast paths and flags it copies. */
 let pSame: MemoryView<string> | null = null
@@ -67,7 +70,7 @@ let nextId = 1
 
 /** Hands a layout to the next `new MemoryView(INTERNAL)` (which clears it), through the module variables above. */
 function stage(
-  mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
+  mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[] | null, strides: readonly number[] | null, readonly: boolean,
 ): void {
   pMbuf = mbuf
   pOff = offset
@@ -349,10 +352,15 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ declare _es0: number
   /** @internal */ declare _es1: number
   /** @internal */ declare _itemsize: number
-  /** @internal */ declare _shape: readonly number[]
+  /**
+   * @internal The shape and byte strides behind `_shape` and `_strides`: null in a 1-D view made by
+   * subarray() until something asks for them (`_len0` and `_stride0` hold its layout), since
+   * allocating the two arrays costs a sixth of that call.
+   */
+  declare _shp: readonly number[] | null
+  /** @internal */ declare _str: readonly number[] | null
   /** @internal */ declare _shapeOut: readonly number[] | null
   /** @internal */ declare _stridesOut: readonly number[] | null
-  /** @internal */ declare _strides: readonly number[]
   /** @internal */ declare _ndim: number
   /** @internal */ declare _len0: number
   /** @internal */ declare _stride0: number
@@ -380,7 +388,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const format = pFmt!
     const shape = pShape
     const strides = pStrides
-    const ndim = shape.length
+    const ndim = shape === null ? 1 : shape.length
     pMbuf = null
     pFmt = null
     // Every field is assigned here, always in this order, so that every view has one hidden class.
@@ -405,15 +413,15 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._es1 = 0
     this._itemsize = format.itemsize
     // Never mutated after this point; the public getters hand out frozen copies made on first use.
-    this._shape = shape
-    this._strides = strides
+    this._shp = shape
+    this._str = strides
     this._shapeOut = null
     this._stridesOut = null
     this._ndim = ndim
-    this._len0 = ndim > 0 ? shape[0] : 0
-    this._stride0 = ndim > 0 ? strides[0] : 0
-    this._len1 = ndim > 1 ? shape[1] : 0
-    this._stride1 = ndim > 1 ? strides[1] : 0
+    this._len0 = shape === null ? pLen0 : ndim > 0 ? shape[0] : 0
+    this._stride0 = shape === null ? pStride0 : ndim > 0 ? strides![0] : 0
+    this._len1 = ndim > 1 ? shape![1] : 0
+    this._stride1 = ndim > 1 ? strides![1] : 0
     this._readonly = pReadonly
     this._c = false
     this._f = false
@@ -424,6 +432,16 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._id = nextId++
     setUpPaths(this)
     mbuf.addView(this)
+  }
+
+  /** @internal The dimension lengths (never mutated): built on first use for a 1-D view made by subarray(). */
+  get _shape(): readonly number[] {
+    return (this._shp ??= [this._len0])
+  }
+
+  /** @internal The byte strides (never mutated), as `_shape`. */
+  get _strides(): readonly number[] {
+    return (this._str ??= [this._stride0])
   }
 
   /** @internal A new view over the same managed buffer. */
@@ -854,16 +872,22 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView<F> {
     this._checkReleased()
     const st = sliceParams(this._ndim, this._len0, start, stop, step)
-    // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
-    const shape = [sliceLength]
-    const strides = [this._stride0 * st]
-    if (this._ndim > 1) moreDims(this, shape, strides)
-    else {
+    const offset = this._off + this._stride0 * sliceFirst
+    if (this._ndim > 1) {
+      // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
+      const shape = [sliceLength]
+      const strides = [this._stride0 * st]
+      moreDims(this, shape, strides)
+      stage(this._mbuf, offset, this._fmt, shape, strides, this._readonly)
+    } else {
+      // A 1-D view: no shape or strides arrays until asked for (see _shape).
+      stage(this._mbuf, offset, this._fmt, null, null, this._readonly)
+      pLen0 = sliceLength
+      pStride0 = this._stride0 * st
       pSlice = this
       pFirst = sliceFirst
       pStep = st
     }
-    stage(this._mbuf, this._off + this._stride0 * sliceFirst, this._fmt, shape, strides, this._readonly)
     return new MemoryView<F>(INTERNAL as never)
   }
 

@@ -148,6 +148,18 @@ describe('64 fast paths: which path each layout takes', () => {
         expect(m.c_contiguous).to.equal(m.length === 1)
       }
     })
+    it('a subarray() of a 1-D view allocates no shape or strides arrays until asked; then they are right', () => {
+      interface Dims { _shp: readonly number[] | null; _str: readonly number[] | null }
+      const m = memoryview(doubles(64)).subarray(60, 2, -3)
+      expect([(m as unknown as Dims)._shp, (m as unknown as Dims)._str]).to.deep.equal([null, null])
+      expect(m.get(-1)).to.equal(3.5)
+      expect((m as unknown as Dims)._shp).to.equal(null)
+      expect([m.shape, m.strides, m.ndim, m.nbytes, m.c_contiguous]).to.deep.equal([[20], [-24], 1, 160, false])
+      expect(m.subarray(1, 3).tolist()).to.deep.equal([57.5, 54.5])
+      expect(memoryview(doubles(8)).subarray(1, 3).cast('B').shape).to.deep.equal([16])
+      const one = memoryview(doubles(8)).subarray(2, 3)
+      expect([one.shape, one.strides, one.c_contiguous, one.toreadonly().shape]).to.deep.equal([[1], [8], true, [1]])
+    })
     it('a strided subarray() of a readonly view has no writable TypedArray: set() reaches the READONLY error', () => {
       const m = memoryview(doubles(16)).toreadonly().subarray(null, null, 2)
       expect(paths(m)._tas).to.not.equal(null)
