@@ -21,7 +21,7 @@
  */
 import { BufferError, codes } from './errors'
 import type { TypedArray, TypedArrayCtor } from './format'
-import { bufferByteLength, isResizable } from './intrinsics'
+import { abByteLength, bufferByteLength, isArrayBuffer, isDetached, isResizable } from './intrinsics'
 
 export type Region = ArrayBuffer | SharedArrayBuffer
 
@@ -52,6 +52,9 @@ export class ExternalMemory {
     this.closed = true
   }
 }
+
+/** What a detached fixed-length region reads through: every access to it throws. */
+const EMPTY_DV = new DataView(new ArrayBuffer(0))
 
 const externals = new WeakMap<Region, ExternalMemory>()
 
@@ -93,8 +96,11 @@ function emitReleaseWarning(err: unknown): void {
 }
 
 export class ManagedBuffer {
-  /** A DataView over exactly the region (null only in the released views' sentinel). */
-  dv: DataView | null
+  /**
+   * The DataView behind `dv`: undefined until first asked for, since most views read through
+   * TypedArrays and making one costs view creation about a quarter of its time (memoryview(typedArray)).
+   */
+  private dvMade: DataView | null | undefined
   #u8: Uint8Array | null = null
   /**
    * TypedArrays over the region, one per element type, made on first use: the last one asked for in
@@ -119,6 +125,9 @@ export class ManagedBuffer {
    */
   readonly resizable: boolean
 
+  /** True for an ArrayBuffer (which can be detached), false for a SharedArrayBuffer. */
+  private readonly detachable: boolean
+
   constructor(
     readonly buffer: Region,
     readonly byteOffset: number,
@@ -127,9 +136,33 @@ export class ManagedBuffer {
     private hook: (() => void) | null = null,
   ) {
     // The intrinsic getter: an own `resizable: false` on a resizable buffer must not pass for fixed.
-    this.resizable = isResizable(buffer)
+    this.detachable = isArrayBuffer(buffer)
+    this.resizable = this.detachable && isResizable(buffer)
     this.external = externals.get(buffer) ?? null
-    this.dv = this.resizable ? new DataView(buffer, byteOffset) : new DataView(buffer, byteOffset, byteLength)
+    // A resizable buffer's DataView is made now, while its offset is inside the buffer: made after a
+    // shrink below it, the constructor would throw. A fixed-length buffer can only be detached, which
+    // newDataView() handles.
+    this.dvMade = this.resizable ? new DataView(buffer, byteOffset) : undefined
+  }
+
+  /** A DataView over exactly the region (null only in the released views' sentinel), made on first use. */
+  get dv(): DataView | null {
+    const dv = this.dvMade
+    return dv !== undefined ? dv : (this.dvMade = this.newDataView())
+  }
+
+  set dv(dv: DataView | null) {
+    this.dvMade = dv
+  }
+
+  /**
+   * The DataView of a fixed-length region. A detached buffer takes no new DataView: an empty one
+   * stands in, on which every access throws as on a DataView over the detached memory, and the
+   * caller's error path (outOfBounds()) then reports the detachment.
+   */
+  private newDataView(): DataView {
+    if (isDetached(this.buffer)) return EMPTY_DV
+    return new DataView(this.buffer, this.byteOffset, this.byteLength)
   }
 
   /** The bytes of the region, for bulk copies; made on first use to keep view construction cheap. */
@@ -204,13 +237,11 @@ export class ManagedBuffer {
    * transfer, or a resizable ArrayBuffer shrank below them.
    */
   outOfBounds(start = 0, end = this.byteLength): boolean {
-    const dv = this.dv
-    if (dv === null) return false
+    if (this.dvMade === null) return false
     if (this.resizable) return end > start && this.byteOffset + end > bufferByteLength(this.buffer)
-    try {
-      return dv.byteLength !== this.byteLength
-    } catch {
-      return true
-    }
+    // A fixed-length buffer loses bytes only by being detached, which leaves its intrinsic byteLength
+    // 0: a cheaper test than isDetached() when the region ends past byte 0.
+    if (!this.detachable) return false
+    return this.byteOffset + this.byteLength > 0 ? abByteLength(this.buffer as ArrayBuffer) === 0 : isDetached(this.buffer)
   }
 }

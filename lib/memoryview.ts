@@ -51,16 +51,26 @@ const INTERNAL = Symbol('memoryview.internal')
 let pMbuf: ManagedBuffer | null = null
 let pOff = 0
 let pFmt: Format | null = null
-let pShape: readonly number[] = []
-let pStrides: readonly number[] = []
+/** Both null for a 1-D view staged by subarray(), whose length and stride are then in `pLen0` and `pStride0`. */
+let pShape: readonly number[] | null = []
+let pLen0 = 0
+let pStride0 = 0
+let pStrides: readonly number[] | null = []
 let pReadonly = false
 /** A view with exactly the new view's layout (toreadonly()), whose fast paths and flags it copies. */
 let pSame: MemoryView<string> | null = null
+/**
+ * The 1-D view that subarray() slices (null otherwise), with the slice's first index and step: the
+ * new view's strided path is then derived from the parent's TypedArray rather than set up again.
+ */
+let pSlice: MemoryView<string> | null = null
+let pFirst = 0
+let pStep = 1
 let nextId = 1
 
 /** Hands a layout to the next `new MemoryView(INTERNAL)` (which clears it), through the module variables above. */
 function stage(
-  mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
+  mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[] | null, strides: readonly number[] | null, readonly: boolean,
 ): void {
   pMbuf = mbuf
   pOff = offset
@@ -118,12 +128,47 @@ function setUpPaths(view: MemoryView<string>): void {
     view._f = same._f
     return
   }
+  const parent = pSlice
+  if (parent !== null) {
+    pSlice = null
+    if (slicePaths(view, parent)) return
+  }
   const format = view._fmt
   const shape = view._shape
   const strides = view._strides
   if (format.typed !== null && shape.length !== 0) useTyped(view, format.typed)
   view._c = isCContiguousView(shape, strides, format.itemsize)
   view._f = isFContiguousView(shape, strides, format.itemsize)
+}
+
+/**
+ * The fast path of a strided subarray() of a 1-D view, from its parent's: the parent's TypedArray
+ * holds every element of the slice, at `pFirst` and `pStep` in the parent's element numbering, so
+ * the new view reads the same array at a new `_eoff` and `_es0`, with no useTyped() and no new
+ * TypedArray. False when the new view has unit stride (it needs an exact TypedArray of its own) or
+ * the parent has no TypedArray path: the caller then works the paths out as for any view.
+ */
+function slicePaths(view: MemoryView<string>, parent: MemoryView<string>): boolean {
+  if (view._stride0 === view._itemsize) return false
+  const exact = parent._ta1
+  let ta = exact
+  let eoff = pFirst
+  let es = pStep
+  if (exact === null) {
+    ta = parent._tas
+    if (ta === null) return false
+    eoff = parent._eoff + pFirst * parent._es0
+    es = parent._es0 * pStep
+  }
+  view._tas = ta
+  view._tasw = view._readonly ? null : ta
+  view._eoff = eoff
+  view._es0 = es
+  // isCContiguousView() and isFContiguousView() of a 1-D view whose stride is not its item size.
+  const one = view._len0 === 1
+  view._c = one
+  view._f = one
+  return true
 }
 
 /** subarray() of an n-D view: the other dimensions are the parent's (out of line: 1-D is the common case). */
@@ -285,7 +330,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   declare _ta1w: TypedArray | null
   /**
    * @internal For 1-D views with any other stride (step, negative, zero): a TypedArray holding the
-   * view's elements at `_eoff + k * _es0`; null otherwise and after release.
+   * view's elements at `_eoff + k * _es0` (the managed buffer's, or the parent's when subarray()
+   * derived the view); null otherwise and after release.
    */
   declare _tas: TypedArray | null
   /** @internal `_tas` when the view is writable, else null. */
@@ -307,10 +353,15 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ declare _es0: number
   /** @internal */ declare _es1: number
   /** @internal */ declare _itemsize: number
-  /** @internal */ declare _shape: readonly number[]
+  /**
+   * @internal The shape and byte strides behind `_shape` and `_strides`: null in a 1-D view made by
+   * subarray() until something asks for them (`_len0` and `_stride0` hold its layout), since
+   * allocating the two arrays costs a sixth of that call.
+   */
+  declare _shp: readonly number[] | null
+  /** @internal */ declare _str: readonly number[] | null
   /** @internal */ declare _shapeOut: readonly number[] | null
   /** @internal */ declare _stridesOut: readonly number[] | null
-  /** @internal */ declare _strides: readonly number[]
   /** @internal */ declare _ndim: number
   /** @internal */ declare _len0: number
   /** @internal */ declare _stride0: number
@@ -338,7 +389,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const format = pFmt!
     const shape = pShape
     const strides = pStrides
-    const ndim = shape.length
+    const ndim = shape === null ? 1 : shape.length
     pMbuf = null
     pFmt = null
     // Every field is assigned here, always in this order, so that every view has one hidden class.
@@ -363,15 +414,15 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._es1 = 0
     this._itemsize = format.itemsize
     // Never mutated after this point; the public getters hand out frozen copies made on first use.
-    this._shape = shape
-    this._strides = strides
+    this._shp = shape
+    this._str = strides
     this._shapeOut = null
     this._stridesOut = null
     this._ndim = ndim
-    this._len0 = ndim > 0 ? shape[0] : 0
-    this._stride0 = ndim > 0 ? strides[0] : 0
-    this._len1 = ndim > 1 ? shape[1] : 0
-    this._stride1 = ndim > 1 ? strides[1] : 0
+    this._len0 = shape === null ? pLen0 : ndim > 0 ? shape[0] : 0
+    this._stride0 = shape === null ? pStride0 : ndim > 0 ? strides![0] : 0
+    this._len1 = ndim > 1 ? shape![1] : 0
+    this._stride1 = ndim > 1 ? strides![1] : 0
     this._readonly = pReadonly
     this._c = false
     this._f = false
@@ -382,6 +433,16 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._id = nextId++
     setUpPaths(this)
     mbuf.addView(this)
+  }
+
+  /** @internal The dimension lengths (never mutated): built on first use for a 1-D view made by subarray(). */
+  get _shape(): readonly number[] {
+    return (this._shp ??= [this._len0])
+  }
+
+  /** @internal The byte strides (never mutated), as `_shape`. */
+  get _strides(): readonly number[] {
+    return (this._str ??= [this._stride0])
   }
 
   /** @internal A new view over the same managed buffer. */
@@ -812,11 +873,22 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView<F> {
     this._checkReleased()
     const st = sliceParams(this._ndim, this._len0, start, stop, step)
-    // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
-    const shape = [sliceLength]
-    const strides = [this._stride0 * st]
-    if (this._ndim > 1) moreDims(this, shape, strides)
-    stage(this._mbuf, this._off + this._stride0 * sliceFirst, this._fmt, shape, strides, this._readonly)
+    const offset = this._off + this._stride0 * sliceFirst
+    if (this._ndim > 1) {
+      // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
+      const shape = [sliceLength]
+      const strides = [this._stride0 * st]
+      moreDims(this, shape, strides)
+      stage(this._mbuf, offset, this._fmt, shape, strides, this._readonly)
+    } else {
+      // A 1-D view: no shape or strides arrays until asked for (see _shape).
+      stage(this._mbuf, offset, this._fmt, null, null, this._readonly)
+      pLen0 = sliceLength
+      pStride0 = this._stride0 * st
+      pSlice = this
+      pFirst = sliceFirst
+      pStep = st
+    }
     return new MemoryView<F>(INTERNAL as never)
   }
 

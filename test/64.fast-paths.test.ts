@@ -118,6 +118,85 @@ describe('64 fast paths: which path each layout takes', () => {
     })
   })
 
+  describe('views derived from a 1-D view reuse its TypedArray', () => {
+    it("a strided subarray() of a unit-stride view reads the parent's own exact TypedArray", () => {
+      const ta = doubles(64)
+      const parent = memoryview(ta).subarray(3, 50)
+      const m = parent.subarray(1, 40, 2)
+      expect(pathOf(m)).to.equal('strided')
+      expect(paths(m)._tas).to.equal(paths(parent)._ta1)
+      expect(paths(m)._tasw).to.equal(paths(parent)._ta1)
+      expect([paths(m)._eoff, paths(m)._es0]).to.deep.equal([1, 2])
+      expect(m.tolist()).to.deep.equal(Array.from({ length: 20 }, (_, k) => 4 + 2 * k + 0.5))
+      m.set(-1, -7)
+      expect(ta[3 + 39]).to.equal(-7)
+    })
+    it("a subarray() of a strided view reads the parent's strided TypedArray, at the composed offset and step", () => {
+      const ta = doubles(64)
+      const parent = memoryview(ta).subarray(1, null, 2)
+      for (const [start, stop, step] of [[2, null, 3], [null, null, -3], [30, 5, -4], [5, 5, 2], [31, null, 2]] as const) {
+        const m = parent.subarray(start, stop, step)
+        expect(pathOf(m)).to.equal('strided')
+        expect(paths(m)._tas).to.equal(paths(parent)._tas)
+        const want = (parent.tolist() as number[]).filter((_, k) => {
+          const first = start ?? (step < 0 ? 31 : 0)
+          const inRange = step > 0 ? k >= first && k < (stop ?? 32) : k <= first && k > (stop ?? -1)
+          return inRange && (k - first) % step === 0
+        })
+        if (step < 0) want.reverse()
+        expect(m.tolist(), `subarray(${start}, ${stop}, ${step})`).to.deep.equal(want)
+        expect(m.c_contiguous).to.equal(m.length === 1)
+      }
+    })
+    it('a subarray() of a 1-D view allocates no shape or strides arrays until asked; then they are right', () => {
+      interface Dims { _shp: readonly number[] | null; _str: readonly number[] | null }
+      const m = memoryview(doubles(64)).subarray(60, 2, -3)
+      expect([(m as unknown as Dims)._shp, (m as unknown as Dims)._str]).to.deep.equal([null, null])
+      expect(m.get(-1)).to.equal(3.5)
+      expect((m as unknown as Dims)._shp).to.equal(null)
+      expect([m.shape, m.strides, m.ndim, m.nbytes, m.c_contiguous]).to.deep.equal([[20], [-24], 1, 160, false])
+      expect(m.subarray(1, 3).tolist()).to.deep.equal([57.5, 54.5])
+      expect(memoryview(doubles(8)).subarray(1, 3).cast('B').shape).to.deep.equal([16])
+      const one = memoryview(doubles(8)).subarray(2, 3)
+      expect([one.shape, one.strides, one.c_contiguous, one.toreadonly().shape]).to.deep.equal([[1], [8], true, [1]])
+    })
+    it('a strided subarray() of a readonly view has no writable TypedArray: set() reaches the READONLY error', () => {
+      const m = memoryview(doubles(16)).toreadonly().subarray(null, null, 2)
+      expect(paths(m)._tas).to.not.equal(null)
+      expect(paths(m)._tasw).to.equal(null)
+      expectError(() => m.set(0, 1), TypeError, READONLY)
+    })
+    it('a unit-stride subarray() of a strided view still gets its own exact TypedArray path only when its stride is the item size', () => {
+      const parent = memoryview(doubles(16)).subarray(null, null, 2)
+      expect(pathOf(parent.subarray(1, 5))).to.equal('strided')
+      expect(pathOf(memoryview(doubles(16)).subarray(null, null, -1).subarray(null, null, -1))).to.equal('exact')
+    })
+  })
+
+  describe('the DataView of a managed buffer is made on first use', () => {
+    interface Lazy { _mbuf: { dvMade: DataView | null | undefined } }
+    it('memoryview(Float64Array) makes no DataView; the slow path makes it when it needs one', () => {
+      const m = memoryview(doubles(8))
+      expect((m as unknown as Lazy)._mbuf.dvMade).to.equal(undefined)
+      expect(m.get(1)).to.equal(1.5)
+      expect((m as unknown as Lazy)._mbuf.dvMade).to.equal(undefined)
+      const e = memoryview(new Uint16Array(4)).cast('B').cast('e')
+      e.set(0, 1.5)
+      expect(e.get(0)).to.equal(1.5)
+      expect((e as unknown as Lazy)._mbuf.dvMade).to.be.instanceOf(DataView)
+    })
+    it('a buffer detached before its DataView was made: every path throws OUT_OF_BOUNDS, memory untouched', () => {
+      const ta = doubles(8)
+      const views = [memoryview(ta), memoryview(ta).cast('B').cast('e'), memoryview(ta).cast('B').cast('>d'), memoryview(ta).subarray(null, null, 2)]
+      structuredClone(ta.buffer, { transfer: [ta.buffer as ArrayBuffer] })
+      for (const m of views) {
+        expectError(() => m.get(0), Error, 'ERR_MEMORYVIEW_OUT_OF_BOUNDS')
+        expectError(() => m.set(0, 1), Error, 'ERR_MEMORYVIEW_OUT_OF_BOUNDS')
+        expectError(() => m.tobytes(), Error, 'ERR_MEMORYVIEW_OUT_OF_BOUNDS')
+      }
+    })
+  })
+
   describe('n-D views', () => {
     it('2-D: the 2-D path, also for a strided (every other row) view', () => {
       const m = memoryview(doubles(24)).cast('B').cast('d', [4, 6])
