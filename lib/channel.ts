@@ -62,7 +62,7 @@
  * other end attached stay deliverable); so once both ends are attached a crash of either leaves
  * nothing in /dev/shm.
  */
-import { codes, plainError, rangeError, typeError } from './errors'
+import { BufferError, codes, plainError, rangeError, typeError } from './errors'
 import { MemoryView } from './memoryview'
 import type { MemoryView as PublicMemoryView } from './index'
 import { SharedMemory } from './shm'
@@ -358,8 +358,8 @@ export class Channel implements Disposable {
    * @throws {Error} ERR_MEMORYVIEW_CHANNEL_CLOSED after this side's close(); ERR_MEMORYVIEW_PEER_GONE
    *   when the ring is empty and the producer's process died; ERR_MEMORYVIEW_CHANNEL_INVALID when the
    *   other end is the consumer.
-   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while the previous message's view has an export
-   *   (a pin): nothing is taken then.
+   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while the previous message's view, or a view derived
+   *   from it (`subarray()`, `cast()`), has an export (a pin): nothing is taken then.
    */
   tryReceive(): MemoryView<'B'> | null {
     this.#startReceive()
@@ -394,11 +394,15 @@ export class Channel implements Disposable {
   /**
    * Closes this end: the other side drains what was sent, then sees the channel closed. Releases
    * the last received view and unmaps the memory. Idempotent.
-   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while a received view has an export; nothing is
-   *   closed then.
+   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while a received view, or a view derived from one,
+   *   has an export; nothing is closed then (the other side does not see a close).
    */
   close(): void {
     if (this.#closed) return
+    // Refused before anything changes (the peer would otherwise see a close that did not happen):
+    // an export on any view of a received message, not only on the message's own view, keeps the
+    // segment mapped, and the SharedMemory's close() below would throw after the closed flag is set.
+    this.#refuseWhileExported()
     this.#current?.release()
     this.#current = null
     const i32 = this.#i32
@@ -441,6 +445,21 @@ export class Channel implements Disposable {
       throw plainError(codes.CHANNEL_INVALID, `cannot ${what}: the other end already does (a channel carries messages one way)`)
     }
     this.#role = word
+  }
+
+  /**
+   * BufferError ERR_MEMORYVIEW_EXPORTED while any view over this end's mapping (a received message,
+   * or a view derived from one) has an export. A field read: the segment has no windows.
+   */
+  #refuseWhileExported(): void {
+    const n = this.#shm._state.exports
+    if (n !== 0) {
+      throw new BufferError(
+        `memoryview: ${n} exported buffer${n === 1 ? ' is' : 's are'} held on a received message (or a view of it); ` +
+          'release the Pin (or end the native export) first',
+        codes.EXPORTED,
+      )
+    }
   }
 
   #checkPeerAlive(): void {
@@ -538,6 +557,10 @@ export class Channel implements Disposable {
 
   #releaseCurrent(): void {
     if (this.#current === null) return
+    // Before the view's own release() (which only sees exports on that view): a pin on a view derived
+    // from it (subarray(), cast()) holds the same ring bytes, which the advance below would hand to
+    // the producer to overwrite.
+    this.#refuseWhileExported()
     this.#current.release()
     this.#current = null
     this.#advance((this.#u32[W_HEAD] + this.#currentSize) >>> 0)
