@@ -3,12 +3,16 @@
  * ArrayBuffer, one `buf` view over it, and a close() that refuses while exports are held and
  * otherwise detaches every JS view and unmaps synchronously.
  *
- * Ownership rules: the owner (MappedFile, SharedMemory) holds the mapping's ArrayBuffer and the view `buf`.
- * close() first asks the ExternalMemory records (one per ArrayBuffer, shared by every managed buffer
- * over it: the whole mapping's and each window's) whether any export is held, then has native code
- * detach each ArrayBuffer and munmap it. resize() replaces the ArrayBuffer and its record: the old
- * record is closed, so views over the old mapping read as released.
- * An owner that is never closed is unmapped when its ArrayBuffer is garbage collected.
+ * Ownership rules: the owner (MappedFile, SharedMemory) holds the native mapping's id until the first
+ * view needs the memory, then the mapping's one ArrayBuffer (made by mappingBuffer()) and the view
+ * `buf`. close() first asks the ExternalMemory records (one per ArrayBuffer, shared by every managed
+ * buffer over it: the whole mapping's and each window's) whether any export is held, then has native
+ * code detach each ArrayBuffer and munmap it, or, when no ArrayBuffer was made, unmap by id
+ * (unmapId()). resize() replaces the ArrayBuffer and its record: the old record is closed, so views
+ * over the old mapping read as released.
+ * An owner that is never closed is unmapped when it is garbage collected (the `bufferless`
+ * FinalizationRegistry) while it has no ArrayBuffer, else when its ArrayBuffer is; at the
+ * environment's teardown (a worker exiting) native code unmaps both kinds.
  */
 import { BufferError, NOT_CLONEABLE_GUARD, codes, plainError, rangeError } from './errors'
 import { ExternalMemory, ManagedBuffer, externalOf, registerExternal } from './managed-buffer'
