@@ -209,5 +209,22 @@ describe('79 lazy mapping buffers: no ArrayBuffer until a view needs one', () =>
       expect(await watched.exited).to.equal(0)
       expect(liveMappings()).to.equal(live)
     })
+
+    it('a worker that exits with owners open whose buffer was made (one leased) leaves no mapping behind', async () => {
+      const live = liveMappings()
+      const code = `
+        const { parentPort, workerData } = require('node:worker_threads')
+        const { mmap, SharedMemory } = require(workerData.entry)
+        const owners = [mmap(workerData.file), mmap(workerData.file, { access: 'copy' }), new SharedMemory({ create: true, size: 4096 })]
+        owners[2].unlink()
+        globalThis.kept = [owners, owners.map((o) => o.buf.toTypedArray()), owners[0].lease()]
+        parentPort.postMessage(owners.map((o) => o.buf.get(0)))
+      `
+      const worker = new Worker(code, { eval: true, workerData: { entry, file: smallFile } })
+      const watched = watchWorker(worker)
+      expect(await watched.next()).to.deep.equal([1, 1, 0])
+      expect(await watched.exited).to.equal(0)
+      expect(liveMappings()).to.equal(live)
+    })
   })
 })
