@@ -4,9 +4,10 @@
  *
  * ## Byte layout (protocol version 1) — the one written description; the README links here
  *
- * One POSIX shared-memory segment (the name in the descriptor) of `256 + capacity` bytes. Every
- * header field is a little-endian unsigned 32-bit integer at a 4-byte aligned offset, read and
- * written with sequentially consistent atomic operations (JS `Atomics`):
+ * One shared-memory segment (the name in the descriptor; POSIX shared memory, on Windows a named
+ * file mapping) of `256 + capacity` bytes. Every header field is a little-endian unsigned 32-bit
+ * integer at a 4-byte aligned offset, read and written with sequentially consistent atomic
+ * operations (JS `Atomics`):
  *
  * | offset | field | written by |
  * |---|---|---|
@@ -60,7 +61,7 @@
  * Segment lifetime: the attacher removes the segment's name (shm_unlink) right after attaching,
  * and the creator at close() if nobody attached and the ring is empty (messages sent before the
  * other end attached stay deliverable); so once both ends are attached a crash of either leaves
- * nothing in /dev/shm.
+ * nothing in /dev/shm. (Windows has no names to remove: a segment lives while a process has it open.)
  */
 import { BufferError, codes, plainError, rangeError, typeError } from './errors'
 import { MemoryView } from './memoryview'
@@ -108,7 +109,7 @@ export interface ChannelOptions {
 
 /** What {@link Channel.share} returns and {@link Channel.attach} takes: plain data, safe to post or JSON-encode. */
 export interface ChannelDescriptor {
-  /** Always `'shm'`: the channel lives in POSIX shared memory. */
+  /** Always `'shm'`: the channel lives in a {@link SharedMemory} segment. */
   kind: 'shm'
   /** The shared-memory segment's name, without the leading slash (Python's `SharedMemory(name)`). */
   name: string
