@@ -64,6 +64,7 @@
  * nothing in /dev/shm. (Windows has no names to remove: a segment lives while a process has it open.)
  */
 import { BufferError, codes, plainError, rangeError, typeError } from './errors'
+import { ManagedBuffer } from './managed-buffer'
 import { MemoryView } from './memoryview'
 import type { MemoryView as PublicMemoryView } from './index'
 import { SharedMemory } from './shm'
@@ -204,7 +205,11 @@ export class Channel implements Disposable {
     this.#u32 = new Uint32Array(buffer, 0, DATA / 4)
     this.#u8 = new Uint8Array(buffer)
     this.#dv = new DataView(buffer)
-    this.#buf = shm.buf
+    // The channel is the received views' `obj`, so that `m.obj.close()` closes this end properly. With
+    // the SharedMemory there, it unmapped the ring under the channel, whose every later call (close()
+    // included) then failed on the detached header with an uncoded TypeError, and the peer never saw
+    // a close. The ManagedBuffer still counts exports in the segment's state (close() checks them).
+    this.#buf = shm._byteView(new ManagedBuffer(buffer, 0, buffer.byteLength, this))
     this.#end = end
     this.#peer = end === 1 ? 2 : 1
     this.#capacity = this.#u32[W_CAPACITY]
@@ -352,10 +357,10 @@ export class Channel implements Disposable {
   }
 
   /**
-   * The next message, as a zero-copy view of its bytes in the ring, or null when there is none now
-   * (or none will come: see {@link Channel.peerClosed}). The view is valid until the next
-   * tryReceive()/receive() or close() on this side, which release it and give its space back to
-   * the producer.
+   * The next message, as a zero-copy view of its bytes in the ring (its `obj` is this channel), or
+   * null when there is none now (or none will come: see {@link Channel.peerClosed}). The view is
+   * valid until the next tryReceive()/receive() or close() on this side, which release it and give
+   * its space back to the producer.
    * @throws {Error} ERR_MEMORYVIEW_CHANNEL_CLOSED after this side's close(); ERR_MEMORYVIEW_PEER_GONE
    *   when the ring is empty and the producer's process died; ERR_MEMORYVIEW_CHANNEL_INVALID when the
    *   other end is the consumer.

@@ -369,6 +369,18 @@ describe('103 Channel', () => {
       expectError(() => b.tryReceive(), Error, CHANNEL_CLOSED)
     })
 
+    it("a received view's obj is the channel: obj.close() closes this end as close() does (the peer sees it)", () => {
+      const a = create()
+      const b = attach(a)
+      a.trySend(Buffer.from('one'))
+      const m = b.tryReceive()!
+      expect(m.obj === b).to.equal(true)
+      ;(m.obj as Channel).close()
+      expect([b.closed, a.peerClosed, m.released]).to.deep.equal([true, true, true])
+      expectError(() => b.tryReceive(), Error, CHANNEL_CLOSED)
+      expectError(() => a.trySend(Buffer.from('two')), Error, CHANNEL_CLOSED)
+    })
+
     it('an AbortSignal rejects receive() and send() with ABORTED', async () => {
       const a = create()
       const b = attach(a)
