@@ -139,7 +139,17 @@ export abstract class ExternalOwner implements Disposable {
     // would also be kept through every scavenge (V8 holds a registered target until a full GC),
     // with its views and buffer: 100,000 open/buf/close cycles grew the heap to 56 MB.
     bufferless.unregister(this)
-    this._adopt(requireBinding('mmap').mappingBuffer(id, this._state.what === 'shared memory'))
+    let buffer: ArrayBuffer
+    try {
+      buffer = requireBinding('mmap').mappingBuffer(id, this._state.what === 'shared memory')
+    } catch (err) {
+      // The runtime refused the buffer (Electron's memory cage), and native code has unmapped the
+      // memory: the owner is closed from here on (RELEASED), not an owner without `buf` (TOO_LARGE).
+      this.#closed = true
+      this._state.closed = true
+      throw err
+    }
+    this._adopt(buffer)
   }
 
   /** @internal Makes `buffer` (a new mapping) the owner's memory, with a fresh `buf` over it. */
@@ -202,6 +212,8 @@ export abstract class ExternalOwner implements Disposable {
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
    * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for a mapped file longer than
    *   `buffer.constants.MAX_LENGTH`, which has no whole view: use MappedFile.window().
+   * @throws {Error} ERR_MEMORYVIEW_EXTERNAL_UNSUPPORTED on the first access in a runtime that refuses
+   *   external ArrayBuffers (Electron's memory cage): the memory is unmapped and the owner closed then.
    */
   get buf(): MemoryView<'B'> {
     this._checkOpen()

@@ -103,6 +103,33 @@ describe('79 lazy mapping buffers: no ArrayBuffer until a view needs one', () =>
     })
   })
 
+  describe('a runtime that refuses the buffer (simulated: Electron\'s memory cage cannot run here)', () => {
+    it('the first buf throws the refusal, nothing stays mapped, and the owner then reads as closed (RELEASED, not TOO_LARGE)', () => {
+      const binding = requireBinding('test')
+      const real = binding.mappingBuffer
+      const live = liveMappings()
+      // What native mappingBuffer() does when napi_create_external_arraybuffer fails: unmaps, throws.
+      binding.mappingBuffer = (id: number) => {
+        binding.unmapId(id)
+        throw Object.assign(new Error('memoryview: this runtime does not allow external ArrayBuffers'), { code: 'ERR_MEMORYVIEW_EXTERNAL_UNSUPPORTED' })
+      }
+      try {
+        for (const open of [() => mmap(smallFile), () => new SharedMemory({ create: true, size: 4096 })]) {
+          const owner = open()
+          expect(liveMappings()).to.equal(live + 1)
+          expectError(() => owner.buf, Error, 'ERR_MEMORYVIEW_EXTERNAL_UNSUPPORTED')
+          expect([liveMappings(), owner.closed]).to.deep.equal([live, true])
+          expectError(() => owner.buf, Error, RELEASED)
+          expectError(() => owner.lease(), Error, RELEASED)
+          owner.close()
+          if (owner instanceof SharedMemory) owner.unlink()
+        }
+      } finally {
+        binding.mappingBuffer = real
+      }
+    })
+  })
+
   describe('the native calls (ABI 8)', () => {
     const binding = () => requireBinding('test')
     const open = (): number => {
