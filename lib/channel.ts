@@ -4,9 +4,10 @@
  *
  * ## Byte layout (protocol version 1) — the one written description; the README links here
  *
- * One POSIX shared-memory segment (the name in the descriptor) of `256 + capacity` bytes. Every
- * header field is a little-endian unsigned 32-bit integer at a 4-byte aligned offset, read and
- * written with sequentially consistent atomic operations (JS `Atomics`):
+ * One shared-memory segment (the name in the descriptor; POSIX shared memory, on Windows a named
+ * file mapping) of `256 + capacity` bytes. Every header field is a little-endian unsigned 32-bit
+ * integer at a 4-byte aligned offset, read and written with sequentially consistent atomic
+ * operations (JS `Atomics`):
  *
  * | offset | field | written by |
  * |---|---|---|
@@ -60,9 +61,10 @@
  * Segment lifetime: the attacher removes the segment's name (shm_unlink) right after attaching,
  * and the creator at close() if nobody attached and the ring is empty (messages sent before the
  * other end attached stay deliverable); so once both ends are attached a crash of either leaves
- * nothing in /dev/shm.
+ * nothing in /dev/shm. (Windows has no names to remove: a segment lives while a process has it open.)
  */
-import { codes, plainError, rangeError, typeError } from './errors'
+import { BufferError, codes, plainError, rangeError, typeError } from './errors'
+import { ManagedBuffer } from './managed-buffer'
 import { MemoryView } from './memoryview'
 import type { MemoryView as PublicMemoryView } from './index'
 import { SharedMemory } from './shm'
@@ -108,7 +110,7 @@ export interface ChannelOptions {
 
 /** What {@link Channel.share} returns and {@link Channel.attach} takes: plain data, safe to post or JSON-encode. */
 export interface ChannelDescriptor {
-  /** Always `'shm'`: the channel lives in POSIX shared memory. */
+  /** Always `'shm'`: the channel lives in a {@link SharedMemory} segment. */
   kind: 'shm'
   /** The shared-memory segment's name, without the leading slash (Python's `SharedMemory(name)`). */
   name: string
@@ -203,7 +205,11 @@ export class Channel implements Disposable {
     this.#u32 = new Uint32Array(buffer, 0, DATA / 4)
     this.#u8 = new Uint8Array(buffer)
     this.#dv = new DataView(buffer)
-    this.#buf = shm.buf
+    // The channel is the received views' `obj`, so that `m.obj.close()` closes this end properly. With
+    // the SharedMemory there, it unmapped the ring under the channel, whose every later call (close()
+    // included) then failed on the detached header with an uncoded TypeError, and the peer never saw
+    // a close. The ManagedBuffer still counts exports in the segment's state (close() checks them).
+    this.#buf = shm._byteView(new ManagedBuffer(buffer, 0, buffer.byteLength, this))
     this.#end = end
     this.#peer = end === 1 ? 2 : 1
     this.#capacity = this.#u32[W_CAPACITY]
@@ -351,15 +357,15 @@ export class Channel implements Disposable {
   }
 
   /**
-   * The next message, as a zero-copy view of its bytes in the ring, or null when there is none now
-   * (or none will come: see {@link Channel.peerClosed}). The view is valid until the next
-   * tryReceive()/receive() or close() on this side, which release it and give its space back to
-   * the producer.
+   * The next message, as a zero-copy view of its bytes in the ring (its `obj` is this channel), or
+   * null when there is none now (or none will come: see {@link Channel.peerClosed}). The view is
+   * valid until the next tryReceive()/receive() or close() on this side, which release it and give
+   * its space back to the producer.
    * @throws {Error} ERR_MEMORYVIEW_CHANNEL_CLOSED after this side's close(); ERR_MEMORYVIEW_PEER_GONE
    *   when the ring is empty and the producer's process died; ERR_MEMORYVIEW_CHANNEL_INVALID when the
    *   other end is the consumer.
-   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while the previous message's view has an export
-   *   (a pin): nothing is taken then.
+   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while the previous message's view, or a view derived
+   *   from it (`subarray()`, `cast()`), has an export (a pin): nothing is taken then.
    */
   tryReceive(): MemoryView<'B'> | null {
     this.#startReceive()
@@ -394,11 +400,15 @@ export class Channel implements Disposable {
   /**
    * Closes this end: the other side drains what was sent, then sees the channel closed. Releases
    * the last received view and unmaps the memory. Idempotent.
-   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while a received view has an export; nothing is
-   *   closed then.
+   * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while a received view, or a view derived from one,
+   *   has an export; nothing is closed then (the other side does not see a close).
    */
   close(): void {
     if (this.#closed) return
+    // Refused before anything changes (the peer would otherwise see a close that did not happen):
+    // an export on any view of a received message, not only on the message's own view, keeps the
+    // segment mapped, and the SharedMemory's close() below would throw after the closed flag is set.
+    this.#refuseWhileExported()
     this.#current?.release()
     this.#current = null
     const i32 = this.#i32
@@ -441,6 +451,21 @@ export class Channel implements Disposable {
       throw plainError(codes.CHANNEL_INVALID, `cannot ${what}: the other end already does (a channel carries messages one way)`)
     }
     this.#role = word
+  }
+
+  /**
+   * BufferError ERR_MEMORYVIEW_EXPORTED while any view over this end's mapping (a received message,
+   * or a view derived from one) has an export. A field read: the segment has no windows.
+   */
+  #refuseWhileExported(): void {
+    const n = this.#shm._state.exports
+    if (n !== 0) {
+      throw new BufferError(
+        `memoryview: ${n} exported buffer${n === 1 ? ' is' : 's are'} held on a received message (or a view of it); ` +
+          'release the Pin (or end the native export) first',
+        codes.EXPORTED,
+      )
+    }
   }
 
   #checkPeerAlive(): void {
@@ -538,6 +563,10 @@ export class Channel implements Disposable {
 
   #releaseCurrent(): void {
     if (this.#current === null) return
+    // Before the view's own release() (which only sees exports on that view): a pin on a view derived
+    // from it (subarray(), cast()) holds the same ring bytes, which the advance below would hand to
+    // the producer to overwrite.
+    this.#refuseWhileExported()
     this.#current.release()
     this.#current = null
     this.#advance((this.#u32[W_HEAD] + this.#currentSize) >>> 0)

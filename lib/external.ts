@@ -3,12 +3,16 @@
  * ArrayBuffer, one `buf` view over it, and a close() that refuses while exports are held and
  * otherwise detaches every JS view and unmaps synchronously.
  *
- * Ownership rules: the owner (MappedFile, SharedMemory) holds the mapping's ArrayBuffer and the view `buf`.
- * close() first asks the ExternalMemory records (one per ArrayBuffer, shared by every managed buffer
- * over it: the whole mapping's and each window's) whether any export is held, then has native code
- * detach each ArrayBuffer and munmap it. resize() replaces the ArrayBuffer and its record: the old
- * record is closed, so views over the old mapping read as released.
- * An owner that is never closed is unmapped when its ArrayBuffer is garbage collected.
+ * Ownership rules: the owner (MappedFile, SharedMemory) holds the native mapping's id until the first
+ * view needs the memory, then the mapping's one ArrayBuffer (made by mappingBuffer()) and the view
+ * `buf`. close() first asks the ExternalMemory records (one per ArrayBuffer, shared by every managed
+ * buffer over it: the whole mapping's and each window's) whether any export is held, then has native
+ * code detach each ArrayBuffer and munmap it, or, when no ArrayBuffer was made, unmap by id
+ * (unmapId()). resize() replaces the ArrayBuffer and its record: the old record is closed, so views
+ * over the old mapping read as released.
+ * An owner that is never closed is unmapped when it is garbage collected (the `bufferless`
+ * FinalizationRegistry) while it has no ArrayBuffer, else when its ArrayBuffer is; at the
+ * environment's teardown (a worker exiting) native code unmaps both kinds.
  */
 import { BufferError, NOT_CLONEABLE_GUARD, codes, plainError, rangeError } from './errors'
 import { ExternalMemory, ManagedBuffer, externalOf, registerExternal } from './managed-buffer'
@@ -135,7 +139,17 @@ export abstract class ExternalOwner implements Disposable {
     // would also be kept through every scavenge (V8 holds a registered target until a full GC),
     // with its views and buffer: 100,000 open/buf/close cycles grew the heap to 56 MB.
     bufferless.unregister(this)
-    this._adopt(requireBinding('mmap').mappingBuffer(id, this._state.what === 'shared memory'))
+    let buffer: ArrayBuffer
+    try {
+      buffer = requireBinding('mmap').mappingBuffer(id, this._state.what === 'shared memory')
+    } catch (err) {
+      // The runtime refused the buffer (Electron's memory cage), and native code has unmapped the
+      // memory: the owner is closed from here on (RELEASED), not an owner without `buf` (TOO_LARGE).
+      this.#closed = true
+      this._state.closed = true
+      throw err
+    }
+    this._adopt(buffer)
   }
 
   /** @internal Makes `buffer` (a new mapping) the owner's memory, with a fresh `buf` over it. */
@@ -198,6 +212,8 @@ export abstract class ExternalOwner implements Disposable {
    * @throws {Error} ERR_MEMORYVIEW_RELEASED after close().
    * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for a mapped file longer than
    *   `buffer.constants.MAX_LENGTH`, which has no whole view: use MappedFile.window().
+   * @throws {Error} ERR_MEMORYVIEW_EXTERNAL_UNSUPPORTED on the first access in a runtime that refuses
+   *   external ArrayBuffers (Electron's memory cage): the memory is unmapped and the owner closed then.
    */
   get buf(): MemoryView<'B'> {
     this._checkOpen()

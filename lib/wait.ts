@@ -72,8 +72,9 @@ declare module './memoryview' {
      * @throws the same errors as `view.wait()`, synchronously; and RangeError
      *   ERR_MEMORYVIEW_TOO_MANY_WAITS beyond 1024 pending waits in this thread.
      * @returns a Promise that rejects with Error ERR_MEMORYVIEW_ABORTED when `signal` aborts (also when
-     *   it is already aborted), and with Error ERR_MEMORYVIEW_RELEASED when the memory's owner is
-     *   closed while the wait is pending.
+     *   it is already aborted; the rejection comes once the waiting thread has left the kernel, so a
+     *   notify() after it neither wakes nor counts this wait), and with Error ERR_MEMORYVIEW_RELEASED
+     *   when the memory's owner is closed while the wait is pending.
      */
     waitAsync(this: MemoryView<WaitFormat>, index: number | bigint, expected: number | bigint, options?: WaitAsyncOptions): Promise<WaitResult>
     /**

@@ -78,18 +78,16 @@ struct MapState {
 
 // Live mappings by address. Process-wide (worker threads map too), so
 // guarded by a mutex; an address is unique while it is mapped. The table is
-// the mapping's only owner: whoever takes a state out of it (unmap(), the
-// finalizer, or the failure path of MapResultToJs) unmaps it, and nobody
-// else can, so the mapping is unmapped exactly once whatever order they run
-// in.
+// the mapping's only owner: whoever takes a state out of it (unmap(),
+// unmapId(), the finalizer, the environment's cleanup hook, or the failure
+// path of MakeBuffer) unmaps it, and nobody else can, so the mapping is
+// unmapped exactly once whatever order they run in.
 std::mutex table_mutex;
 std::unordered_map<void*, std::shared_ptr<MapState>>& Table() {
   static auto* table = new std::unordered_map<void*, std::shared_ptr<MapState>>();
   return *table;
 }
 
-// Removes and returns the live mapping at `addr`, if any (and, with `id`,
-// only if it is that mapping).
 // The address of each live mapping by id, for the calls that name a mapping
 // by the id JS holds before (or without) an ArrayBuffer over it. Guarded by
 // table_mutex, kept in step with Table().
@@ -98,6 +96,8 @@ std::unordered_map<uintptr_t, void*>& Ids() {
   return *ids;
 }
 
+// Removes and returns the live mapping at `addr`, if any (and, with `id`,
+// only if it is that mapping). The caller holds table_mutex.
 std::shared_ptr<MapState> TakeLocked(void* addr, uintptr_t id) {
   auto it = Table().find(addr);
   if (it == Table().end() || (id != 0 && it->second->id != id)) return nullptr;

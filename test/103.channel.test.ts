@@ -13,8 +13,10 @@ import { Worker } from 'node:worker_threads'
 import { BufferError, Channel, SharedMemory } from 'memoryview'
 import { expectError, ABORTED, CHANNEL_CLOSED, CHANNEL_INVALID, EXPORTED, INVALID_ARG, MESSAGE_TOO_LARGE, OUT_OF_RANGE, PEER_GONE, RELEASED } from './helpers/errors'
 import { watchWorker } from './helpers/worker'
+import { requireBinding } from '../lib/binding'
 
 const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures')
+const liveMappings = (): number => requireBinding('test').liveMappings()
 
 const open: Channel[] = []
 const names = new Set<string>()
@@ -186,6 +188,24 @@ describe('103 Channel', () => {
       expect(text(b.tryReceive())).to.equal('two')
     })
 
+    it('a pin on a view derived from the message blocks the next receive too: its bytes are not given back to the producer', () => {
+      const a = create(64)
+      const b = attach(a)
+      expect(a.trySend(Buffer.alloc(20, 1))).to.equal(true)
+      expect(a.trySend(Buffer.alloc(20, 2))).to.equal(true)
+      const part = b.tryReceive()!.subarray(4, 8)
+      const pin = part.pin()
+      try {
+        expectError(() => b.tryReceive(), BufferError, EXPORTED)
+        expect(a.trySend(Buffer.alloc(20, 3))).to.equal(false) // the first record's space is still taken
+        expect([...part]).to.deep.equal([1, 1, 1, 1])
+      } finally {
+        pin.release()
+      }
+      expect([...b.tryReceive()!.tobytes()][0]).to.equal(2)
+      expect(a.trySend(Buffer.alloc(20, 3))).to.equal(true)
+    })
+
     it('trySend() returns false when full and writes nothing; send() waits for room', async () => {
       const a = create(64)
       const b = attach(a)
@@ -326,6 +346,39 @@ describe('103 Channel', () => {
       expect(m.released).to.equal(true)
       expectError(() => b.tryReceive(), Error, CHANNEL_CLOSED)
       expectError(() => b.share(), Error, CHANNEL_CLOSED)
+    })
+
+    it('close() while a view of the last message (or one derived from it) has an export: BufferError EXPORTED, nothing closed, on either side', () => {
+      const a = create()
+      const b = attach(a)
+      a.trySend(Buffer.from('held'))
+      const m = b.tryReceive()!
+      for (const pin of [m.pin(), m.subarray(1, 3).pin()]) {
+        try {
+          expectError(() => b.close(), BufferError, EXPORTED)
+          expect([b.closed, a.peerClosed, m.released]).to.deep.equal([false, false, false])
+          expect(text(m)).to.equal('held')
+        } finally {
+          pin.release()
+        }
+      }
+      expect(b.share().kind).to.equal('shm') // still open (share() throws CHANNEL_CLOSED after close())
+      const live = liveMappings()
+      b.close()
+      expect([b.closed, a.peerClosed, m.released, liveMappings()]).to.deep.equal([true, true, true, live - 1])
+      expectError(() => b.tryReceive(), Error, CHANNEL_CLOSED)
+    })
+
+    it("a received view's obj is the channel: obj.close() closes this end as close() does (the peer sees it)", () => {
+      const a = create()
+      const b = attach(a)
+      a.trySend(Buffer.from('one'))
+      const m = b.tryReceive()!
+      expect(m.obj === b).to.equal(true)
+      ;(m.obj as Channel).close()
+      expect([b.closed, a.peerClosed, m.released]).to.deep.equal([true, true, true])
+      expectError(() => b.tryReceive(), Error, CHANNEL_CLOSED)
+      expectError(() => a.trySend(Buffer.from('two')), Error, CHANNEL_CLOSED)
     })
 
     it('an AbortSignal rejects receive() and send() with ABORTED', async () => {

@@ -103,6 +103,33 @@ describe('79 lazy mapping buffers: no ArrayBuffer until a view needs one', () =>
     })
   })
 
+  describe('a runtime that refuses the buffer (simulated: Electron\'s memory cage cannot run here)', () => {
+    it('the first buf throws the refusal, nothing stays mapped, and the owner then reads as closed (RELEASED, not TOO_LARGE)', () => {
+      const binding = requireBinding('test')
+      const real = binding.mappingBuffer
+      const live = liveMappings()
+      // What native mappingBuffer() does when napi_create_external_arraybuffer fails: unmaps, throws.
+      binding.mappingBuffer = (id: number) => {
+        binding.unmapId(id)
+        throw Object.assign(new Error('memoryview: this runtime does not allow external ArrayBuffers'), { code: 'ERR_MEMORYVIEW_EXTERNAL_UNSUPPORTED' })
+      }
+      try {
+        for (const open of [() => mmap(smallFile), () => new SharedMemory({ create: true, size: 4096 })]) {
+          const owner = open()
+          expect(liveMappings()).to.equal(live + 1)
+          expectError(() => owner.buf, Error, 'ERR_MEMORYVIEW_EXTERNAL_UNSUPPORTED')
+          expect([liveMappings(), owner.closed]).to.deep.equal([live, true])
+          expectError(() => owner.buf, Error, RELEASED)
+          expectError(() => owner.lease(), Error, RELEASED)
+          owner.close()
+          if (owner instanceof SharedMemory) owner.unlink()
+        }
+      } finally {
+        binding.mappingBuffer = real
+      }
+    })
+  })
+
   describe('the native calls (ABI 8)', () => {
     const binding = () => requireBinding('test')
     const open = (): number => {
@@ -206,6 +233,23 @@ describe('79 lazy mapping buffers: no ArrayBuffer until a view needs one', () =>
       const worker = new Worker(code, { eval: true, workerData: { entry, file: smallFile } })
       const watched = watchWorker(worker)
       expect(await watched.next()).to.equal('open')
+      expect(await watched.exited).to.equal(0)
+      expect(liveMappings()).to.equal(live)
+    })
+
+    it('a worker that exits with owners open whose buffer was made (one leased) leaves no mapping behind', async () => {
+      const live = liveMappings()
+      const code = `
+        const { parentPort, workerData } = require('node:worker_threads')
+        const { mmap, SharedMemory } = require(workerData.entry)
+        const owners = [mmap(workerData.file), mmap(workerData.file, { access: 'copy' }), new SharedMemory({ create: true, size: 4096 })]
+        owners[2].unlink()
+        globalThis.kept = [owners, owners.map((o) => o.buf.toTypedArray()), owners[0].lease()]
+        parentPort.postMessage(owners.map((o) => o.buf.get(0)))
+      `
+      const worker = new Worker(code, { eval: true, workerData: { entry, file: smallFile } })
+      const watched = watchWorker(worker)
+      expect(await watched.next()).to.deep.equal([1, 1, 0])
       expect(await watched.exited).to.equal(0)
       expect(liveMappings()).to.equal(live)
     })
