@@ -333,8 +333,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   declare _ta1w: TypedArray | null
   /**
    * @internal For 1-D views with any other stride (step, negative, zero): a TypedArray holding the
-   * view's elements at `_eoff + k * _es0` (the managed buffer's, or the parent's when subarray()
-   * derived the view); null otherwise and after release.
+   * view's elements at `_eoff + k * _es0` (the managed buffer's, one over the view's own bytes, or
+   * the parent's when subarray() derived the view, see slicePaths()); null otherwise and after release.
    */
   declare _tas: TypedArray | null
   /** @internal `_tas` when the view is writable, else null. */
