@@ -1,7 +1,8 @@
 /**
  * Fast element access, kept out of memoryview.ts, which holds the CPython semantics (STYLE.md): the
  * TypedArrays each view reads through (set up by useTyped() when the view is made; a strided
- * subarray() of a 1-D view instead reuses its parent's, see slicePaths() there) and the element
+ * subarray() of a 1-D view instead reuses its parent's, except over a resizable ArrayBuffer, see
+ * slicePaths() there) and the element
  * index of a 3-D/4-D get() or set(). Iteration and the typed comparison behind equals() live in
  * copies.ts.
  *

@@ -15,7 +15,9 @@
  *     views; its owner closes it only when there are none, and after that every view reads as
  *     released.
  *
- * Assumptions: `dv` covers exactly the region; a view's offsets are relative to the region start.
+ * Assumptions: `dv` covers exactly the region (a resizable buffer's tracks the buffer's length; a
+ * fixed-length buffer found detached when it is first asked for gets an empty stand-in); a view's
+ * offsets are relative to the region start.
  * Closing external memory detaches its ArrayBuffer, so every DataView and TypedArray access to it
  * fails; views then report ERR_MEMORYVIEW_RELEASED through `released`.
  */
@@ -145,7 +147,11 @@ export class ManagedBuffer {
     this.dvMade = this.resizable ? new DataView(buffer, byteOffset) : undefined
   }
 
-  /** A DataView over exactly the region (null only in the released views' sentinel), made on first use. */
+  /**
+   * A DataView over exactly the region (null only in the released views' sentinel): made on first use
+   * for a fixed-length buffer (an empty one if it is detached by then), in the constructor for a
+   * resizable one.
+   */
   get dv(): DataView | null {
     const dv = this.dvMade
     return dv !== undefined ? dv : (this.dvMade = this.newDataView())

@@ -145,11 +145,14 @@ function setUpPaths(view: MemoryView<string>): void {
  * The fast path of a strided subarray() of a 1-D view, from its parent's: the parent's TypedArray
  * holds every element of the slice, at `pFirst` and `pStep` in the parent's element numbering, so
  * the new view reads the same array at a new `_eoff` and `_es0`, with no useTyped() and no new
- * TypedArray. False when the new view has unit stride (it needs an exact TypedArray of its own) or
- * the parent has no TypedArray path: the caller then works the paths out as for any view.
+ * TypedArray. False when the new view has unit stride (it needs an exact TypedArray of its own), the
+ * parent has no TypedArray path, or the memory is a resizable ArrayBuffer: the caller then works the
+ * paths out as for any view. There a shrink can cut off the parent's tail (its fixed-length
+ * TypedArray then reads as empty) and leave the slice inside what remains, and tolist() and equals()
+ * count on a live view's TypedArray holding every element.
  */
 function slicePaths(view: MemoryView<string>, parent: MemoryView<string>): boolean {
-  if (view._stride0 === view._itemsize) return false
+  if (view._stride0 === view._itemsize || view._mbuf.resizable) return false
   const exact = parent._ta1
   let ta = exact
   let eoff = pFirst
@@ -330,8 +333,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   declare _ta1w: TypedArray | null
   /**
    * @internal For 1-D views with any other stride (step, negative, zero): a TypedArray holding the
-   * view's elements at `_eoff + k * _es0` (the managed buffer's, or the parent's when subarray()
-   * derived the view); null otherwise and after release.
+   * view's elements at `_eoff + k * _es0` (the managed buffer's, one over the view's own bytes, or
+   * the parent's when subarray() derived the view, see slicePaths()); null otherwise and after release.
    */
   declare _tas: TypedArray | null
   /** @internal `_tas` when the view is writable, else null. */

@@ -166,6 +166,30 @@ describe('64 fast paths: which path each layout takes', () => {
       expect(paths(m)._tasw).to.equal(null)
       expectError(() => m.set(0, 1), TypeError, READONLY)
     })
+    it("a strided subarray() over a resizable ArrayBuffer gets its own TypedArray: a shrink that cuts off only the parent's tail leaves it whole", () => {
+      type Resizable = ArrayBuffer & { resize(n: number): void }
+      const ab = new (ArrayBuffer as unknown as new (n: number, o: object) => Resizable)(128, { maxByteLength: 256 })
+      const parent = memoryview(ab).cast('d')
+      for (let i = 0; i < 16; i++) parent.set(i, i + 0.5)
+      const viaExact = parent.subarray(0, 8, 2)
+      const viaStrided = parent.subarray(null, null, 2).subarray(0, 4)
+      for (const m of [viaExact, viaStrided]) {
+        expect(pathOf(m)).to.equal('strided')
+        expect(paths(m)._tas).to.not.equal(paths(parent)._ta1)
+      }
+      // 64 bytes remain: elements 0..7, so the parent (16 elements) is out of bounds and both slices (0, 2, 4, 6) are not.
+      ab.resize(64)
+      expectError(() => parent.get(0), Error, 'ERR_MEMORYVIEW_OUT_OF_BOUNDS')
+      for (const m of [viaExact, viaStrided]) {
+        expect(m.tolist()).to.deep.equal([0.5, 2.5, 4.5, 6.5])
+        expect([...m]).to.deep.equal([0.5, 2.5, 4.5, 6.5])
+        expect(m.equals(memoryview(new Float64Array([0.5, 2.5, 4.5, 6.5])))).to.equal(true)
+        expect(m.equals(memoryview(new Float64Array([0.5, 2.5, 4.5, 7])))).to.equal(false)
+        m.set(3, -1)
+        expect(m.get(3)).to.equal(-1)
+        m.set(3, 6.5)
+      }
+    })
     it('a unit-stride subarray() of a strided view still gets its own exact TypedArray path only when its stride is the item size', () => {
       const parent = memoryview(doubles(16)).subarray(null, null, 2)
       expect(pathOf(parent.subarray(1, 5))).to.equal('strided')
