@@ -840,7 +840,12 @@ std::unordered_map<const uint32_t*, const void*>& Cancels() {
   return *cancels;
 }
 
-// Registers a waiter of `addr` for as long as it lives.
+// Registers a waiter of `addr` until it leaves. Leaving and taking a token
+// happen under the lock WakeAddress() counts under, in one step: a waiter
+// that has decided to return (timed out, cancelled, saw the word change, or
+// took its token) is no longer counted, so notify() never counts a waiter
+// that is already on its way out, and never leaves behind a token that a
+// later waiter would take as a wake nobody sent.
 class WaiterEntry {
  public:
   WaiterEntry(const void* addr, const uint32_t* cancel)
@@ -851,23 +856,42 @@ class WaiterEntry {
   }
   ~WaiterEntry() {
     std::lock_guard<std::mutex> lock(waiters_mutex);
-    if (cancel_ != nullptr) Cancels().erase(cancel_);
-    auto it = Waiters().find(addr_);
-    // The last waiter leaves: tokens nobody took go with it.
-    if (--it->second.waiting == 0) Waiters().erase(it);
+    LeaveLocked();
   }
-  // Takes a wake token if one is there.
+  // Takes a wake token if one is there, and then leaves.
   bool TakeToken() {
     std::lock_guard<std::mutex> lock(waiters_mutex);
     AddressWaiters& entry = Waiters()[addr_];
     if (entry.tokens == 0) return false;
     entry.tokens--;
+    LeaveLocked();
     return true;
+  }
+  // Leaves, unless a token is there: then takes it (and leaves) and returns
+  // true, and the wait ends "ok", since notify() counted it.
+  bool Leave() {
+    std::lock_guard<std::mutex> lock(waiters_mutex);
+    if (left_) return false;
+    auto it = Waiters().find(addr_);
+    bool took = it->second.tokens > 0;
+    if (took) it->second.tokens--;
+    LeaveLocked();
+    return took;
   }
 
  private:
+  void LeaveLocked() {
+    if (left_) return;
+    left_ = true;
+    if (cancel_ != nullptr) Cancels().erase(cancel_);
+    auto it = Waiters().find(addr_);
+    // The last waiter leaves: no token can be left (see above).
+    if (--it->second.waiting == 0) Waiters().erase(it);
+  }
+
   const void* addr_;
   const uint32_t* cancel_;
+  bool left_ = false;
 };
 
 }  // namespace
@@ -888,18 +912,21 @@ int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
       *out = WaitResult::kOk;  // notify() from this process
       return 0;
     }
+    // Each way out below leaves through Leave(), which takes a token that
+    // arrived meanwhile instead (see WaiterEntry).
     if (cancel != nullptr && LoadWord(cancel) != 0) {
-      *out = WaitResult::kCancelled;
+      *out = entry.Leave() ? WaitResult::kOk : WaitResult::kCancelled;
       return 0;
     }
     if (LoadWord(addr) != expected) {
       // Changed while we slept: how another process's notify() reaches us.
+      entry.Leave();
       *out = WaitResult::kOk;
       return 0;
     }
     int64_t remaining = deadline < 0 ? -1 : deadline - NowNs();
     if (deadline >= 0 && remaining <= 0) {
-      *out = WaitResult::kTimedOut;
+      *out = entry.Leave() ? WaitResult::kOk : WaitResult::kTimedOut;
       return 0;
     }
     int64_t slice = kSliceMs;
@@ -911,7 +938,12 @@ int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
     if (!::WaitOnAddress(const_cast<uint32_t*>(addr), &compare,
                          sizeof(compare), static_cast<DWORD>(slice)) &&
         GetLastError() != ERROR_TIMEOUT) {
-      return LastErrno();
+      int rc = LastErrno();
+      if (entry.Leave()) {
+        *out = WaitResult::kOk;
+        return 0;
+      }
+      return rc;
     }
     // Woken, timed out or returned early: the top of the loop decides.
   }
