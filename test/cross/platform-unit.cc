@@ -787,12 +787,12 @@ void TestErrors() {
   Check(ErrnoName(0) == nullptr && ErrnoName(-5) == nullptr,
         "ErrnoName of a value outside the table is null");
   int count = 0;
-  const int* values = ErrnoNameValues(&count);
+  const ErrnoEntry* table = ErrnoTable(&count);
   bool distinct = true;
   for (int i = 0; i < count; i++) {
     for (int j = i + 1; j < count; j++) {
       // ENOTSUP and EOPNOTSUPP are one value on Linux; the table has one.
-      if (values[i] == values[j]) distinct = false;
+      if (table[i].value == table[j].value) distinct = false;
     }
   }
   Check(distinct, "the errno table has no value twice on this OS");
@@ -809,9 +809,9 @@ int main(int argc, char** argv) {
   }
   if (argc > 1 && std::strcmp(argv[1], "--errno") == 0) {
     int count = 0;
-    const int* values = ErrnoNameValues(&count);
+    const ErrnoEntry* table = ErrnoTable(&count);
     for (int i = 0; i < count; i++) {
-      std::printf("%d %s\n", values[i], ErrnoName(values[i]));
+      std::printf("%d %s\n", table[i].value, table[i].name);
     }
     return 0;
   }
