@@ -1,5 +1,5 @@
-// What only Linux does: blocks reserved with posix_fallocate, madvise and
-// posix_fadvise flags, mincore's `unsigned char*` vector, and waiting on a
+// What only Linux does: blocks reserved with posix_fallocate, posix_fadvise
+// flags, mincore's `unsigned char*` vector, and waiting on a
 // shared word with futex (futex_waitv for a cancellable wait). Everything
 // POSIX systems share is in platform_posix.cc.
 
@@ -55,16 +55,6 @@ int SizeNewSharedMemory(int fd, int64_t size, bool reserve,
 
 int PageResidency(void* addr, size_t length, unsigned char* vec) {
   return mincore(addr, length, vec) == 0 ? 0 : -errno;
-}
-
-int AdviseRange(void* addr, size_t length, Advice advice) {
-  // MADV_DONTNEED on Linux drops the pages at once: a shared file mapping
-  // rereads them from the file, a private (copy) mapping loses its changes.
-  static const int kAdvice[] = {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL,
-                                MADV_WILLNEED, MADV_DONTNEED};
-  return madvise(addr, length, kAdvice[static_cast<int>(advice)]) == 0
-             ? 0
-             : -errno;
 }
 
 }  // namespace posix

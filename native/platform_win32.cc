@@ -59,6 +59,7 @@
 
 #include "errno_compat.h"
 #include "platform.h"
+#include "platform_plan.h"
 
 extern "C" HANDLE uv_get_osfhandle(int fd);
 
@@ -274,31 +275,6 @@ bool Describe(HANDLE file, FileFacts* facts) {
                info.nFileIndexLow;
   facts->directory = (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
   return true;
-}
-
-// As platform_posix.cc: how many bytes to map, or why not, with no system
-// call, so that callers can decide before they grow a file.
-MapRefusal PlanLength(bool regular, int64_t file_size, int64_t offset,
-                      int64_t length, int64_t max_length, int64_t* planned) {
-  if (regular) {
-    if (length == 0) {
-      if (file_size == 0) return MapRefusal::kEmptyFile;
-      if (offset >= file_size) return MapRefusal::kOffsetPastEnd;
-      length = file_size - offset;
-    } else if (offset > file_size || file_size - offset < length) {
-      return MapRefusal::kLengthPastEnd;
-    }
-  } else if (length == 0) {
-    return MapRefusal::kEmptyFile;
-  }
-  *planned = length;
-  return length > max_length ? MapRefusal::kTooLarge : MapRefusal::kNone;
-}
-
-int Refuse(MapResult* out, MapRefusal refusal, int64_t planned) {
-  out->refusal = refusal;
-  if (refusal == MapRefusal::kTooLarge) out->refused_length = planned;
-  return 0;
 }
 
 // Maps [offset, offset + length) of `file`. kWrite: a shared read-write
