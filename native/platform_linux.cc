@@ -120,6 +120,10 @@ std::atomic<bool> waitv_unsupported{false};
 int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
                   uint32_t* cancel, WaitResult* out) {
   const int64_t deadline = timeout_ns < 0 ? -1 : MonotonicNs() + timeout_ns;
+  // Set once a kernel wait has begun and we wait again (a slice ran out, or
+  // EINTR): from then on a word that differs changed while we waited, which
+  // is a wake ("ok", as on macOS and Windows), not "not-equal".
+  bool slept = false;
   for (;;) {
     if (cancel != nullptr &&
         __atomic_load_n(cancel, __ATOMIC_SEQ_CST) != 0) {
@@ -166,10 +170,13 @@ int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
       // futex_waitv also refuses when the cancel word is already set.
       *out = cancel != nullptr && __atomic_load_n(cancel, __ATOMIC_SEQ_CST)
                  ? WaitResult::kCancelled
-                 : WaitResult::kNotEqual;
+                 : slept ? WaitResult::kOk : WaitResult::kNotEqual;
       return 0;
     }
-    if (errno == EINTR || (errno == ETIMEDOUT && sliced)) continue;
+    if (errno == EINTR || (errno == ETIMEDOUT && sliced)) {
+      slept = true;
+      continue;
+    }
     if (errno == ETIMEDOUT) {
       *out = WaitResult::kTimedOut;
       return 0;
