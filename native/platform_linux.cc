@@ -177,6 +177,12 @@ int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
       slept = true;
       continue;
     }
+    // Cancelled meanwhile: close() cancels a waitAsync() and unmaps its
+    // memory at once, so the kernel may have found the word unmapped
+    // (EFAULT). The top of the loop reports the cancellation.
+    if (cancel != nullptr && __atomic_load_n(cancel, __ATOMIC_SEQ_CST) != 0) {
+      continue;
+    }
     if (errno == ETIMEDOUT) {
       *out = WaitResult::kTimedOut;
       return 0;

@@ -512,7 +512,12 @@ int Flush(void* addr, size_t mapping_length, int64_t offset, int64_t length) {
   return 0;
 }
 
-int Unmap(void* addr, size_t /*length*/) {
+namespace {
+void LeaveBeforeUnmap(const void* addr, size_t length);
+}  // namespace
+
+int Unmap(void* addr, size_t length) {
+  LeaveBeforeUnmap(addr, length);
   // A view is unmapped whole, by its base address.
   int rc = UnmapViewOfFile(addr) ? 0 : LastErrno();
   ViewHandles handles;
@@ -870,6 +875,35 @@ class WaiterEntry {
   bool left_ = false;
 };
 
+// Cancels every cancellable waiter (waitAsync) of a word in [addr, addr +
+// length) and waits until each has left, so that none reads the word after
+// Unmap() unmaps it. Its caller has normally cancelled them already
+// (CancelWaitsInRange in native/wait.cc); a waiter it did not (a mapping
+// collected while a wait is pending) ends kCancelled here rather than
+// touching freed memory. The cancel words are written under the lock that a
+// waiter leaves under, so each belongs to a live waiter. Waiters leave at
+// once when woken, so this spins for microseconds, not a slice.
+void LeaveBeforeUnmap(const void* addr, size_t length) {
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(addr);
+  for (;;) {
+    std::vector<const void*> words;
+    {
+      std::lock_guard<std::mutex> lock(waiters_mutex);
+      for (const auto& entry : Cancels()) {
+        uintptr_t word = reinterpret_cast<uintptr_t>(entry.second);
+        if (word < begin || word - begin >= length) continue;
+        reinterpret_cast<std::atomic<uint32_t>*>(
+            const_cast<uint32_t*>(entry.first))
+            ->store(1, std::memory_order_seq_cst);
+        words.push_back(entry.second);
+      }
+    }
+    if (words.empty()) return;
+    for (const void* word : words) WakeByAddressAll(const_cast<void*>(word));
+    SwitchToThread();
+  }
+}
+
 }  // namespace
 
 int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
@@ -878,11 +912,20 @@ int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
     return -EINVAL;
   }
   const int64_t deadline = timeout_ns < 0 ? -1 : NowNs() + timeout_ns;
-  if (LoadWord(addr) != expected) {
-    *out = WaitResult::kNotEqual;
+  // Registered before the word is first read, and the cancel word read
+  // before it each time: Unmap() waits for registered cancellable waiters of
+  // its range to leave, so a waiter reads the word only while it is mapped
+  // (a read of an unmapped word is an access violation that kills the
+  // process; POSIX reports EFAULT instead).
+  WaiterEntry entry(addr, cancel);
+  if (cancel != nullptr && LoadWord(cancel) != 0) {
+    *out = entry.Leave() ? WaitResult::kOk : WaitResult::kCancelled;
     return 0;
   }
-  WaiterEntry entry(addr, cancel);
+  if (LoadWord(addr) != expected) {
+    *out = entry.Leave() ? WaitResult::kOk : WaitResult::kNotEqual;
+    return 0;
+  }
   for (;;) {
     if (entry.TakeToken()) {
       *out = WaitResult::kOk;  // notify() from this process

@@ -743,6 +743,55 @@ struct CrossWait {
   int64_t woke_ns;       // steady clock when the child's wait returned
 };
 
+// A child (a crash must fail one check, not the run): what close() does to
+// a pending waitAsync(), many times over. The waiter's cancel word is set
+// and the memory unmapped at once, while the waiter's thread may be about to
+// read the word or sleep on it. Every wait must end kCancelled: no fault, no
+// error from the unmapped word. Exit 0, or 5 + the round's failure.
+int UnmapRaceChild(const std::string& name) {
+  for (int round = 0; round < 200; round++) {
+    MapResult m;
+    std::string segment = name + "_" + std::to_string(round);
+    if (MapSharedMemory(segment.c_str(), true, 4096, true, kMax, &m) != 0) {
+      return 3;
+    }
+    auto* word = static_cast<uint32_t*>(m.addr) + 16;
+    uint32_t cancel = 0;
+    WaitResult got = WaitResult::kOk;
+    int got_rc = 1;
+    std::thread waiter([&] {
+      got_rc = WaitOnAddress(word, 0, 20 * 1000000000LL, &cancel, &got);
+    });
+    // Some rounds let the waiter get further before the close.
+    for (int i = 0; i < round % 7 * 50; i++) std::this_thread::yield();
+    WakeCancel(&cancel);
+    Unmap(m.addr, m.length);
+#ifndef _WIN32
+    UnlinkSharedMemory(segment.c_str());
+#endif
+    waiter.join();
+    if (got_rc != 0) {
+      std::printf("     round %d: %s\n", round, Rc(got_rc).c_str());
+      return 5;
+    }
+    if (got != WaitResult::kCancelled) {
+      std::printf("     round %d: result %d\n", round, static_cast<int>(got));
+      return 6;
+    }
+  }
+  return 0;
+}
+
+void TestUnmapRace() {
+  std::string name =
+      std::string(kShmPrefix) + "mvunit_race_" + std::to_string(Pid());
+  int status = RunChild("--unmap-race-child", name);
+  Check(status == 0,
+        "a cancelled wait on memory unmapped at once ends kCancelled (200 "
+        "rounds, in a child)",
+        "child exit status " + std::to_string(status));
+}
+
 // The child: opens the segment, says it is ready, waits on the word.
 int WaitChild(const std::string& name) {
   MapResult m;
@@ -839,6 +888,9 @@ int main(int argc, char** argv) {
   if (argc > 2 && std::strcmp(argv[1], "--wait-child") == 0) {
     return WaitChild(argv[2]);
   }
+  if (argc > 2 && std::strcmp(argv[1], "--unmap-race-child") == 0) {
+    return UnmapRaceChild(argv[2]);
+  }
   if (argc > 1 && std::strcmp(argv[1], "--errno") == 0) {
     int count = 0;
     const ErrnoEntry* table = ErrnoTable(&count);
@@ -857,6 +909,7 @@ int main(int argc, char** argv) {
   TestSharedMemory();
   TestWait();
   TestCrossProcessWait();
+  TestUnmapRace();
   TestErrors();
   std::error_code ignored;
   fs::remove_all(dir, ignored);
