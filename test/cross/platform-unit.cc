@@ -1,11 +1,14 @@
 // A unit test of native/platform.h, without Node or Node-API: built with
-// each platform layer (platform_posix.cc natively on Linux,
-// platform_win32.cc with mingw-w64 and run under Wine by windows.sh).
+// each platform layer (platform_posix.cc + platform_linux.cc natively on
+// Linux by windows.sh and statically for musl by macos.sh, platform_win32.cc
+// with mingw-w64 and run under Wine by windows.sh; compiled only for macOS).
 //
 // Usage: platform-unit            run every check, print PASS/FAIL/SKIP
 //        platform-unit --errno    print "<errno> <name>" for every entry of
 //                                 native/errno_compat.h's table (windows.sh
 //                                 compares them with libuv's names on Linux)
+//        platform-unit --wait-child NAME, --unmap-race-child NAME
+//                                 the child processes of two checks
 // Exit status: 0 when nothing failed.
 
 #include <atomic>
