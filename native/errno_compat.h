@@ -22,19 +22,16 @@
 
 namespace memoryview {
 
-// The POSIX name of a (positive) errno value ("ENOENT"), or nullptr when it
-// is not one the platform layers return. Agrees with libuv's uv_err_name()
-// on Linux (checked by test/cross/windows.sh); unlike uv_err_name() it takes
-// the C runtime's errno on Windows too, where libuv's own codes are not
-// -errno (UV_ENOENT is -4058 there).
-// Inline (not in a .cc of its own) so that binding.gyp's source list needs
-// no change for it.
-inline const char* ErrnoName(int err) {
-  struct Entry {
-    int value;
-    const char* name;
-  };
-  static const Entry kNames[] = {
+// One errno value the platform layers return, with its POSIX name.
+struct ErrnoEntry {
+  int value;
+  const char* name;
+};
+
+// The table ErrnoName() looks names up in, and its length in *count (also
+// for the check that it agrees with libuv: platform-unit --errno).
+inline const ErrnoEntry* ErrnoTable(int* count) {
+  static const ErrnoEntry kTable[] = {
       {ENOENT, "ENOENT"},
       {EACCES, "EACCES"},
       {EEXIST, "EEXIST"},
@@ -68,17 +65,24 @@ inline const char* ErrnoName(int err) {
       {EXDEV, "EXDEV"},
       {ECANCELED, "ECANCELED"},
   };
-  for (const Entry& entry : kNames) {
-    if (entry.value == err) return entry.name;
-  }
-  return nullptr;
+  *count = static_cast<int>(sizeof(kTable) / sizeof(kTable[0]));
+  return kTable;
 }
 
-// Every entry of the table, for the check that it agrees with libuv.
-inline const int* ErrnoNameValues(int* count) {
-  static const int kValues[] = {ENOENT, EACCES, EEXIST, ENOSPC, ENOMEM, EINVAL, EISDIR, ESTALE, EBADF, EPERM, EBUSY, EFBIG, EAGAIN, EINTR, EIO, ENAMETOOLONG, EMFILE, ENFILE, ENOTDIR, ENXIO, EROFS, ETXTBSY, ENOSYS, EOVERFLOW, EFAULT, ENODEV, ENOTSUP, ETIMEDOUT, ELOOP, ESPIPE, EXDEV, ECANCELED};
-  *count = static_cast<int>(sizeof(kValues) / sizeof(kValues[0]));
-  return kValues;
+// The POSIX name of a (positive) errno value ("ENOENT"), or nullptr when it
+// is not one the platform layers return. Agrees with libuv's uv_err_name()
+// on Linux (checked by test/cross/windows.sh); unlike uv_err_name() it takes
+// the C runtime's errno on Windows too, where libuv's own codes are not
+// -errno (UV_ENOENT is -4058 there).
+// Inline (not in a .cc of its own) so that binding.gyp's source list needs
+// no change for it.
+inline const char* ErrnoName(int err) {
+  int count = 0;
+  const ErrnoEntry* table = ErrnoTable(&count);
+  for (int i = 0; i < count; i++) {
+    if (table[i].value == err) return table[i].name;
+  }
+  return nullptr;
 }
 
 }  // namespace memoryview

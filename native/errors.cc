@@ -83,6 +83,8 @@ int UvCode(int err) {
 
 }  // namespace
 
+int UvErrno(int negative_errno) { return UvCode(-negative_errno); }
+
 Napi::Error MakeError(Napi::Env env, ErrorKind kind, const char* code,
                       const std::string& message) {
   Napi::Function constructor = ConstructorFor(env, kind);

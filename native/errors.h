@@ -44,6 +44,13 @@ Napi::Error MakeError(Napi::Env env, ErrorKind kind, const char* code,
                                    const char* syscall,
                                    const std::string& path = "");
 
+// libuv's code for a platform layer's -errno: what Node's own errors carry
+// as `errno` and what util.getSystemErrorName() names. The same number on
+// Unix; on Windows the platform layer returns the C runtime's errno
+// (-ENOENT is -2) and libuv's code differs (UV_ENOENT is -4058). For a
+// number reported to JS without ThrowSystemError() (waitAsync's result).
+int UvErrno(int negative_errno);
+
 // Throws TypeError "Illegal invocation" (code ERR_INVALID_THIS), what V8
 // throws for a builtin method called on a foreign receiver.
 [[noreturn]] void ThrowIllegalInvocation(Napi::Env env);

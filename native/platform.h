@@ -144,11 +144,14 @@ int MapFileRange(int fd, int64_t offset, int64_t length, void** addr,
 // (Linux: futex without FUTEX_PRIVATE_FLAG, so that two processes mapping the
 // same shared memory or file wait on the same word; macOS:
 // os_sync_wait_on_address with OS_SYNC_WAIT_ON_ADDRESS_SHARED on 14.4 and
-// later, __ulock_wait2 with UL_COMPARE_AND_WAIT_SHARED before). Nothing here allocates:
-// `addr` must stay mapped for the duration of the call, which the caller
-// guarantees (a word unmapped while a waiter sleeps is harmless: the kernel
-// keys shared futexes by the backing object, and the waiter simply sleeps
-// until it is woken, cancelled or times out).
+// later, __ulock_wait2 with UL_COMPARE_AND_WAIT_SHARED before; Windows:
+// WaitOnAddress within the process, a changed word seen within a 10 ms slice
+// across processes). Nothing here allocates.
+// A wait without `cancel` needs `addr` mapped until it returns. A cancellable
+// wait's memory may be unmapped right after WakeCancel() (close() does
+// that): the wait then ends kCancelled and never faults (Linux and macOS:
+// the kernel's EFAULT is read as the cancellation; Windows: Unmap() waits
+// until the cancelled waiters of its range have left).
 enum class WaitResult { kOk = 0, kNotEqual = 1, kTimedOut = 2, kCancelled = 3 };
 
 // Sleeps while *addr == expected, until woken by WakeAddress(addr), the
@@ -159,8 +162,8 @@ enum class WaitResult { kOk = 0, kNotEqual = 1, kTimedOut = 2, kCancelled = 3 };
 int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
                   uint32_t* cancel, WaitResult* out);
 
-// Wakes up to `count` waiters of `addr` in every process; returns how many
-// woke, or -errno.
+// Wakes up to `count` waiters of `addr` in every process (Windows: in this
+// process; others see the changed word); returns how many woke, or -errno.
 int WakeAddress(const uint32_t* addr, int count);
 
 // Sets *cancel to 1 and wakes the one WaitOnAddress() that passed it (on

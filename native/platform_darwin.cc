@@ -79,17 +79,6 @@ int PageResidency(void* addr, size_t length, unsigned char* vec) {
                                                                    : -errno;
 }
 
-int AdviseRange(void* addr, size_t length, Advice advice) {
-  // The same flags as Linux, but MADV_DONTNEED is only a hint here: the pages
-  // keep their contents (a copy mapping keeps its private changes) and are
-  // merely reclaimed first.
-  static const int kAdvice[] = {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL,
-                                MADV_WILLNEED, MADV_DONTNEED};
-  return madvise(addr, length, kAdvice[static_cast<int>(advice)]) == 0
-             ? 0
-             : -errno;
-}
-
 }  // namespace posix
 
 int FileAdvise(int fd, int64_t offset, int64_t length, Advice advice) {

@@ -1,5 +1,5 @@
-// What only Linux does: blocks reserved with posix_fallocate, madvise and
-// posix_fadvise flags, mincore's `unsigned char*` vector, and waiting on a
+// What only Linux does: blocks reserved with posix_fallocate, posix_fadvise
+// flags, mincore's `unsigned char*` vector, and waiting on a
 // shared word with futex (futex_waitv for a cancellable wait). Everything
 // POSIX systems share is in platform_posix.cc.
 
@@ -55,16 +55,6 @@ int SizeNewSharedMemory(int fd, int64_t size, bool reserve,
 
 int PageResidency(void* addr, size_t length, unsigned char* vec) {
   return mincore(addr, length, vec) == 0 ? 0 : -errno;
-}
-
-int AdviseRange(void* addr, size_t length, Advice advice) {
-  // MADV_DONTNEED on Linux drops the pages at once: a shared file mapping
-  // rereads them from the file, a private (copy) mapping loses its changes.
-  static const int kAdvice[] = {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL,
-                                MADV_WILLNEED, MADV_DONTNEED};
-  return madvise(addr, length, kAdvice[static_cast<int>(advice)]) == 0
-             ? 0
-             : -errno;
 }
 
 }  // namespace posix
@@ -130,6 +120,10 @@ std::atomic<bool> waitv_unsupported{false};
 int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
                   uint32_t* cancel, WaitResult* out) {
   const int64_t deadline = timeout_ns < 0 ? -1 : MonotonicNs() + timeout_ns;
+  // Set once a kernel wait has begun and we wait again (a slice ran out, or
+  // EINTR): from then on a word that differs changed while we waited, which
+  // is a wake ("ok", as on macOS and Windows), not "not-equal".
+  bool slept = false;
   for (;;) {
     if (cancel != nullptr &&
         __atomic_load_n(cancel, __ATOMIC_SEQ_CST) != 0) {
@@ -176,10 +170,19 @@ int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
       // futex_waitv also refuses when the cancel word is already set.
       *out = cancel != nullptr && __atomic_load_n(cancel, __ATOMIC_SEQ_CST)
                  ? WaitResult::kCancelled
-                 : WaitResult::kNotEqual;
+                 : slept ? WaitResult::kOk : WaitResult::kNotEqual;
       return 0;
     }
-    if (errno == EINTR || (errno == ETIMEDOUT && sliced)) continue;
+    if (errno == EINTR || (errno == ETIMEDOUT && sliced)) {
+      slept = true;
+      continue;
+    }
+    // Cancelled meanwhile: close() cancels a waitAsync() and unmaps its
+    // memory at once, so the kernel may have found the word unmapped
+    // (EFAULT). The top of the loop reports the cancellation.
+    if (cancel != nullptr && __atomic_load_n(cancel, __ATOMIC_SEQ_CST) != 0) {
+      continue;
+    }
     if (errno == ETIMEDOUT) {
       *out = WaitResult::kTimedOut;
       return 0;

@@ -1,10 +1,11 @@
 // What every POSIX system shares: files and shared memory opened, mapped,
-// flushed and unmapped, and the rules deciding what to map. What differs
-// (reserving blocks, paging advice, mincore's signature, waiting on a word)
-// is in platform_linux.cc / platform_darwin.cc behind
-// platform_posix_internal.h.
+// flushed and unmapped, and madvise(). The rules deciding what to map are in
+// platform_plan.h (shared with Windows). What differs (reserving blocks,
+// file advice, mincore's signature, waiting on a word) is in
+// platform_linux.cc / platform_darwin.cc behind platform_posix_internal.h.
 
 #include "platform.h"
+#include "platform_plan.h"
 #include "platform_posix_internal.h"
 
 #include <errno.h>
@@ -40,34 +41,6 @@ int OpenRetrying(const char* path, int flags, mode_t mode) {
     fd = open(path, flags | O_CLOEXEC, mode);
   } while (fd < 0 && errno == EINTR);
   return fd;
-}
-
-// Decides how many bytes to map of a file of `file_size` bytes (`regular`:
-// a regular file, whose size bounds the range), or why not. Makes no system
-// call, so callers can ask before they grow a file. The range checks come
-// first: a range outside the file is refused as such whatever its length.
-MapRefusal PlanLength(bool regular, int64_t file_size, int64_t offset,
-                      int64_t length, int64_t max_length, int64_t* planned) {
-  if (regular) {
-    if (length == 0) {
-      if (file_size == 0) return MapRefusal::kEmptyFile;
-      if (offset >= file_size) return MapRefusal::kOffsetPastEnd;
-      length = file_size - offset;
-    } else if (offset > file_size || file_size - offset < length) {
-      return MapRefusal::kLengthPastEnd;
-    }
-  } else if (length == 0) {
-    return MapRefusal::kEmptyFile;
-  }
-  *planned = length;
-  return length > max_length ? MapRefusal::kTooLarge : MapRefusal::kNone;
-}
-
-// Records a refusal; returns 0 (a refusal is not a failed system call).
-int Refuse(MapResult* out, MapRefusal refusal, int64_t planned) {
-  out->refusal = refusal;
-  if (refusal == MapRefusal::kTooLarge) out->refused_length = planned;
-  return 0;
 }
 
 // Maps [offset, offset + length) of an open fd; length 0 means "to the end".
@@ -320,8 +293,17 @@ int Advise(void* addr, int64_t offset, int64_t length, Advice advice) {
   int64_t start, end;
   PageSpan(offset, length, &start, &end);
   if (end <= start) return 0;
-  return posix::AdviseRange(static_cast<char*>(addr) + start,
-                            static_cast<size_t>(end - start), advice);
+  // The same flags on Linux and macOS; what MADV_DONTNEED does differs (see
+  // platform.h): Linux drops the pages at once (a private copy mapping loses
+  // its changes), macOS keeps their contents and only reclaims them first.
+  static const int kAdvice[] = {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL,
+                                MADV_WILLNEED, MADV_DONTNEED};
+  if (madvise(static_cast<char*>(addr) + start,
+              static_cast<size_t>(end - start),
+              kAdvice[static_cast<int>(advice)]) != 0) {
+    return -errno;
+  }
+  return 0;
 }
 
 int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident) {

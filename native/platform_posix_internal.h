@@ -1,5 +1,5 @@
 // The seam between native/platform_posix.cc (what every POSIX system shares:
-// open, mmap, msync, munmap, shm_open, the refusal rules) and the one file
+// open, mmap, msync, munmap, shm_open, madvise) and the one file
 // per system that supplies what differs: native/platform_linux.cc or
 // native/platform_darwin.cc. Only those three files include this header; the
 // rest of native/ sees platform.h alone.
@@ -36,10 +36,6 @@ int SizeNewSharedMemory(int fd, int64_t size, bool reserve,
 // per page whose bit 0 says "resident". Returns 0 or -errno. (Linux declares
 // the vector `unsigned char*`, macOS `char*`.)
 int PageResidency(void* addr, size_t length, unsigned char* vec);
-
-// madvise() of [addr, addr + length) (addr page-aligned) with the system's
-// flag for `advice`. Returns 0 or -errno.
-int AdviseRange(void* addr, size_t length, Advice advice);
 
 }  // namespace posix
 }  // namespace memoryview

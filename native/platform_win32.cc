@@ -59,6 +59,7 @@
 
 #include "errno_compat.h"
 #include "platform.h"
+#include "platform_plan.h"
 
 extern "C" HANDLE uv_get_osfhandle(int fd);
 
@@ -274,31 +275,6 @@ bool Describe(HANDLE file, FileFacts* facts) {
                info.nFileIndexLow;
   facts->directory = (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
   return true;
-}
-
-// As platform_posix.cc: how many bytes to map, or why not, with no system
-// call, so that callers can decide before they grow a file.
-MapRefusal PlanLength(bool regular, int64_t file_size, int64_t offset,
-                      int64_t length, int64_t max_length, int64_t* planned) {
-  if (regular) {
-    if (length == 0) {
-      if (file_size == 0) return MapRefusal::kEmptyFile;
-      if (offset >= file_size) return MapRefusal::kOffsetPastEnd;
-      length = file_size - offset;
-    } else if (offset > file_size || file_size - offset < length) {
-      return MapRefusal::kLengthPastEnd;
-    }
-  } else if (length == 0) {
-    return MapRefusal::kEmptyFile;
-  }
-  *planned = length;
-  return length > max_length ? MapRefusal::kTooLarge : MapRefusal::kNone;
-}
-
-int Refuse(MapResult* out, MapRefusal refusal, int64_t planned) {
-  out->refusal = refusal;
-  if (refusal == MapRefusal::kTooLarge) out->refused_length = planned;
-  return 0;
 }
 
 // Maps [offset, offset + length) of `file`. kWrite: a shared read-write
@@ -536,7 +512,12 @@ int Flush(void* addr, size_t mapping_length, int64_t offset, int64_t length) {
   return 0;
 }
 
-int Unmap(void* addr, size_t /*length*/) {
+namespace {
+void LeaveBeforeUnmap(const void* addr, size_t length);
+}  // namespace
+
+int Unmap(void* addr, size_t length) {
+  LeaveBeforeUnmap(addr, length);
   // A view is unmapped whole, by its base address.
   int rc = UnmapViewOfFile(addr) ? 0 : LastErrno();
   ViewHandles handles;
@@ -840,7 +821,12 @@ std::unordered_map<const uint32_t*, const void*>& Cancels() {
   return *cancels;
 }
 
-// Registers a waiter of `addr` for as long as it lives.
+// Registers a waiter of `addr` until it leaves. Leaving and taking a token
+// happen under the lock WakeAddress() counts under, in one step: a waiter
+// that has decided to return (timed out, cancelled, saw the word change, or
+// took its token) is no longer counted, so notify() never counts a waiter
+// that is already on its way out, and never leaves behind a token that a
+// later waiter would take as a wake nobody sent.
 class WaiterEntry {
  public:
   WaiterEntry(const void* addr, const uint32_t* cancel)
@@ -851,24 +837,72 @@ class WaiterEntry {
   }
   ~WaiterEntry() {
     std::lock_guard<std::mutex> lock(waiters_mutex);
-    if (cancel_ != nullptr) Cancels().erase(cancel_);
-    auto it = Waiters().find(addr_);
-    // The last waiter leaves: tokens nobody took go with it.
-    if (--it->second.waiting == 0) Waiters().erase(it);
+    LeaveLocked();
   }
-  // Takes a wake token if one is there.
+  // Takes a wake token if one is there, and then leaves.
   bool TakeToken() {
     std::lock_guard<std::mutex> lock(waiters_mutex);
     AddressWaiters& entry = Waiters()[addr_];
     if (entry.tokens == 0) return false;
     entry.tokens--;
+    LeaveLocked();
     return true;
+  }
+  // Leaves, unless a token is there: then takes it (and leaves) and returns
+  // true, and the wait ends "ok", since notify() counted it.
+  bool Leave() {
+    std::lock_guard<std::mutex> lock(waiters_mutex);
+    if (left_) return false;
+    auto it = Waiters().find(addr_);
+    bool took = it->second.tokens > 0;
+    if (took) it->second.tokens--;
+    LeaveLocked();
+    return took;
   }
 
  private:
+  void LeaveLocked() {
+    if (left_) return;
+    left_ = true;
+    if (cancel_ != nullptr) Cancels().erase(cancel_);
+    auto it = Waiters().find(addr_);
+    // The last waiter leaves: no token can be left (see above).
+    if (--it->second.waiting == 0) Waiters().erase(it);
+  }
+
   const void* addr_;
   const uint32_t* cancel_;
+  bool left_ = false;
 };
+
+// Cancels every cancellable waiter (waitAsync) of a word in [addr, addr +
+// length) and waits until each has left, so that none reads the word after
+// Unmap() unmaps it. Its caller has normally cancelled them already
+// (CancelWaitsInRange in native/wait.cc); a waiter it did not (a mapping
+// collected while a wait is pending) ends kCancelled here rather than
+// touching freed memory. The cancel words are written under the lock that a
+// waiter leaves under, so each belongs to a live waiter. Waiters leave at
+// once when woken, so this spins for microseconds, not a slice.
+void LeaveBeforeUnmap(const void* addr, size_t length) {
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(addr);
+  for (;;) {
+    std::vector<const void*> words;
+    {
+      std::lock_guard<std::mutex> lock(waiters_mutex);
+      for (const auto& entry : Cancels()) {
+        uintptr_t word = reinterpret_cast<uintptr_t>(entry.second);
+        if (word < begin || word - begin >= length) continue;
+        reinterpret_cast<std::atomic<uint32_t>*>(
+            const_cast<uint32_t*>(entry.first))
+            ->store(1, std::memory_order_seq_cst);
+        words.push_back(entry.second);
+      }
+    }
+    if (words.empty()) return;
+    for (const void* word : words) WakeByAddressAll(const_cast<void*>(word));
+    SwitchToThread();
+  }
+}
 
 }  // namespace
 
@@ -878,28 +912,40 @@ int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
     return -EINVAL;
   }
   const int64_t deadline = timeout_ns < 0 ? -1 : NowNs() + timeout_ns;
-  if (LoadWord(addr) != expected) {
-    *out = WaitResult::kNotEqual;
+  // Registered before the word is first read, and the cancel word read
+  // before it each time: Unmap() waits for registered cancellable waiters of
+  // its range to leave, so a waiter reads the word only while it is mapped
+  // (a read of an unmapped word is an access violation that kills the
+  // process; POSIX reports EFAULT instead).
+  WaiterEntry entry(addr, cancel);
+  if (cancel != nullptr && LoadWord(cancel) != 0) {
+    *out = entry.Leave() ? WaitResult::kOk : WaitResult::kCancelled;
     return 0;
   }
-  WaiterEntry entry(addr, cancel);
+  if (LoadWord(addr) != expected) {
+    *out = entry.Leave() ? WaitResult::kOk : WaitResult::kNotEqual;
+    return 0;
+  }
   for (;;) {
     if (entry.TakeToken()) {
       *out = WaitResult::kOk;  // notify() from this process
       return 0;
     }
+    // Each way out below leaves through Leave(), which takes a token that
+    // arrived meanwhile instead (see WaiterEntry).
     if (cancel != nullptr && LoadWord(cancel) != 0) {
-      *out = WaitResult::kCancelled;
+      *out = entry.Leave() ? WaitResult::kOk : WaitResult::kCancelled;
       return 0;
     }
     if (LoadWord(addr) != expected) {
       // Changed while we slept: how another process's notify() reaches us.
+      entry.Leave();
       *out = WaitResult::kOk;
       return 0;
     }
     int64_t remaining = deadline < 0 ? -1 : deadline - NowNs();
     if (deadline >= 0 && remaining <= 0) {
-      *out = WaitResult::kTimedOut;
+      *out = entry.Leave() ? WaitResult::kOk : WaitResult::kTimedOut;
       return 0;
     }
     int64_t slice = kSliceMs;
@@ -911,7 +957,12 @@ int WaitOnAddress(const uint32_t* addr, uint32_t expected, int64_t timeout_ns,
     if (!::WaitOnAddress(const_cast<uint32_t*>(addr), &compare,
                          sizeof(compare), static_cast<DWORD>(slice)) &&
         GetLastError() != ERROR_TIMEOUT) {
-      return LastErrno();
+      int rc = LastErrno();
+      if (entry.Leave()) {
+        *out = WaitResult::kOk;
+        return 0;
+      }
+      return rc;
     }
     // Woken, timed out or returned early: the top of the loop decides.
   }

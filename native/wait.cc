@@ -202,7 +202,9 @@ Napi::Value WaitAsyncJs(const Napi::CallbackInfo& info) {
       WaitResult result;
       int rc = WaitOnAddress(w->addr, w->expected, w->timeout_ns, &w->cancel,
                              &result);
-      w->result = rc < 0 ? rc : static_cast<int>(result);
+      // An error goes to JS as libuv's code, which lib/wait.ts names with
+      // util.getSystemErrorName() (on Windows not the C runtime's -errno).
+      w->result = rc < 0 ? UvErrno(rc) : static_cast<int>(result);
       done.NonBlockingCall(reinterpret_cast<void*>(w->id));
     });
   } catch (const std::system_error&) {

@@ -1,7 +1,7 @@
 /**
  * Shared-memory names each system accepts. macOS holds POSIX shared-memory names of at most 31
  * bytes counting the leading slash (PSHMNAMLEN); a longer one is refused with ENAMETOOLONG before
- * any system call. The rule is chosen by platform in lib/shm.ts, and the platform can be injected,
+ * any system call. The rule is chosen by platform in lib/platform.ts, and the platform can be injected,
  * so macOS's rule is checked here on Linux as well.
  */
 import { afterEach, describe, it } from 'mocha'
@@ -15,7 +15,7 @@ import { expectError } from './helpers/errors'
 const hostPlatform = host.platform
 /** A name unique to this run, `bytes` UTF-8 bytes long (without the slash). */
 const nameOf = (bytes: number): string => {
-  const stem = `mvt79_${process.pid}_`
+  const stem = `mvt68_${process.pid}_`
   return stem + 'n'.repeat(bytes - stem.length)
 }
 const created: string[] = []

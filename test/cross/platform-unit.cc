@@ -1,11 +1,14 @@
 // A unit test of native/platform.h, without Node or Node-API: built with
-// each platform layer (platform_posix.cc natively on Linux,
-// platform_win32.cc with mingw-w64 and run under Wine by windows.sh).
+// each platform layer (platform_posix.cc + platform_linux.cc natively on
+// Linux by windows.sh and statically for musl by macos.sh, platform_win32.cc
+// with mingw-w64 and run under Wine by windows.sh; compiled only for macOS).
 //
 // Usage: platform-unit            run every check, print PASS/FAIL/SKIP
 //        platform-unit --errno    print "<errno> <name>" for every entry of
 //                                 native/errno_compat.h's table (windows.sh
 //                                 compares them with libuv's names on Linux)
+//        platform-unit --wait-child NAME, --unmap-race-child NAME
+//                                 the child processes of two checks
 // Exit status: 0 when nothing failed.
 
 #include <atomic>
@@ -624,6 +627,78 @@ void TestWait() {
     for (auto& t : waiters) t.join();
     Check(ok == 3, "every woken waiter returns ok", std::to_string(ok));
   }
+  {
+    // A cancellable wait (waitAsync) whose word changes while it sleeps, and
+    // which is woken only after that: "ok", never "not-equal". Where such a
+    // wait sleeps in 10 ms slices (macOS, Windows, Linux before 5.16 or under
+    // an emulator without futex_waitv), the change is seen when the next
+    // slice starts; the Linux layer once took that for "not-equal".
+    alignas(4) static uint32_t word = 0;
+    uint32_t cancel = 0;
+    std::atomic<bool> started{false};
+    std::atomic<bool> done{false};
+    WaitResult got = WaitResult::kTimedOut;
+    int got_rc = -1;
+    std::thread waiter([&] {
+      started = true;
+      got_rc = WaitOnAddress(&word, 0, 20 * 1000000000LL, &cancel, &got);
+      done = true;
+    });
+    while (!started) std::this_thread::yield();
+    // Given 50 ms to fall asleep; then the word changes, and the wake comes
+    // more than a slice later.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    reinterpret_cast<std::atomic<uint32_t>*>(&word)->store(1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    while (!done) {
+      WakeAddress(&word, 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    waiter.join();
+    Check(got_rc == 0 && got == WaitResult::kOk,
+          "a cancellable wait woken after its word changed returns ok",
+          Rc(got_rc) + ", result " + std::to_string(static_cast<int>(got)));
+  }
+  {
+    // A waiter that times out is either woken (counted by WakeAddress) or
+    // timed out (not counted), never both: Atomics.notify() counts exactly
+    // the waiters it woke. A waker calls WakeAddress back to back while the
+    // waiter's short timeout runs out, so that some rounds land between the
+    // waiter's decision to return and its leaving (the Windows layer once
+    // counted such a waiter, or counted a woken one twice, and left a wake
+    // token behind for the next waiter).
+    alignas(4) static uint32_t word = 0;
+    int mismatches = 0;
+    int woken_rounds = 0;
+    std::string first;
+    for (int round = 0; round < 300; round++) {
+      std::atomic<bool> done{false};
+      WaitResult got = WaitResult::kNotEqual;
+      int got_rc = -1;
+      std::thread waiter([&] {
+        got_rc = WaitOnAddress(&word, 0, (1 + round % 3) * 1000000LL, nullptr,
+                               &got);
+        done = true;
+      });
+      int counted = 0;
+      while (!done) counted += WakeAddress(&word, 1);
+      waiter.join();
+      bool ok = got_rc == 0 && got == WaitResult::kOk;
+      if (ok) woken_rounds++;
+      if (got_rc != 0 || counted != (ok ? 1 : 0)) {
+        if (mismatches++ == 0) {
+          first = "round " + std::to_string(round) + ": counted " +
+                  std::to_string(counted) + ", result " +
+                  std::to_string(static_cast<int>(got)) + ", " + Rc(got_rc);
+        }
+      }
+    }
+    Check(mismatches == 0,
+          "WakeAddress counts a waiter exactly when its wait returns ok",
+          std::to_string(mismatches) + " of 300 rounds differ; first: " + first);
+    std::printf("     (%d of 300 rounds woken, the rest timed out)\n",
+                woken_rounds);
+  }
 #ifdef _WIN32
   {
     // What another process's notify looks like here: the word changes and
@@ -670,6 +745,55 @@ struct CrossWait {
   uint32_t pad;
   int64_t woke_ns;       // steady clock when the child's wait returned
 };
+
+// A child (a crash must fail one check, not the run): what close() does to
+// a pending waitAsync(), many times over. The waiter's cancel word is set
+// and the memory unmapped at once, while the waiter's thread may be about to
+// read the word or sleep on it. Every wait must end kCancelled: no fault, no
+// error from the unmapped word. Exit 0, or 5 + the round's failure.
+int UnmapRaceChild(const std::string& name) {
+  for (int round = 0; round < 200; round++) {
+    MapResult m;
+    std::string segment = name + "_" + std::to_string(round);
+    if (MapSharedMemory(segment.c_str(), true, 4096, true, kMax, &m) != 0) {
+      return 3;
+    }
+    auto* word = static_cast<uint32_t*>(m.addr) + 16;
+    uint32_t cancel = 0;
+    WaitResult got = WaitResult::kOk;
+    int got_rc = 1;
+    std::thread waiter([&] {
+      got_rc = WaitOnAddress(word, 0, 20 * 1000000000LL, &cancel, &got);
+    });
+    // Some rounds let the waiter get further before the close.
+    for (int i = 0; i < round % 7 * 50; i++) std::this_thread::yield();
+    WakeCancel(&cancel);
+    Unmap(m.addr, m.length);
+#ifndef _WIN32
+    UnlinkSharedMemory(segment.c_str());
+#endif
+    waiter.join();
+    if (got_rc != 0) {
+      std::printf("     round %d: %s\n", round, Rc(got_rc).c_str());
+      return 5;
+    }
+    if (got != WaitResult::kCancelled) {
+      std::printf("     round %d: result %d\n", round, static_cast<int>(got));
+      return 6;
+    }
+  }
+  return 0;
+}
+
+void TestUnmapRace() {
+  std::string name =
+      std::string(kShmPrefix) + "mvunit_race_" + std::to_string(Pid());
+  int status = RunChild("--unmap-race-child", name);
+  Check(status == 0,
+        "a cancelled wait on memory unmapped at once ends kCancelled (200 "
+        "rounds, in a child)",
+        "child exit status " + std::to_string(status));
+}
 
 // The child: opens the segment, says it is ready, waits on the word.
 int WaitChild(const std::string& name) {
@@ -747,12 +871,12 @@ void TestErrors() {
   Check(ErrnoName(0) == nullptr && ErrnoName(-5) == nullptr,
         "ErrnoName of a value outside the table is null");
   int count = 0;
-  const int* values = ErrnoNameValues(&count);
+  const ErrnoEntry* table = ErrnoTable(&count);
   bool distinct = true;
   for (int i = 0; i < count; i++) {
     for (int j = i + 1; j < count; j++) {
       // ENOTSUP and EOPNOTSUPP are one value on Linux; the table has one.
-      if (values[i] == values[j]) distinct = false;
+      if (table[i].value == table[j].value) distinct = false;
     }
   }
   Check(distinct, "the errno table has no value twice on this OS");
@@ -767,11 +891,14 @@ int main(int argc, char** argv) {
   if (argc > 2 && std::strcmp(argv[1], "--wait-child") == 0) {
     return WaitChild(argv[2]);
   }
+  if (argc > 2 && std::strcmp(argv[1], "--unmap-race-child") == 0) {
+    return UnmapRaceChild(argv[2]);
+  }
   if (argc > 1 && std::strcmp(argv[1], "--errno") == 0) {
     int count = 0;
-    const int* values = ErrnoNameValues(&count);
+    const ErrnoEntry* table = ErrnoTable(&count);
     for (int i = 0; i < count; i++) {
-      std::printf("%d %s\n", values[i], ErrnoName(values[i]));
+      std::printf("%d %s\n", table[i].value, table[i].name);
     }
     return 0;
   }
@@ -785,6 +912,7 @@ int main(int argc, char** argv) {
   TestSharedMemory();
   TestWait();
   TestCrossProcessWait();
+  TestUnmapRace();
   TestErrors();
   std::error_code ignored;
   fs::remove_all(dir, ignored);

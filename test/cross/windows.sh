@@ -34,10 +34,8 @@ trap cleanup EXIT
 
 note() { printf '\n== %s\n' "$*"; }
 
-# The POSIX layer as main has it; after the macOS split, platform_posix.cc
-# plus platform_linux.cc.
-posix_sources=(native/platform_posix.cc)
-[ -f native/platform_linux.cc ] && posix_sources+=(native/platform_linux.cc)
+# The Linux build of the platform layer, as binding.gyp has it.
+posix_sources=(native/platform_posix.cc native/platform_linux.cc)
 
 note "1. platform unit test, natively (Linux, ${posix_sources[*]})"
 if g++ -std=c++17 -Wall -Wextra -O1 -pthread test/cross/platform-unit.cc \
