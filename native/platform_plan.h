@@ -1,6 +1,7 @@
-// The rules deciding how much of a file to map, or why not, shared by every
-// platform layer (platform_posix.cc, platform_win32.cc), so that a refusal
-// is the same on every OS. Only those files include this header.
+// The rules deciding how much of a file to map, or why not, and the page
+// arithmetic of the paging calls, shared by every platform layer
+// (platform_posix.cc, platform_win32.cc), so that a refusal or a count is the
+// same on every OS. Only those files include this header.
 //
 // Ownership rules: none (pure functions: no system call, nothing opened).
 
@@ -40,6 +41,38 @@ inline int Refuse(MapResult* out, MapRefusal refusal, int64_t planned) {
   out->refusal = refusal;
   if (refusal == MapRefusal::kTooLarge) out->refused_length = planned;
   return 0;
+}
+
+// The span [start, end) covering [offset, offset + length) from the start of
+// its first page of `page` bytes: `start` is rounded down to a page, `end` is
+// not rounded (madvise, mincore and the working-set query take in the whole
+// of the last page themselves).
+inline void PageSpan(int64_t page, int64_t offset, int64_t length,
+                     int64_t* start, int64_t* end) {
+  *start = offset - offset % page;
+  *end = offset + length;
+}
+
+// How many bytes of the resident page starting at `lo` lie inside the asked
+// range [offset, end): only that part of each page counts.
+inline int64_t BytesInRange(int64_t lo, int64_t page, int64_t offset,
+                            int64_t end) {
+  int64_t hi = lo + page;
+  if (lo < offset) lo = offset;
+  if (hi > end) hi = end;
+  return hi - lo;
+}
+
+// Reads one byte of every page of [start, end): the advice to read ahead only
+// starts the reads, and this waits for each page to arrive and maps it, so
+// the scan that follows takes no fault that blocks on I/O.
+inline void TouchPages(const void* addr, int64_t start, int64_t end,
+                       int64_t page) {
+  const volatile unsigned char* base =
+      static_cast<const volatile unsigned char*>(addr);
+  unsigned char sink = 0;
+  for (int64_t at = start; at < end; at += page) sink ^= base[at];
+  (void)sink;
 }
 
 }  // namespace memoryview

@@ -276,22 +276,9 @@ int RemapFile(const char* path, int fd, uint64_t dev, uint64_t ino,
   return rc;
 }
 
-namespace {
-
-// The span [start, end) covering [offset, offset + length) from the start of
-// its first page: `start` is rounded down to a page, `end` is not rounded
-// (madvise and mincore take in the whole of the last page themselves).
-void PageSpan(int64_t offset, int64_t length, int64_t* start, int64_t* end) {
-  int64_t page = AllocationGranularity();
-  *start = offset - offset % page;
-  *end = offset + length;
-}
-
-}  // namespace
-
 int Advise(void* addr, int64_t offset, int64_t length, Advice advice) {
   int64_t start, end;
-  PageSpan(offset, length, &start, &end);
+  PageSpan(AllocationGranularity(), offset, length, &start, &end);
   if (end <= start) return 0;
   // The same flags on Linux and macOS; what MADV_DONTNEED does differs (see
   // platform.h): Linux drops the pages at once (a private copy mapping loses
@@ -309,7 +296,7 @@ int Advise(void* addr, int64_t offset, int64_t length, Advice advice) {
 int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident) {
   *resident = 0;
   int64_t start, end;
-  PageSpan(offset, length, &start, &end);
+  PageSpan(AllocationGranularity(), offset, length, &start, &end);
   if (end <= start) return 0;
   int64_t page = AllocationGranularity();
   size_t pages = static_cast<size_t>((end - start + page - 1) / page);
@@ -321,12 +308,8 @@ int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident) {
   int64_t total = 0;
   for (size_t i = 0; i < pages; i++) {
     if ((in_core[i] & 1) == 0) continue;
-    // Only the part of each page that lies inside the asked range counts.
-    int64_t lo = start + static_cast<int64_t>(i) * page;
-    int64_t hi = lo + page;
-    if (lo < offset) lo = offset;
-    if (hi > end) hi = end;
-    total += hi - lo;
+    total += BytesInRange(start + static_cast<int64_t>(i) * page, page,
+                          offset, end);
   }
   *resident = total;
   return 0;
@@ -336,15 +319,9 @@ int Prefetch(void* addr, int64_t offset, int64_t length) {
   int rc = Advise(addr, offset, length, Advice::kWillNeed);
   if (rc != 0) return rc;
   int64_t start, end;
-  PageSpan(offset, length, &start, &end);
+  PageSpan(AllocationGranularity(), offset, length, &start, &end);
   int64_t page = AllocationGranularity();
-  // WILLNEED only starts reading; one read per page waits for each to arrive
-  // and maps it, so the scan that follows takes no fault that blocks on I/O.
-  const volatile unsigned char* base =
-      static_cast<const volatile unsigned char*>(addr);
-  unsigned char sink = 0;
-  for (int64_t at = start; at < end; at += page) sink ^= base[at];
-  (void)sink;
+  TouchPages(addr, start, end, page);
   return 0;
 }
 

@@ -643,15 +643,6 @@ int RemapFile(const char* path, int fd, uint64_t dev, uint64_t ino,
   return 0;
 }
 
-namespace {
-
-void PageSpan(int64_t offset, int64_t length, int64_t* start, int64_t* end) {
-  int64_t page = PageSize();
-  *start = offset - offset % page;
-  *end = offset + length;
-}
-
-}  // namespace
 
 // kWillNeed: PrefetchVirtualMemory (Windows 8+) reads the range in with
 // large I/Os, what MADV_WILLNEED asks for. kDontNeed: VirtualUnlock on
@@ -665,7 +656,7 @@ void PageSpan(int64_t offset, int64_t length, int64_t* start, int64_t* end) {
 // mapped memory, so they do nothing and succeed.
 int Advise(void* addr, int64_t offset, int64_t length, Advice advice) {
   int64_t start, end;
-  PageSpan(offset, length, &start, &end);
+  PageSpan(PageSize(), offset, length, &start, &end);
   if (end <= start) return 0;
   char* base = static_cast<char*>(addr) + start;
   SIZE_T span = static_cast<SIZE_T>(end - start);
@@ -687,7 +678,7 @@ int Advise(void* addr, int64_t offset, int64_t length, Advice advice) {
 int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident) {
   *resident = 0;
   int64_t start, end;
-  PageSpan(offset, length, &start, &end);
+  PageSpan(PageSize(), offset, length, &start, &end);
   if (end <= start) return 0;
   int64_t page = PageSize();
   int64_t pages = (end - start + page - 1) / page;
@@ -711,11 +702,7 @@ int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident) {
       // core" asks about the page cache; a page only in the standby list
       // counts there but not here).
       if (!info[static_cast<size_t>(i)].VirtualAttributes.Valid) continue;
-      int64_t lo = start + (first + i) * page;
-      int64_t hi = lo + page;
-      if (lo < offset) lo = offset;
-      if (hi > end) hi = end;
-      total += hi - lo;
+      total += BytesInRange(start + (first + i) * page, page, offset, end);
     }
   }
   *resident = total;
@@ -726,13 +713,9 @@ int Prefetch(void* addr, int64_t offset, int64_t length) {
   int rc = Advise(addr, offset, length, Advice::kWillNeed);
   if (rc != 0) return rc;
   int64_t start, end;
-  PageSpan(offset, length, &start, &end);
+  PageSpan(PageSize(), offset, length, &start, &end);
   int64_t page = PageSize();
-  const volatile unsigned char* base =
-      static_cast<const volatile unsigned char*>(addr);
-  unsigned char sink = 0;
-  for (int64_t at = start; at < end; at += page) sink ^= base[at];
-  (void)sink;
+  TouchPages(addr, start, end, page);
   return 0;
 }
 
