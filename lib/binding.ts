@@ -15,7 +15,7 @@ import * as path from 'node:path'
 import { BufferError, brand, brandingConstructor, codes } from './errors'
 
 /** The contract version this file expects; native/addon.cc exports its own as `abiVersion`. */
-export const ABI_VERSION = 8
+export const ABI_VERSION = 9
 
 /** A buffer native code can hold: the only two kinds Node-API can pin. */
 export type NativeBuffer = ArrayBuffer | SharedArrayBuffer
@@ -105,19 +105,19 @@ export interface NativeBinding {
    */
   mapFile(path: string | null, fd: number, access: number, offset: number, length: number, size: number, maxLength: number): ArrayBuffer
   /**
-   * Creates or opens POSIX shared memory (`name` has its leading slash) and maps all of it; a
-   * segment longer than `maxLength` is refused (ERR_MEMORYVIEW_TOO_LARGE) before it is created or mapped.
-   * `reserve` false (since ABI 5) creates it with ftruncate instead of posix_fallocate; absent means true.
-   */
-  openSharedMemory(name: string, create: boolean, size: number, maxLength: number, reserve?: boolean): ArrayBuffer
-  /**
    * ABI 8, the lazy form of mapFile(): maps the file the same way (same arguments, same refusals)
    * but makes no ArrayBuffer yet; writes the mapping's id and length into `out[0]` and `out[1]`.
    * V8 counts an external ArrayBuffer as external memory (one of 64 MiB or more starts a garbage
    * collection), so an owner makes it only when a view needs it (mappingBuffer()).
    */
   mapFileId(path: string | null, fd: number, access: number, offset: number, length: number, size: number, maxLength: number, out: Float64Array): void
-  /** ABI 8, the lazy form of openSharedMemory(): the id and length go to `out[0]`, `out[1]`. */
+  /**
+   * ABI 8 (the only form since ABI 9): creates or opens POSIX shared memory (`name` has its leading
+   * slash; a named file mapping on Windows) and maps all of it, making no ArrayBuffer yet, as
+   * mapFileId() does; the id and length go to `out[0]`, `out[1]`. A segment longer than `maxLength`
+   * is refused (ERR_MEMORYVIEW_TOO_LARGE) before it is created or mapped. `reserve` false creates it
+   * with ftruncate instead of posix_fallocate.
+   */
   openSharedMemoryId(name: string, create: boolean, size: number, maxLength: number, reserve: boolean, out: Float64Array): void
   /**
    * ABI 8: the external ArrayBuffer over mapping `id` of this environment, made once (a second call

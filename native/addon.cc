@@ -18,7 +18,7 @@ namespace {
 
 // Version of the JS <-> native contract below; lib/binding.ts refuses an
 // addon with another version (a stale build/ or prebuild).
-constexpr int kAbiVersion = 8;
+constexpr int kAbiVersion = 9;
 
 Napi::FunctionReference PropertyGetter(Napi::Env env, const char* global,
                                        const char* name) {
@@ -91,7 +91,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"unmap", UnmapJs},
       {"flush", FlushJs},
       {"mapFile", MapFileJs},
-      {"openSharedMemory", OpenSharedMemoryJs},
       {"mapFileId", MapFileIdJs},
       {"openSharedMemoryId", OpenSharedMemoryIdJs},
       {"mappingBuffer", MappingBufferJs},

@@ -427,15 +427,14 @@ int MapFileArgs(const Napi::CallbackInfo& info, MapResult* result,
                  *max_length, result);
 }
 
-// What openSharedMemory() and openSharedMemoryId() share.
+// openSharedMemoryId()'s arguments, then the mapping.
 int SharedMemoryArgs(const Napi::CallbackInfo& info, MapResult* result,
                      std::string* name, int64_t* max_length) {
   *name = SharedMemoryName(info);
   bool create = info[1].ToBoolean().Value();
   int64_t size = IntegerArg(info, 2, "size");
   *max_length = IntegerArg(info, 3, "maxLength");
-  // Absent (callers written for ABI 4) means the safe default: reserve.
-  bool reserve = info.Length() < 5 || info[4].ToBoolean().Value();
+  bool reserve = info[4].ToBoolean().Value();
   return MapSharedMemory(name->c_str(), create, size, reserve, *max_length,
                          result);
 }
@@ -457,14 +456,6 @@ Napi::Value MapFileIdJs(const Napi::CallbackInfo& info) {
   int64_t max_length = 0;
   int rc = MapFileArgs(info, &result, &path, &max_length);
   return LazyResultToJs(info.Env(), rc, result, path, false, max_length, out);
-}
-
-Napi::Value OpenSharedMemoryJs(const Napi::CallbackInfo& info) {
-  MapResult result;
-  std::string name;
-  int64_t max_length = 0;
-  int rc = SharedMemoryArgs(info, &result, &name, &max_length);
-  return MapResultToJs(info.Env(), rc, result, name, true, max_length);
 }
 
 Napi::Value OpenSharedMemoryIdJs(const Napi::CallbackInfo& info) {

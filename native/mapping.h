@@ -50,16 +50,15 @@ namespace memoryview {
 // JS: mapFile(path: string | null, fd: number, access: 0|1|2, offset, length,
 //             size, maxLength) -> ArrayBuffer over the mapping
 Napi::Value MapFileJs(const Napi::CallbackInfo& info);
-// JS: openSharedMemory(name: string, create: boolean, size: number,
-//                      maxLength: number) -> ArrayBuffer over the mapping
-Napi::Value OpenSharedMemoryJs(const Napi::CallbackInfo& info);
 // ABI 8, the lazy form: the mapping is made, but no ArrayBuffer yet (V8
 // counts an external ArrayBuffer as external memory, and one of 64 MiB or
 // more starts a garbage collection; an owner that is closed untouched never
 // needs one). `out` (a Float64Array(2)) receives [id, length].
 // JS: mapFileId(path, fd, access, offset, length, size, maxLength, out)
 Napi::Value MapFileIdJs(const Napi::CallbackInfo& info);
-// JS: openSharedMemoryId(name, create, size, maxLength, reserve, out)
+// JS: openSharedMemoryId(name, create, size, maxLength, reserve, out):
+//     creates or opens POSIX shared memory (a named file mapping on Windows)
+//     and maps all of it, lazily as above; shared memory has no eager form.
 Napi::Value OpenSharedMemoryIdJs(const Napi::CallbackInfo& info);
 // JS: mappingBuffer(id, segment: boolean) -> the external ArrayBuffer over
 //     mapping `id`, made once (a second call throws); ERR_MEMORYVIEW_RELEASED

@@ -255,7 +255,7 @@ describe('75 size limit: mappings past the runtime\'s largest buffer never abort
     })
     it('native code refuses it too (create, open, unlink)', () => {
       const binding = requireBinding('test')
-      expect(() => binding.openSharedMemory(`/${base}\0y`, true, 8, L))
+      expect(() => binding.openSharedMemoryId(`/${base}\0y`, true, 8, L, true, new Float64Array(2)))
         .to.throw(TypeError).with.property('code', codes.INVALID_ARG)
       expect(fs.existsSync(cut)).to.equal(false)
       expect(() => binding.unlinkSharedMemory(`/${base}\0y`))
