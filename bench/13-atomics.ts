@@ -10,6 +10,7 @@
  * (`nativeAvailable()` is JS, so the nearest native call here is `allocationGranularity()`).
  */
 import { SharedMemory, allocationGranularity, memoryview } from 'memoryview'
+import type { MemoryView } from 'memoryview'
 import { benchMain, compare, row } from './common'
 
 const N = 5_000_000
@@ -21,34 +22,29 @@ function overShm(): { view: ReturnType<typeof memoryview<Int32Array>>; close(): 
   return { view, close: () => { shm.unlink(); shm.close() } }
 }
 
+/** add(i, 1) through `view` against Atomics.add on a SharedArrayBuffer Int32Array, same indices. */
+function compareAdd(view: MemoryView<string>): ReturnType<typeof compare> {
+  const raw = new Int32Array(new SharedArrayBuffer(4096))
+  const rawAdd = (n: number): number => {
+    for (let i = 0; i < n; i++) Atomics.add(raw, i & 1023, 1)
+    return raw[0]
+  }
+  const viewAdd = (n: number): number => {
+    for (let i = 0; i < n; i++) view.add(i & 1023, 1)
+    return view.get(0) as number
+  }
+  return compare(rawAdd, viewAdd, OPTS)
+}
+
 benchMain({
   'add-shm'() {
-    const raw = new Int32Array(new SharedArrayBuffer(4096))
     const { view, close } = overShm()
-    const rawAdd = (n: number): number => {
-      for (let i = 0; i < n; i++) Atomics.add(raw, i & 1023, 1)
-      return raw[0]
-    }
-    const viewAdd = (n: number): number => {
-      for (let i = 0; i < n; i++) view.add(i & 1023, 1)
-      return view.get(0)
-    }
-    const t = compare(rawAdd, viewAdd, OPTS)
+    const t = compareAdd(view)
     close()
     return [row("add(i, 1) 'i' over SharedMemory", t.ours, t.base, 'Atomics.add SAB', 'ns/op', { kind: 'ratio', max: 1.5 })]
   },
   'add-sab'() {
-    const raw = new Int32Array(new SharedArrayBuffer(4096))
-    const view = memoryview(new Int32Array(new SharedArrayBuffer(4096)))
-    const rawAdd = (n: number): number => {
-      for (let i = 0; i < n; i++) Atomics.add(raw, i & 1023, 1)
-      return raw[0]
-    }
-    const viewAdd = (n: number): number => {
-      for (let i = 0; i < n; i++) view.add(i & 1023, 1)
-      return view.get(0)
-    }
-    const t = compare(rawAdd, viewAdd, OPTS)
+    const t = compareAdd(memoryview(new Int32Array(new SharedArrayBuffer(4096))))
     return [row("add(i, 1) 'i' over SharedArrayBuffer", t.ours, t.base, 'Atomics.add SAB', 'ns/op', { kind: 'ratio', max: 1.5 })]
   },
   'load-shm'() {
