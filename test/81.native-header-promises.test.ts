@@ -118,18 +118,23 @@ describe('81 native header: include/memoryview.h keeps its promises', function (
       expectClean(r, 'limits ok')
     })
 
+    // A child's prelude: the package loaded, its native table republished without maxByteLength (what
+    // an older copy of the package publishes, so the header cannot refuse first), the consumer as c.
+    const withoutLimit = (): string => `
+      require(${JSON.stringify(root)})
+      const key = Symbol.for('memoryview.native')
+      const table = { ...globalThis[key] }
+      delete table.maxByteLength
+      Object.defineProperty(globalThis, key, { value: Object.freeze(table), configurable: true })
+      const c = require(${JSON.stringify(build.consumer)})`
+
     it(limitReachable
       ? 'never frees twice when the runtime itself refuses the size and runs the finalizer (a table without maxByteLength), in a child'
       : 'Node 22+: with a table without maxByteLength, 2**32 + 1 bytes (past Node 20\'s limit) wrap and are freed once, in a child', () => {
       if (!limitReachable) {
         const r = runChild(`
           const assert = require('node:assert')
-          require(${JSON.stringify(root)})
-          const key = Symbol.for('memoryview.native')
-          const table = { ...globalThis[key] }
-          delete table.maxByteLength
-          Object.defineProperty(globalThis, key, { value: Object.freeze(table), configurable: true })
-          const c = require(${JSON.stringify(build.consumer)})
+          ${withoutLimit()}
           const v = c.wrapReserved(2 ** 32 + 1)
           v.set(2 ** 32, 7)
           assert.equal(v.get(2 ** 32), 7)
@@ -143,13 +148,7 @@ describe('81 native header: include/memoryview.h keeps its promises', function (
       const r = runChild(`
         const assert = require('node:assert')
         const { constants } = require('node:buffer')
-        require(${JSON.stringify(root)})
-        // An older copy of the package publishes no limit: the header cannot refuse first.
-        const key = Symbol.for('memoryview.native')
-        const table = { ...globalThis[key] }
-        delete table.maxByteLength
-        Object.defineProperty(globalThis, key, { value: Object.freeze(table), configurable: true })
-        const c = require(${JSON.stringify(build.consumer)})
+        ${withoutLimit()}
         for (let i = 0; i < 20; i++) {
           assert.throws(() => c.wrapReserved(constants.MAX_LENGTH + 1 + i), (e) => e instanceof RangeError && e.code === ${JSON.stringify(TOO_LARGE)})
         }
