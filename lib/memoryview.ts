@@ -600,8 +600,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       } else {
         const ts = this._tas
         if (ts !== null && k0 >>> 0 === k0 && k0 < this._len0) {
-          // Detached memory reads as undefined.
-          const v = ts[this._eoff + k0 * this._es0]
+          // Detached memory reads as undefined. Element 0 skips the multiply: 0 times a negative
+          // step is -0, which would turn that multiply's feedback to floating point for every call.
+          const v = ts[k0 === 0 ? this._eoff : this._eoff + k0 * this._es0]
           if (v !== undefined) return v
         }
       }
@@ -730,7 +731,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const ts = this._tasw
     if (ts !== null && k >>> 0 === k && k < this._len0) {
       // A store into a detached TypedArray is silently dropped: check it is attached.
-      const e = this._eoff + k * this._es0
+      // Element 0 skips the multiply, as in get(): -0 would make it floating point.
+      const e = k === 0 ? this._eoff : this._eoff + k * this._es0
       if (e < ts.length) {
         ts[e] = this._conv(b) as never
         return true
