@@ -602,7 +602,10 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
         if (ts !== null && k0 >>> 0 === k0 && k0 < this._len0) {
           // Detached memory reads as undefined. Element 0 skips the multiply: 0 times a negative
           // step is -0, which would turn that multiply's feedback to floating point for every call.
-          const v = ts[k0 === 0 ? this._eoff : this._eoff + k0 * this._es0]
+          // `_eoff` is read once, before the branch, so that neither branch has a load without
+          // feedback (optimized code that never saw element 0 would deoptimize on it).
+          const eoff = this._eoff
+          const v = ts[k0 === 0 ? eoff : eoff + k0 * this._es0]
           if (v !== undefined) return v
         }
       }
@@ -732,7 +735,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     if (ts !== null && k >>> 0 === k && k < this._len0) {
       // A store into a detached TypedArray is silently dropped: check it is attached.
       // Element 0 skips the multiply, as in get(): -0 would make it floating point.
-      const e = k === 0 ? this._eoff : this._eoff + k * this._es0
+      const eoff = this._eoff
+      const e = k === 0 ? eoff : eoff + k * this._es0
       if (e < ts.length) {
         ts[e] = this._conv(b) as never
         return true
