@@ -65,15 +65,17 @@ export function useTyped(view: MemoryView<string>, Ctor: TypedArrayCtor): void {
  * elements of arrays whose kinds differ between views (packed, holey).
  */
 export class NdLayout {
-  readonly n0: number
-  readonly n1: number
-  readonly n2: number
+  // Declared, not class fields: a class field is first defined as undefined, after which V8 keeps
+  // every field tagged, and each read in elementN() pays a Smi check and an untagging.
+  declare readonly n0: number
+  declare readonly n1: number
+  declare readonly n2: number
   /** 0 when the view has 3 dimensions (elementN() only reads it for 4). */
-  readonly n3: number
-  readonly e0: number
-  readonly e1: number
-  readonly e2: number
-  readonly e3: number
+  declare readonly n3: number
+  declare readonly e0: number
+  declare readonly e1: number
+  declare readonly e2: number
+  declare readonly e3: number
 
   constructor(shape: readonly number[], strides: readonly number[], size: number) {
     this.n0 = shape[0]
