@@ -620,12 +620,11 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     if (nargs <= 4) {
       const ta = this._tan
       if (ta !== null) {
-        const e = elementN(this, nargs, i, j, k, l)
-        if (e >= 0) {
-          // Detached memory reads as undefined.
-          const v = ta[e]
-          if (v !== undefined) return v
-        }
+        // elementN() gives -1 when this path cannot serve the call: a TypedArray reads index -1,
+        // like any index outside it or detached memory, as undefined, so its own bounds check
+        // sends that to the slow path too, with no second test here.
+        const v = ta[elementN(this, nargs, i, j, k, l)]
+        if (v !== undefined) return v
       }
     }
     return this._getSlow(Array.from(arguments))
