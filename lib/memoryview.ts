@@ -618,12 +618,12 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     }
     if (nargs <= 2) return this._getOne(nargs, i, j)
     if (nargs <= 4) {
-      const ta = this._tan
-      if (ta !== null) {
+      const nd = this._nd
+      if (nd !== null && nargs === this._ndim) {
         // elementN() gives -1 when this path cannot serve the call: a TypedArray reads index -1,
         // like any index outside it or detached memory, as undefined, so its own bounds check
         // sends that to the slow path too, with no second test here.
-        const v = ta[elementN(this, nargs, i, j, k, l)]
+        const v = nd.ta[elementN(nd, nargs, i, j, k, l)]
         if (v !== undefined) return v
       }
     }
@@ -765,8 +765,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    */
   private _setN(nargs: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown): boolean {
     const ta = this._tanw
-    if (ta !== null) {
-      const p = elementN(this, nargs - 1, a, b, c, d)
+    if (ta !== null && nargs - 1 === this._ndim) {
+      const p = elementN(this._nd!, nargs - 1, a, b, c, d)
       // A store into detached memory is dropped silently: check it is attached. The value is
       // converted (and may throw) only after the indices, in CPython's order.
       if (p >= 0 && p < ta.length) {
@@ -1228,6 +1228,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._ta2w = null
     this._tan = null
     this._tanw = null
+    // get() with 3 or 4 indices reads through the layout's TypedArray.
+    this._nd = null
     this._rb = null
     mbuf.removeView(this)
   }
