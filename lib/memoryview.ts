@@ -764,9 +764,13 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * slow path then does). Out of set() to keep that under V8's inlining limit.
    */
   private _setN(nargs: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown): boolean {
-    const ta = this._tanw
-    if (ta !== null && nargs - 1 === this._ndim) {
-      const p = elementN(this._nd!, nargs - 1, a, b, c, d)
+    // The layout's array is the view's `_tanw` whenever the view is writable; reading it there
+    // spares a null test and a check of the array's kind, and `_readonly` and `_ndim` fold to
+    // constants when the view is one.
+    const nd = this._nd
+    if (nd !== null && !this._readonly && nargs - 1 === this._ndim) {
+      const p = elementN(nd, nargs - 1, a, b, c, d)
+      const ta = nd.ta
       // A store into detached memory is dropped silently: check it is attached. The value is
       // converted (and may throw) only after the indices, in CPython's order.
       if (p >= 0 && p < ta.length) {
