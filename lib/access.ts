@@ -10,7 +10,8 @@
  * hold its element [k0, ..., kn] at `_eoff + sum(k[d] * es[d])` (`_es0`, `_es1`, `_nd`) whenever
  * every index is inside the shape, which every caller checks first, so no other element is ever
  * indexed. A TypedArray over detached memory reads as empty (length 0, undefined), which sends the
- * caller to the slow path and its RELEASED or OUT_OF_BOUNDS error.
+ * caller to the slow path and its RELEASED or OUT_OF_BOUNDS error. A view of 3 or more dimensions
+ * reads through its `_nd` (which holds `_tan` and `_eoff` too), and release() clears that.
  */
 import type { TypedArray, TypedArrayCtor } from './format'
 import type { MemoryView } from './memoryview'

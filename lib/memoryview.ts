@@ -350,7 +350,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   declare _tan: TypedArray | null
   /** @internal `_tan` when the view is writable, else null. */
   declare _tanw: TypedArray | null
-  /** @internal Shape and element strides of a view of 3 or more dimensions that has `_tan`, else null. */
+  /** @internal What get()/set() with 3 or 4 indices read through (`_tan`, `_eoff`, shape, element strides) when the view has `_tan`, else null; release() clears it. */
   declare _nd: NdLayout | null
   /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_tan`. */ declare _eoff: number
   /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ declare _es0: number
