@@ -10,9 +10,10 @@
  * hold its element [k0, ..., kn] at `_eoff + sum(k[d] * es[d])` (`_es0`, `_es1`, `_nd`) whenever
  * every index is inside the shape, which every caller checks first, so no other element is ever
  * indexed. A TypedArray over detached memory reads as empty (length 0, undefined), which sends the
- * caller to the slow path and its RELEASED or OUT_OF_BOUNDS error.
+ * caller to the slow path and its RELEASED or OUT_OF_BOUNDS error. A view of 3 or more dimensions
+ * reads through its `_nd` (which holds `_tan` and `_eoff` too), and release() clears that.
  */
-import type { TypedArrayCtor } from './format'
+import type { TypedArray, TypedArrayCtor } from './format'
 import type { MemoryView } from './memoryview'
 import { extent } from './shape'
 
@@ -33,7 +34,9 @@ export function useTyped(view: MemoryView<string>, Ctor: TypedArrayCtor): void {
     const start = mbuf.byteOffset + view._off + low
     if (high === low || start % size !== 0 || mbuf.dv === null || view._outOfBounds()) return
     ta = new Ctor(mbuf.buffer, start, (high - low) / size)
-    eoff = -low / size
+    // Not -low / size: that is -0 when the view starts its array (low 0), and one -0 stored in
+    // `_eoff` makes V8 hold that field as a double in every view, slowing every indexed path.
+    eoff = (0 - low) / size
   }
   view._eoff = eoff
   view._es0 = view._stride0 / size
@@ -55,27 +58,41 @@ export function useTyped(view: MemoryView<string>, Ctor: TypedArrayCtor): void {
   } else {
     view._tan = ta
     view._tanw = readonly ? null : ta
-    view._nd = new NdLayout(view._shape, strides, size)
+    view._nd = new NdLayout(ta, eoff, view._shape, strides, size)
   }
 }
 
 /**
- * The shape and element strides of a view of 3 or more dimensions that has a TypedArray, as plain
- * fields (every such view has this one hidden class): elementN() then reads numbers, not the
- * elements of arrays whose kinds differ between views (packed, holey).
+ * What get() and set() with 3 or 4 indices read of a view of 3 or more dimensions that has a
+ * TypedArray: the array, its shape and element strides as plain fields of one object (every
+ * such view has this one hidden class), so that get() loads one field of the view, and elementN()
+ * reads numbers, not the elements of arrays whose kinds differ between views (packed, holey).
+ * toreadonly() and memoryview(view) share it: get() only reads through it, set() writes through the
+ * view's own `_tanw`.
+ *
+ * Ownership rules: release() clears the view's `_nd` along with its TypedArrays, so a released view
+ * never reads through `ta`; a view whose memory was detached or closed reads through `ta` as empty.
  */
 export class NdLayout {
-  readonly n0: number
-  readonly n1: number
-  readonly n2: number
+  // Declared, not class fields: a class field is first defined as undefined, after which V8 keeps
+  // every field tagged, and each read in elementN() pays a Smi check and an untagging.
+  /** The view's `_tan`. */
+  declare readonly ta: TypedArray
+  /** Element index of element [0, ..., 0] in `ta` (the view's `_eoff`). */
+  declare readonly eoff: number
+  declare readonly n0: number
+  declare readonly n1: number
+  declare readonly n2: number
   /** 0 when the view has 3 dimensions (elementN() only reads it for 4). */
-  readonly n3: number
-  readonly e0: number
-  readonly e1: number
-  readonly e2: number
-  readonly e3: number
+  declare readonly n3: number
+  declare readonly e0: number
+  declare readonly e1: number
+  declare readonly e2: number
+  declare readonly e3: number
 
-  constructor(shape: readonly number[], strides: readonly number[], size: number) {
+  constructor(ta: TypedArray, eoff: number, shape: readonly number[], strides: readonly number[], size: number) {
+    this.ta = ta
+    this.eoff = eoff
     this.n0 = shape[0]
     this.n1 = shape[1]
     this.n2 = shape[2]
@@ -88,15 +105,15 @@ export class NdLayout {
 }
 
 /**
- * The element of the view's `_tan` that get() with 3 or 4 indices (set() with 3 or 4 indices and a
- * value) addresses, or -1 when this path cannot serve the call (the slow path then raises CPython's
- * error). `nidx` is the number of indices. Written out index by index in integer arithmetic: V8
+ * The element of `nd.ta` that get() with 3 or 4 indices (set() with 3 or 4 indices and a value)
+ * addresses, or -1 when this path cannot serve the call (the slow path then raises CPython's
+ * error). `nidx` is the number of indices, which the caller has checked is the view's ndim: that
+ * test reads the view's `_ndim`, a field V8 folds to a constant when the view is one. Written out index by index in integer arithmetic: V8
  * then keeps every offset a small integer. The caller reads or writes the element itself: a value
  * returned through here would be merged with -1's kind and boxed on every call.
  */
-export function elementN(view: MemoryView<string>, nidx: number, i: unknown, j: unknown, k: unknown, l: unknown): number {
-  if (nidx !== view._ndim || typeof i !== 'number' || typeof j !== 'number' || typeof k !== 'number') return -1
-  const nd = view._nd!
+export function elementN(nd: NdLayout, nidx: number, i: unknown, j: unknown, k: unknown, l: unknown): number {
+  if (typeof i !== 'number' || typeof j !== 'number' || typeof k !== 'number') return -1
   const n0 = nd.n0
   const n1 = nd.n1
   const n2 = nd.n2
@@ -104,7 +121,7 @@ export function elementN(view: MemoryView<string>, nidx: number, i: unknown, j: 
   const b = j < 0 ? j + n1 : j
   const c = k < 0 ? k + n2 : k
   if (!(a >>> 0 === a && a < n0 && b >>> 0 === b && b < n1 && c >>> 0 === c && c < n2)) return -1
-  const e = view._eoff + a * nd.e0 + b * nd.e1 + c * nd.e2
+  const e = nd.eoff + a * nd.e0 + b * nd.e1 + c * nd.e2
   if (nidx === 3) return e
   if (typeof l !== 'number') return -1
   const n3 = nd.n3

@@ -350,7 +350,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   declare _tan: TypedArray | null
   /** @internal `_tan` when the view is writable, else null. */
   declare _tanw: TypedArray | null
-  /** @internal Shape and element strides of a view of 3 or more dimensions that has `_tan`, else null. */
+  /** @internal What get()/set() with 3 or 4 indices read through (`_tan`, `_eoff`, shape, element strides) when the view has `_tan`, else null; release() clears it. */
   declare _nd: NdLayout | null
   /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_tan`. */ declare _eoff: number
   /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ declare _es0: number
@@ -622,14 +622,13 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     }
     if (nargs <= 2) return this._getOne(nargs, i, j)
     if (nargs <= 4) {
-      const ta = this._tan
-      if (ta !== null) {
-        const e = elementN(this, nargs, i, j, k, l)
-        if (e >= 0) {
-          // Detached memory reads as undefined.
-          const v = ta[e]
-          if (v !== undefined) return v
-        }
+      const nd = this._nd
+      if (nd !== null && nargs === this._ndim) {
+        // elementN() gives -1 when this path cannot serve the call: a TypedArray reads index -1,
+        // like any index outside it or detached memory, as undefined, so its own bounds check
+        // sends that to the slow path too, with no second test here.
+        const v = nd.ta[elementN(nd, nargs, i, j, k, l)]
+        if (v !== undefined) return v
       }
     }
     return this._getSlow(Array.from(arguments))
@@ -771,9 +770,13 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * slow path then does). Out of set() to keep that under V8's inlining limit.
    */
   private _setN(nargs: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown): boolean {
-    const ta = this._tanw
-    if (ta !== null) {
-      const p = elementN(this, nargs - 1, a, b, c, d)
+    // The layout's array is the view's `_tanw` whenever the view is writable; reading it there
+    // spares a null test and a check of the array's kind, and `_readonly` and `_ndim` fold to
+    // constants when the view is one.
+    const nd = this._nd
+    if (nd !== null && !this._readonly && nargs - 1 === this._ndim) {
+      const p = elementN(nd, nargs - 1, a, b, c, d)
+      const ta = nd.ta
       // A store into detached memory is dropped silently: check it is attached. The value is
       // converted (and may throw) only after the indices, in CPython's order.
       if (p >= 0 && p < ta.length) {
@@ -1235,6 +1238,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._ta2w = null
     this._tan = null
     this._tanw = null
+    // get() with 3 or 4 indices reads through the layout's TypedArray.
+    this._nd = null
     this._rb = null
     mbuf.removeView(this)
   }
