@@ -445,12 +445,22 @@ export function iterate(view: MemoryView<string>): IterableIterator<Value> {
  * as undefined) sends the step to the view's slow path, which raises RELEASED or OUT_OF_BOUNDS.
  */
 class TypedIterator implements IterableIterator<Value> {
-  private p: number
-  private k = 0
-  private n: number
+  // Declared, not initialised, and assigned in one order in the constructor: class field
+  // initialisers would first define every field as undefined, and V8 would then keep the number
+  // fields tagged (measured: the step-2 for-of ran at 7x an index loop with them, see bench 16).
+  declare private view: MemoryView<string>
+  declare private ta: TypedArray
+  declare private step: number
+  declare private p: number
+  declare private k: number
+  declare private n: number
 
-  constructor(private readonly view: MemoryView<string>, private readonly ta: TypedArray, start: number, private readonly step: number, n: number) {
+  constructor(view: MemoryView<string>, ta: TypedArray, start: number, step: number, n: number) {
+    this.view = view
+    this.ta = ta
+    this.step = step
     this.p = start
+    this.k = 0
     this.n = n
   }
 
