@@ -472,7 +472,9 @@ class TypedIterator implements IterableIterator<Value> {
     let value: Value | undefined
     if (k < this.n) {
       value = this.ta[this.p]
-      if (value === undefined || this.view._released) value = this.slow(k)
+      // `=== true`, not a truth test: V8 keeps `_released` as a tagged field and would test its
+      // truth with a generic ToBoolean (six compares per element); against true it is one compare.
+      if (value === undefined || this.view._released === true) value = this.slow(k)
       this.k = k + 1
       this.p += this.step
       done = false
@@ -499,9 +501,16 @@ class TypedIterator implements IterableIterator<Value> {
  * each element through the view's DataView after its released and bounds checks.
  */
 class ElementIterator implements IterableIterator<Value> {
-  private i = 0
+  // Declared and assigned in the constructor, as in TypedIterator.
+  declare private readonly view: MemoryView<string>
+  declare private i: number
+  declare private n: number
 
-  constructor(private readonly view: MemoryView<string>, private n: number) {}
+  constructor(view: MemoryView<string>, n: number) {
+    this.view = view
+    this.i = 0
+    this.n = n
+  }
 
   next(): IteratorResult<Value> {
     const i = this.i
