@@ -467,6 +467,8 @@ class TypedIterator implements IterableIterator<Value> {
   next(): IteratorResult<Value> {
     // One result object, made in one place: V8 can then often drop it inside the caller's loop,
     // which it cannot when several allocation sites meet at the loop's read of `done` and `value`.
+    // Once k reaches n the iterator stays exhausted, as in Python: neither field changes again (n is
+    // never written after the constructor, so V8 keeps it a constant field).
     const k = this.k
     let done = true
     let value: Value | undefined
@@ -478,9 +480,6 @@ class TypedIterator implements IterableIterator<Value> {
       this.k = k + 1
       this.p += this.step
       done = false
-    } else {
-      // Exhausted stays exhausted, as in Python.
-      this.n = 0
     }
     return { done, value } as IteratorResult<Value>
   }

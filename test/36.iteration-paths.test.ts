@@ -1,0 +1,172 @@
+/**
+ * Which path for-of over a 1-D view takes (issue 9), guarded by what the iterator holds, not by
+ * timing: the view's own TypedArray (exact or strided), read from the view's first element with the
+ * view's step, and iterator state that V8 keeps as small integers (a field that first held
+ * undefined is kept tagged, which cost the step-2 loop half its speed). Each path must still read
+ * live data, stay exhausted, and never read memory that was released, detached or unmapped.
+ */
+import { describe, it } from 'mocha'
+import { expect } from 'chai'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { MemoryView, memoryview } from 'memoryview'
+import { expectError, OUT_OF_BOUNDS, RELEASED } from './helpers/errors'
+
+/** What a TypedIterator holds: the view, its TypedArray, the step, the next position and count, the length. */
+interface TypedState {
+  view: MemoryView<string>
+  ta: ArrayBufferView
+  step: number
+  p: number
+  k: number
+  n: number
+}
+
+/** The internal fields of a view that name its TypedArray path (access.ts). */
+interface ViewPaths {
+  _ta1: ArrayBufferView | null
+  _tas: ArrayBufferView | null
+  _eoff: number
+  _es0: number
+}
+
+function stateOf(m: MemoryView<string>): TypedState {
+  const it = m[Symbol.iterator]() as object
+  expect(it.constructor.name).to.equal('TypedIterator')
+  return it as TypedState
+}
+
+function doubles(n: number): Float64Array {
+  const a = new Float64Array(n)
+  for (let i = 0; i < n; i++) a[i] = i + 0.5
+  return a
+}
+
+const entry = path.join(__dirname, '..', 'lib', 'index.js')
+const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures')
+
+describe('36 iteration paths: what for-of over a 1-D view reads through', () => {
+  describe('the TypedArray the iterator reads is the view\'s own, never a copy', () => {
+    it("step 2 'd': the view's strided TypedArray, from its first element, 2 elements apart", () => {
+      const ta = doubles(10)
+      const m = memoryview(ta).subarray(1, null, 2)
+      const s = stateOf(m)
+      const v = m as unknown as ViewPaths
+      expect(s.ta).to.equal(v._tas)
+      expect(s.ta.buffer).to.equal(ta.buffer)
+      expect([s.p, s.step, s.k, s.n]).to.deep.equal([v._eoff, v._es0, 0, 5])
+      expect(s.step).to.equal(2)
+      expect([...m]).to.deep.equal([1.5, 3.5, 5.5, 7.5, 9.5])
+    })
+
+    it("step -1 'd': the strided TypedArray from the last element, step -1", () => {
+      const m = memoryview(doubles(4)).subarray(null, null, -1)
+      const s = stateOf(m)
+      expect(s.ta).to.equal((m as unknown as ViewPaths)._tas)
+      expect([s.p, s.step, s.n]).to.deep.equal([3, -1, 4])
+      expect([...m]).to.deep.equal([3.5, 2.5, 1.5, 0.5])
+    })
+
+    it("unit stride: the view's exact TypedArray, from 0, step 1", () => {
+      const m = memoryview(doubles(8)).subarray(2, 6)
+      const s = stateOf(m)
+      expect(s.ta).to.equal((m as unknown as ViewPaths)._ta1)
+      expect([s.p, s.step, s.n]).to.deep.equal([0, 1, 4])
+    })
+
+    it('every format with a TypedArray, strided: the iterator reads through that TypedArray', () => {
+      for (const f of ['b', 'B', 'h', 'H', 'i', 'I', 'q', 'Q', 'f', 'd']) {
+        const m = memoryview(new Uint8Array(64)).cast(f).subarray(null, null, 2)
+        expect(stateOf(m).ta, f).to.equal((m as unknown as ViewPaths)._tas)
+      }
+    })
+  })
+
+  describe('iterator state stays small integers in V8', () => {
+    it('no number field of either iterator is generalised to a tagged field (--trace-generalization)', () => {
+      // Iterates a strided 'd' view, a 'B' view and a '?' view (the element-by-element iterator) in
+      // a child, and reads V8's trace of field representation changes: "[generalizing]p:s{...}->t{...}"
+      // means field p went from Smi to tagged, which makes every load and store of it slower.
+      const script = [
+        `const { memoryview } = require(${JSON.stringify(entry)})`,
+        'const views = [memoryview(new Float64Array(16)).subarray(null, null, 2), memoryview(new Uint8Array(16)), memoryview(new Uint8Array(16)).cast("?")]',
+        'for (const m of views) { let s = 0; for (const v of m) s += Number(v); for (const v of m) s += Number(v) }',
+      ].join('\n')
+      const r = spawnSync(process.execPath, ['--trace-generalization', '-e', script], { encoding: 'utf8', timeout: 60000 })
+      expect(r.status, r.stderr).to.equal(0)
+      const fields = /^\[generalizing\](view|ta|step|p|k|n|i):(\w)\{[^}]*\}->(\w)\{.*copies\.js/
+      const lines = r.stdout.split('\n').filter((l) => fields.test(l))
+      // The trace names the iterators' fields (k and i go from constant to mutable on the first
+      // step): without such lines the flag's format changed and this test would check nothing.
+      expect(lines.some((l) => l.startsWith('[generalizing]k:')), r.stdout.slice(0, 2000)).to.equal(true)
+      expect(lines.some((l) => l.startsWith('[generalizing]i:')), r.stdout.slice(0, 2000)).to.equal(true)
+      const tagged = lines.filter((l) => /->t\{/.test(l))
+      expect(tagged).to.deep.equal([])
+    })
+  })
+
+  describe('semantics the fast iterator keeps', () => {
+    it('reads live data on a step-2 view: a store between steps is seen', () => {
+      const ta = doubles(8)
+      const m = memoryview(ta).subarray(null, null, 2)
+      const it = m[Symbol.iterator]()
+      expect(it.next()).to.deep.equal({ done: false, value: 0.5 })
+      ta[2] = 42
+      expect(it.next()).to.deep.equal({ done: false, value: 42 })
+    })
+
+    it('exhausted stays exhausted: { done: true, value: undefined } again after the memory changes', () => {
+      const ta = doubles(4)
+      const it = memoryview(ta).subarray(null, null, -2)[Symbol.iterator]()
+      expect([...{ [Symbol.iterator]: () => it }]).to.deep.equal([3.5, 1.5])
+      ta[3] = 7
+      expect(it.next()).to.deep.equal({ done: true, value: undefined })
+      expect(it.next()).to.deep.equal({ done: true, value: undefined })
+    })
+
+    it('release() mid-iteration of a step -1 view: RELEASED on the next step; once exhausted, done (as CPython)', () => {
+      const m = memoryview(doubles(3)).subarray(null, null, -1)
+      const it = m[Symbol.iterator]()
+      expect(it.next().value).to.equal(2.5)
+      m.release()
+      expectError(() => it.next(), Error, RELEASED)
+      const m2 = memoryview(doubles(2)).subarray(null, null, -1)
+      const done = m2[Symbol.iterator]()
+      expect([done.next().value, done.next().value]).to.deep.equal([1.5, 0.5])
+      m2.release()
+      expect(done.next()).to.deep.equal({ done: true, value: undefined })
+    })
+
+    it('a resizable buffer shrunk under a step-2 view mid-iteration: OUT_OF_BOUNDS, then reads again once grown back', () => {
+      const ab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(64, { maxByteLength: 128 })
+      const ta = new Float64Array(ab)
+      ta.set([1, 2, 3, 4, 5, 6, 7, 8])
+      const it = memoryview(ta).subarray(null, null, 2)[Symbol.iterator]()
+      expect(it.next().value).to.equal(1)
+      ;(ab as unknown as { resize(n: number): void }).resize(16)
+      expectError(() => it.next(), Error, OUT_OF_BOUNDS)
+      // Grown back, the failed step is retried: element 1 (ta[2]), zeroed by the shrink.
+      ;(ab as unknown as { resize(n: number): void }).resize(64)
+      expect(it.next()).to.deep.equal({ done: false, value: 0 })
+      expect(it.next()).to.deep.equal({ done: false, value: 0 })
+    })
+
+    it('a mapping closed inside optimized for-of loops (unit, step 2, step -1): RELEASED, clean exit', function () {
+      this.timeout(60000)
+      const dir = mkdtempSync(path.join(tmpdir(), 'mv36-'))
+      try {
+        const fixture = path.join(fixtures, 'iteration-after-close.js')
+        const r = spawnSync(process.execPath, [fixture, entry, path.join(dir, 'f.bin')], { encoding: 'utf8', timeout: 60000 })
+        expect(r.signal, r.stderr).to.equal(null)
+        expect(r.status, r.stderr).to.equal(0)
+        const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { failures: string[]; checked: number }
+        expect(out.failures).to.deep.equal([])
+        expect(out.checked).to.equal(3)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  })
+})
