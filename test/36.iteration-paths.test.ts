@@ -4,6 +4,8 @@
  * view's step, and iterator state that V8 keeps as small integers (a field that first held
  * undefined is kept tagged, which cost the step-2 loop half its speed). Each path must still read
  * live data, stay exhausted, and never read memory that was released, detached or unmapped.
+ * Also assign() into strided 8-byte views, whose copy loop is unrolled: every length around the
+ * unrolled body must copy every bit and touch nothing between the elements.
  */
 import { describe, it } from 'mocha'
 import { expect } from 'chai'
@@ -166,6 +168,39 @@ describe('36 iteration paths: what for-of over a 1-D view reads through', () => 
         expect(out.checked).to.equal(3)
       } finally {
         rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  })
+
+  describe("assign() into strided 8-byte views (64-bit words, unrolled by 16)", () => {
+    /** Word k of a source: NaN payloads, a signalling NaN, -0 and plain patterns, all distinct. */
+    const word = (k: number): bigint => [0x7ff0000000000001n, 0xfff8000000000123n, 0x8000000000000000n][k % 3] + (BigInt(k) << 20n)
+
+    it('every length from 0 to 40, steps 2 and -3, from other memory: each bit copied, gaps untouched', () => {
+      for (const step of [2, -3]) {
+        for (let n = 0; n <= 40; n++) {
+          const dst = new BigUint64Array(Math.abs(step) * n + 3).fill(0x5555n)
+          const src = BigUint64Array.from({ length: n }, (_, k) => word(k))
+          const view = memoryview(new Float64Array(dst.buffer)).subarray(step > 0 ? 1 : -2, null, step)
+          expect(view.length, `step ${step} n ${n}`).to.be.at.least(n)
+          view.subarray(0, n).assign(new Float64Array(src.buffer))
+          const first = step > 0 ? 1 : dst.length - 2
+          const expected = new BigUint64Array(dst.length).fill(0x5555n)
+          for (let k = 0; k < n; k++) expected[first + k * step] = src[k]
+          expect([...dst], `step ${step} n ${n}`).to.deep.equal([...expected])
+        }
+      }
+    })
+
+    it('overlapping memory (the odd elements from the even ones, 37 of them): copied as if through a temporary', () => {
+      const n = 37
+      const all = BigUint64Array.from({ length: 2 * n }, (_, k) => word(k))
+      const before = [...all]
+      const m = memoryview(new Float64Array(all.buffer))
+      m.subarray(1, null, 2).assign(m.subarray(0, null, 2))
+      for (let k = 0; k < n; k++) {
+        expect(all[2 * k + 1], `element ${2 * k + 1}`).to.equal(before[2 * k])
+        expect(all[2 * k], `element ${2 * k}`).to.equal(before[2 * k])
       }
     })
   })
