@@ -13,17 +13,17 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { MemoryView, memoryview } from 'memoryview'
+import { BUFFER_PROTOCOL, MemoryView, memoryview } from 'memoryview'
 import { expectError, OUT_OF_BOUNDS, RELEASED } from './helpers/errors'
 
-/** What a TypedIterator holds: the view, its TypedArray, the step, the next position and count, the length. */
+/** What a TypedIterator holds: the view, its TypedArray, the first position and step, the next position and the end. */
 interface TypedState {
   view: MemoryView<string>
   ta: ArrayBufferView
+  start: number
   step: number
   p: number
-  k: number
-  n: number
+  end: number
 }
 
 /** The internal fields of a view that name its TypedArray path (access.ts). */
@@ -58,7 +58,7 @@ describe('36 iteration paths: what for-of over a 1-D view reads through', () => 
       const v = m as unknown as ViewPaths
       expect(s.ta).to.equal(v._tas)
       expect(s.ta.buffer).to.equal(ta.buffer)
-      expect([s.p, s.step, s.k, s.n]).to.deep.equal([v._eoff, v._es0, 0, 5])
+      expect([s.start, s.p, s.step, s.end]).to.deep.equal([v._eoff, v._eoff, v._es0, v._eoff + 5 * 2])
       expect(s.step).to.equal(2)
       expect([...m]).to.deep.equal([1.5, 3.5, 5.5, 7.5, 9.5])
     })
@@ -67,7 +67,7 @@ describe('36 iteration paths: what for-of over a 1-D view reads through', () => 
       const m = memoryview(doubles(4)).subarray(null, null, -1)
       const s = stateOf(m)
       expect(s.ta).to.equal((m as unknown as ViewPaths)._tas)
-      expect([s.p, s.step, s.n]).to.deep.equal([3, -1, 4])
+      expect([s.start, s.p, s.step, s.end]).to.deep.equal([3, 3, -1, -1])
       expect([...m]).to.deep.equal([3.5, 2.5, 1.5, 0.5])
     })
 
@@ -75,7 +75,15 @@ describe('36 iteration paths: what for-of over a 1-D view reads through', () => 
       const m = memoryview(doubles(8)).subarray(2, 6)
       const s = stateOf(m)
       expect(s.ta).to.equal((m as unknown as ViewPaths)._ta1)
-      expect([s.p, s.step, s.n]).to.deep.equal([0, 1, 4])
+      expect([s.start, s.p, s.step, s.end]).to.deep.equal([0, 0, 1, 4])
+    })
+
+    it('a zero stride (buffer protocol, strides [0]): element by element, the one element n times, as CPython', () => {
+      // numpy.broadcast_to(np.array([2.5]), (4,)) gives such a view in CPython; list(m) is [2.5] * 4.
+      const ab = new Float64Array([1.5, 2.5]).buffer
+      const m = memoryview({ [BUFFER_PROTOCOL]: () => ({ buffer: ab, byteOffset: 8, format: 'd', shape: [4], strides: [0], readonly: false }) })
+      expect((m[Symbol.iterator]() as object).constructor.name).to.equal('ElementIterator')
+      expect([...m]).to.deep.equal([2.5, 2.5, 2.5, 2.5])
     })
 
     it('every format with a TypedArray, strided: the iterator reads through that TypedArray', () => {
@@ -98,11 +106,11 @@ describe('36 iteration paths: what for-of over a 1-D view reads through', () => 
       ].join('\n')
       const r = spawnSync(process.execPath, ['--trace-generalization', '-e', script], { encoding: 'utf8', timeout: 60000 })
       expect(r.status, r.stderr).to.equal(0)
-      const fields = /^\[generalizing\](view|ta|step|p|k|n|i):(\w)\{[^}]*\}->(\w)\{.*copies\.js/
+      const fields = /^\[generalizing\](view|ta|start|step|p|end|i|n):(\w)\{[^}]*\}->(\w)\{.*copies\.js/
       const lines = r.stdout.split('\n').filter((l) => fields.test(l))
-      // The trace names the iterators' fields (k and i go from constant to mutable on the first
+      // The trace names the iterators' fields (p and i go from constant to mutable on the first
       // step): without such lines the flag's format changed and this test would check nothing.
-      expect(lines.some((l) => l.startsWith('[generalizing]k:')), r.stdout.slice(0, 2000)).to.equal(true)
+      expect(lines.some((l) => l.startsWith('[generalizing]p:')), r.stdout.slice(0, 2000)).to.equal(true)
       expect(lines.some((l) => l.startsWith('[generalizing]i:')), r.stdout.slice(0, 2000)).to.equal(true)
       const tagged = lines.filter((l) => /->t\{/.test(l))
       expect(tagged).to.deep.equal([])
