@@ -253,10 +253,15 @@ function gatherRow64(to: BigUint64Array, out: number, from: BigUint64Array, p: n
   return out
 }
 
-/** The inverse of gatherRow64(), unrolled the same way. */
+/**
+ * The inverse of gatherRow64(), the inner loop of assign() into strided 8-byte views; unrolled by
+ * sixteen rather than eight: each store re-checks its array, and a longer body shares more of those
+ * checks (bench/16, assign() into a step-2 'd' view of 1M: 1.10 ms by eight, 0.95 ms by sixteen, best
+ * of five runs each, against 0.88 ms for a JS scatter loop over Float64Arrays).
+ */
 function scatterRow64(to: BigUint64Array, p: number, from: BigUint64Array, inp: number, n: number, step: number): number {
   let k = 0
-  for (; k + 8 <= n; k += 8, inp += 8) {
+  for (; k + 16 <= n; k += 16, inp += 16) {
     to[p] = from[inp]
     p += step
     to[p] = from[inp + 1]
@@ -272,6 +277,22 @@ function scatterRow64(to: BigUint64Array, p: number, from: BigUint64Array, inp: 
     to[p] = from[inp + 6]
     p += step
     to[p] = from[inp + 7]
+    p += step
+    to[p] = from[inp + 8]
+    p += step
+    to[p] = from[inp + 9]
+    p += step
+    to[p] = from[inp + 10]
+    p += step
+    to[p] = from[inp + 11]
+    p += step
+    to[p] = from[inp + 12]
+    p += step
+    to[p] = from[inp + 13]
+    p += step
+    to[p] = from[inp + 14]
+    p += step
+    to[p] = from[inp + 15]
     p += step
   }
   for (; k < n; k++, p += step) to[p] = from[inp++]
