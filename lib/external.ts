@@ -182,6 +182,8 @@ export abstract class ExternalOwner implements Disposable {
   /** @internal Exports held on any view of this owner's memory: the whole mapping and every window. */
   _exports(): number {
     let n = this._state.exports
+    // Most owners have no windows: close() then skips making a Set iterator.
+    if (this._windows.size === 0) return n
     for (const w of this._windows) n += w.state.exports
     return n
   }
