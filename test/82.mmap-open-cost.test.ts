@@ -57,6 +57,31 @@ function vmFlagsOf(file: string): string[][] {
   return found
 }
 
+/** Runs `fn` (which may be async) counting FinalizationRegistry register()/unregister() calls. */
+async function registryCalls(fn: () => unknown): Promise<{ register: number; unregister: number }> {
+  const proto = FinalizationRegistry.prototype
+  const { register, unregister } = proto
+  const counts = { register: 0, unregister: 0 }
+  proto.register = function (this: FinalizationRegistry<unknown>, ...args: Parameters<typeof register>) {
+    counts.register++
+    return register.apply(this, args)
+  }
+  proto.unregister = function (this: FinalizationRegistry<unknown>, token: WeakKey) {
+    counts.unregister++
+    return unregister.call(this, token)
+  }
+  try {
+    await fn()
+  } finally {
+    proto.register = register
+    proto.unregister = unregister
+  }
+  return counts
+}
+
+/** Lets the microtask queue run (where owners still open are registered). */
+const microtasks = (): Promise<void> => new Promise((resolve) => queueMicrotask(resolve))
+
 describe('82 mmap() of a small file: which path it takes', () => {
   let dir: string
   let file: string
@@ -108,6 +133,39 @@ describe('82 mmap() of a small file: which path it takes', () => {
       fs.writeFileSync(big, Buffer.alloc(2 * 65536))
       const calls = nativeCalls(() => expectError(() => mmap(big, { offset: 1 }), RangeError, 'ERR_MEMORYVIEW_UNALIGNED'))
       expect(calls).not.to.include('mapFileId')
+    })
+  })
+
+  describe('the FinalizationRegistry that unmaps owners dropped unclosed', () => {
+    it('an owner closed in the synchronous code that opened it never registers (nor unregisters)', async () => {
+      const counts = await registryCalls(() => {
+        for (let i = 0; i < 10; i++) mmap(file).close()
+      })
+      expect(counts).to.deep.equal({ register: 0, unregister: 0 })
+    })
+
+    it('owners still open when the microtask queue runs register once each; one closed before then does not', async () => {
+      const live = requireBinding('test').liveMappings()
+      const owners: ReturnType<typeof mmap>[] = []
+      const counts = await registryCalls(async () => {
+        owners.push(mmap(file), mmap(file, { access: 'copy' }), mmap(file))
+        owners[0].close() // the first leaves the list: the last takes its place
+        await microtasks()
+        for (const m of owners) m.close()
+      })
+      expect(counts).to.deep.equal({ register: 2, unregister: 2 })
+      expect(requireBinding('test').liveMappings()).to.equal(live)
+    })
+
+    it('an owner that makes its buffer before the microtask queue runs never registers; its data reads right', async () => {
+      const counts = await registryCalls(async () => {
+        const m = mmap(file)
+        expect(m.buf.get(4)).to.equal(5)
+        await microtasks()
+        expect(m.buf.get(0)).to.equal(1)
+        m.close()
+      })
+      expect(counts.register).to.equal(0)
     })
   })
 
