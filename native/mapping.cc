@@ -286,13 +286,12 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
 double* OutArg(const Napi::CallbackInfo& info, size_t index) {
   napi_env env = info.Env();
   napi_value value = info[index];
-  bool is_typed_array = false;
   napi_typedarray_type type = napi_int8_array;
   size_t length = 0;
   void* data = nullptr;  // already at the array's byteOffset
-  if (napi_is_typedarray(env, value, &is_typed_array) == napi_ok &&
-      is_typed_array &&
-      napi_get_typedarray_info(env, value, &type, &length, &data, nullptr,
+  // napi_get_typedarray_info() itself refuses (napi_invalid_arg) anything
+  // but a TypedArray: no separate napi_is_typedarray() call.
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr,
                                nullptr) == napi_ok &&
       type == napi_float64_array && length >= 2 && data != nullptr) {
     return static_cast<double*>(data);
