@@ -83,9 +83,10 @@ const bufferless = new FinalizationRegistry<number>((id) => {
  * unregistering at close() cost about 200 ns a cycle, more than the rest of mmap() and close() in
  * JS together (issue 9), so an owner joins this list instead and is registered only if it is still
  * open, and still bufferless, when the microtask queue next runs: one opened and closed in the same
- * synchronous run of code, the usual case, never registers. Nothing is lost meanwhile: registered
- * or not, an owner cannot be unmapped by `bufferless` before the current code yields (V8 keeps a
- * registered target through scavenges, and cleanup callbacks run in a later task).
+ * synchronous run of code, the usual case, never registers. An owner dropped unclosed is still
+ * unmapped by garbage collection, only never before the code that opened it yields, which was
+ * already so (cleanup callbacks run in a later task; V8 keeps a registered target through
+ * scavenges): at most one collection later than before.
  * Each owner knows its index here (`_pending`), so close() takes it out in O(1).
  */
 const pendingOwners: ExternalOwner[] = []

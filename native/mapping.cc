@@ -397,6 +397,11 @@ namespace {
 // calls, and this keeps the rest short); a longer one goes to `heap_`.
 class PathArg {
  public:
+  PathArg() = default;
+  // data_ may point into this object's own stack_: never copied.
+  PathArg(const PathArg&) = delete;
+  PathArg& operator=(const PathArg&) = delete;
+
   // Reads `value` (a string); throws ERR_MEMORYVIEW_INVALID_ARG for a NUL
   // in it, which open() would silently take as the end of the path.
   void Read(napi_env env, napi_value value) {
