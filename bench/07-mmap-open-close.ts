@@ -11,6 +11,10 @@
  * mmap().close() makes no ArrayBuffer (it is made when `buf` is first used), so the first case is
  * the system calls (open, fstat, mmap, close, munmap) plus the owner object; the 'read a byte' case
  * includes making the buffer and one page fault. Target of issue 9: <= 2x openSync+readSync+closeSync.
+ * Where the floor is: the five system calls take about 6.2 us in C on the 2-core test VM, against
+ * 2.6 us for open+pread+close (2.4x in C); Node adds about 1.2 us of JS to the baseline, so even an
+ * mmap() with no JS or Node-API cost at all would be about 1.6x, and each 0.4 us of user time we
+ * spend (process.cpuUsage(): about 1.1 us now, of which 0.15 us JS) adds 0.1 to the ratio.
  * Short repetitions (500 cycles) rarely include a garbage collection; the 'sustained' case times
  * repetitions of 20000 cycles, which include the scavenges that collect each cycle's wrappers, so
  * its figure is the amortized cost of a long open/close loop.

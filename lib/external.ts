@@ -11,8 +11,9 @@
  * (unmapId()). resize() replaces the ArrayBuffer and its record: the old record is closed, so views
  * over the old mapping read as released.
  * An owner that is never closed is unmapped when it is garbage collected (the `bufferless`
- * FinalizationRegistry) while it has no ArrayBuffer, else when its ArrayBuffer is; at the
- * environment's teardown (a worker exiting) native code unmaps both kinds.
+ * FinalizationRegistry, which a bufferless owner joins when the microtask queue next runs after it
+ * was opened, if it is still open then) while it has no ArrayBuffer, else when its ArrayBuffer is;
+ * at the environment's teardown (a worker exiting) native code unmaps both kinds.
  */
 import { BufferError, NOT_CLONEABLE_GUARD, codes, plainError, rangeError } from './errors'
 import { ExternalMemory, ManagedBuffer, externalOf, registerExternal } from './managed-buffer'
@@ -78,6 +79,26 @@ const bufferless = new FinalizationRegistry<number>((id) => {
 })
 
 /**
+ * Bufferless owners not yet registered with `bufferless`. Registering with an unregister token and
+ * unregistering at close() cost about 200 ns a cycle, more than the rest of mmap() and close() in
+ * JS together (issue 9), so an owner joins this list instead and is registered only if it is still
+ * open, and still bufferless, when the microtask queue next runs: one opened and closed in the same
+ * synchronous run of code, the usual case, never registers. An owner dropped unclosed is still
+ * unmapped by garbage collection, only never before the code that opened it yields, which was
+ * already so (cleanup callbacks run in a later task; V8 keeps a registered target through
+ * scavenges): at most one collection later than before.
+ * Each owner knows its index here (`_pending`), so close() takes it out in O(1).
+ */
+const pendingOwners: ExternalOwner[] = []
+let registerQueued = false
+
+function registerPending(): void {
+  registerQueued = false
+  for (const owner of pendingOwners) owner._registerBufferless()
+  pendingOwners.length = 0
+}
+
+/**
  * The common base of {@link index!MappedFile} and {@link index!SharedMemory}: a mapping with one `buf` view,
  * leases, the buffer protocol and a synchronous close(). Not constructed directly.
  */
@@ -105,6 +126,8 @@ export abstract class ExternalOwner implements Disposable {
   readonly #readonly: boolean
   #buf: MemoryView<'B'> | null = null
   #closed = false
+  /** @internal Where this owner is in `pendingOwners`, or -1 (registered with `bufferless`, or neither). */
+  _pending = -1
 
   /**
    * @internal `buffer` null and `id` 0: nothing is mapped whole (a file bigger than one buffer),
@@ -118,8 +141,34 @@ export abstract class ExternalOwner implements Disposable {
     if (buffer !== null) this._adopt(buffer)
     else if (id > 0) {
       this.#id = id
-      bufferless.register(this, id, this)
+      this._pending = pendingOwners.push(this) - 1
+      if (!registerQueued) {
+        registerQueued = true
+        queueMicrotask(registerPending)
+      }
     }
+  }
+
+  /** @internal Called for a pending owner when the microtask queue runs: registers it if still bufferless. */
+  _registerBufferless(): void {
+    this._pending = -1
+    if (this.#id !== 0) bufferless.register(this, this.#id, this)
+  }
+
+  /** The mapping is no longer bufferless (it got its buffer, or it is unmapped): forgets it. */
+  #forgetBufferless(): void {
+    const at = this._pending
+    if (at < 0) {
+      bufferless.unregister(this)
+      return
+    }
+    // Swap-remove: the last pending owner takes this one's place.
+    const last = pendingOwners.pop()!
+    if (last !== this) {
+      pendingOwners[at] = last
+      last._pending = at
+    }
+    this._pending = -1
   }
 
   /**
@@ -138,7 +187,7 @@ export abstract class ExternalOwner implements Disposable {
     // From here the buffer's finalizer unmaps an owner never closed. Left registered, the owner
     // would also be kept through every scavenge (V8 holds a registered target until a full GC),
     // with its views and buffer: 100,000 open/buf/close cycles grew the heap to 56 MB.
-    bufferless.unregister(this)
+    this.#forgetBufferless()
     let buffer: ArrayBuffer
     try {
       buffer = requireBinding('mmap').mappingBuffer(id, this._state.what === 'shared memory')
@@ -182,6 +231,8 @@ export abstract class ExternalOwner implements Disposable {
   /** @internal Exports held on any view of this owner's memory: the whole mapping and every window. */
   _exports(): number {
     let n = this._state.exports
+    // Most owners have no windows: close() then skips making a Set iterator.
+    if (this._windows.size === 0) return n
     for (const w of this._windows) n += w.state.exports
     return n
   }
@@ -264,7 +315,7 @@ export abstract class ExternalOwner implements Disposable {
     if (this._windows.size > 0) for (const w of [...this._windows]) this._unmapWindow(w)
     if (this.#ab !== null) requireBinding('mmap').unmap(this.#ab)
     else if (this.#id !== 0) {
-      bufferless.unregister(this)
+      this.#forgetBufferless()
       requireBinding('mmap').unmapId(this.#id)
       this.#id = 0
     }

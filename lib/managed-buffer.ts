@@ -58,16 +58,60 @@ export class ExternalMemory {
 /** What a detached fixed-length region reads through: every access to it throws. */
 const EMPTY_DV = new DataView(new ArrayBuffer(0))
 
-const externals = new WeakMap<Region, ExternalMemory>()
+/** A base class whose constructor returns `target`, so that a subclass adds its private fields to it. */
+class Stamp {
+  constructor(target: object) {
+    return target
+  }
+}
+
+/**
+ * The ExternalMemory record of a buffer, kept in a private field of the buffer itself (the
+ * constructor adds it through Stamp) rather than in a WeakMap: WeakMap.set() with a new buffer as
+ * key cost about 500 ns (V8's ephemeron write barrier, then every scavenge's ephemeron pass), a
+ * quarter of what making a mapped file's buffer on first use costs in JS (issue 9). The field is
+ * invisible to other code (no property, no symbol) and goes with the buffer. A buffer that refuses
+ * new fields (a runtime that applies non-extensibility to private fields, on a frozen buffer a
+ * native exporter handed in) falls back to a WeakMap.
+ */
+class ExternalTag extends Stamp {
+  #state: ExternalMemory
+
+  private constructor(buffer: Region, state: ExternalMemory) {
+    super(buffer)
+    this.#state = state
+  }
+
+  static set(buffer: Region, state: ExternalMemory): void {
+    if (#state in buffer) {
+      ;(buffer as unknown as ExternalTag).#state = state
+      return
+    }
+    try {
+      new ExternalTag(buffer, state)
+    } catch {
+      fallback ??= new WeakMap()
+      fallback.set(buffer, state)
+    }
+  }
+
+  static of(buffer: Region): ExternalMemory | undefined {
+    if (#state in buffer) return (buffer as unknown as ExternalTag).#state
+    return fallback === null ? undefined : fallback.get(buffer)
+  }
+}
+
+/** The records of buffers that could not take a private field (see ExternalTag); null until one. */
+let fallback: WeakMap<Region, ExternalMemory> | null = null
 
 /** Marks `buffer` as external memory with the given state (done once, by its owner). */
 export function registerExternal(buffer: Region, state: ExternalMemory): void {
-  externals.set(buffer, state)
+  ExternalTag.set(buffer, state)
 }
 
 /** The ExternalMemory record of `buffer`, if it is external memory. */
 export function externalOf(buffer: Region): ExternalMemory | undefined {
-  return externals.get(buffer)
+  return ExternalTag.of(buffer)
 }
 
 /**
@@ -140,7 +184,7 @@ export class ManagedBuffer {
     // The intrinsic getter: an own `resizable: false` on a resizable buffer must not pass for fixed.
     this.detachable = isArrayBuffer(buffer)
     this.resizable = this.detachable && isResizable(buffer)
-    this.external = externals.get(buffer) ?? null
+    this.external = externalOf(buffer) ?? null
     // A resizable buffer's DataView is made now, while its offset is inside the buffer: made after a
     // shrink below it, the constructor would throw. A fixed-length buffer can only be detached, which
     // newDataView() handles.

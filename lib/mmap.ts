@@ -447,9 +447,12 @@ export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {})
   }
   if (offset + length > Number.MAX_SAFE_INTEGER) throw rangeError(codes.OUT_OF_RANGE, 'offset + length overflows')
   const binding = requireBinding('mmap')
-  const granularity = granularityOf(binding)
-  if (offset % granularity !== 0) {
-    throw rangeError(codes.UNALIGNED, `offset must be a multiple of the allocation granularity (${granularity})`)
+  // Offset 0 (the usual case) is aligned whatever the granularity: no native call to ask it.
+  if (offset !== 0) {
+    const granularity = granularityOf(binding)
+    if (offset % granularity !== 0) {
+      throw rangeError(codes.UNALIGNED, `offset must be a multiple of the allocation granularity (${granularity})`)
+    }
   }
   try {
     // The mapping's ArrayBuffer is made when a view first needs it (see ExternalOwner).

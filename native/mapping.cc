@@ -207,9 +207,8 @@ void FinalizeMapping(napi_env /*env*/, void* data, void* hint) {
 // Checks the result of a platform call and puts the new mapping in the
 // table; throws (having mapped nothing) when the call failed or refused.
 std::shared_ptr<MapState> Register(Napi::Env env, int rc,
-                                   const MapResult& result,
-                                   const std::string& path, bool segment,
-                                   int64_t max_length) {
+                                   const MapResult& result, const char* path,
+                                   bool segment, int64_t max_length) {
   if (rc != 0) ThrowSystemError(env, rc, result.syscall, path);
   if (result.refusal != MapRefusal::kNone) {
     ThrowRefusal(env, result, segment, max_length);
@@ -273,7 +272,7 @@ Napi::ArrayBuffer MakeBuffer(Napi::Env env, MapState* state, bool segment) {
 }
 
 Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
-                          const std::string& path, bool segment,
+                          const char* path, bool segment,
                           int64_t max_length) {
   std::shared_ptr<MapState> state =
       Register(env, rc, result, path, segment, max_length);
@@ -287,13 +286,12 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
 double* OutArg(const Napi::CallbackInfo& info, size_t index) {
   napi_env env = info.Env();
   napi_value value = info[index];
-  bool is_typed_array = false;
   napi_typedarray_type type = napi_int8_array;
   size_t length = 0;
   void* data = nullptr;  // already at the array's byteOffset
-  if (napi_is_typedarray(env, value, &is_typed_array) == napi_ok &&
-      is_typed_array &&
-      napi_get_typedarray_info(env, value, &type, &length, &data, nullptr,
+  // napi_get_typedarray_info() itself refuses (napi_invalid_arg) anything
+  // but a TypedArray: no separate napi_is_typedarray() call.
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr,
                                nullptr) == napi_ok &&
       type == napi_float64_array && length >= 2 && data != nullptr) {
     return static_cast<double*>(data);
@@ -304,7 +302,7 @@ double* OutArg(const Napi::CallbackInfo& info, size_t index) {
 }
 
 Napi::Value LazyResultToJs(Napi::Env env, int rc, const MapResult& result,
-                           const std::string& path, bool segment,
+                           const char* path, bool segment,
                            int64_t max_length, double* out) {
   std::shared_ptr<MapState> state =
       Register(env, rc, result, path, segment, max_length);
@@ -313,9 +311,8 @@ Napi::Value LazyResultToJs(Napi::Env env, int rc, const MapResult& result,
   return env.Undefined();
 }
 
-// The id argument of the ABI 8 calls: a mapping made by this environment.
-// Another environment (a worker guessing ids) finds nothing.
-std::shared_ptr<MapState> IdArg(const Napi::CallbackInfo& info) {
+// The id argument of the ABI 8 calls, checked to be a possible id.
+uintptr_t IdValue(const Napi::CallbackInfo& info) {
   double d = -1;
   if (napi_get_value_double(info.Env(), info[0], &d) != napi_ok) d = -1;
   if (!(d >= 1 && d <= 9007199254740991.0) ||
@@ -323,7 +320,13 @@ std::shared_ptr<MapState> IdArg(const Napi::CallbackInfo& info) {
     ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
                "expected the id of a mapping");
   }
-  std::shared_ptr<MapState> state = FindId(static_cast<uintptr_t>(d));
+  return static_cast<uintptr_t>(d);
+}
+
+// The id argument of the ABI 8 calls: a mapping made by this environment.
+// Another environment (a worker guessing ids) finds nothing.
+std::shared_ptr<MapState> IdArg(const Napi::CallbackInfo& info) {
+  std::shared_ptr<MapState> state = FindId(IdValue(info));
   if (state != nullptr && state->env != static_cast<napi_env>(info.Env())) {
     return nullptr;
   }
@@ -389,18 +392,66 @@ Napi::Value FlushJs(const Napi::CallbackInfo& info) {
 
 namespace {
 
+// A path argument as UTF-8. A path that fits in `stack_` costs one Node-API
+// call and no allocation (mmap() of a small file is dominated by its system
+// calls, and this keeps the rest short); a longer one goes to `heap_`.
+class PathArg {
+ public:
+  PathArg() = default;
+  // data_ may point into this object's own stack_: never copied.
+  PathArg(const PathArg&) = delete;
+  PathArg& operator=(const PathArg&) = delete;
+
+  // Reads `value` (a string); throws ERR_MEMORYVIEW_INVALID_ARG for a NUL
+  // in it, which open() would silently take as the end of the path.
+  void Read(napi_env env, napi_value value) {
+    size_t size = 0;
+    if (napi_get_value_string_utf8(env, value, stack_, sizeof(stack_),
+                                   &size) != napi_ok) {
+      ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+                 "path must be a string");
+    }
+    data_ = stack_;
+    // Within 4 bytes of the end the copy may have been cut (even inside a
+    // multi-byte character): read it whole instead.
+    if (size + 4 >= sizeof(stack_)) {
+      heap_ = Napi::String(env, value).Utf8Value();
+      data_ = heap_.c_str();
+      size = heap_.size();
+    }
+    size_ = size;
+    const void* nul = std::memchr(data_, '\0', size_);
+    if (nul != nullptr) {
+      ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+                 "path must not contain null bytes (one is at index " +
+                     std::to_string(static_cast<const char*>(nul) - data_) +
+                     ")");
+    }
+  }
+  // The path, NUL-terminated; "" until Read() (a file descriptor was given).
+  const char* c_str() const { return data_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  char stack_[1024];
+  std::string heap_;
+  const char* data_ = "";
+  size_t size_ = 0;
+};
+
+// The page size, asked of the system once (it is fixed for the process).
+int64_t Granularity() {
+  static const int64_t granularity = AllocationGranularity();
+  return granularity;
+}
+
 // What mapFile() and mapFileId() share: checks the arguments and maps.
 int MapFileArgs(const Napi::CallbackInfo& info, MapResult* result,
-                std::string* path, int64_t* max_length) {
+                PathArg* path, int64_t* max_length) {
   Napi::Env env = info.Env();
   int fd = -1;
   if (info[0].IsString()) {
-    *path = info[0].As<Napi::String>().Utf8Value();
-    if (path->find('\0') != std::string::npos) {
-      ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
-                 "path must not contain null bytes (one is at index " +
-                     std::to_string(path->find('\0')) + ")");
-    }
+    path->Read(env, info[0]);
   } else {
     fd = static_cast<int>(IntegerArg(info, 1, "fd"));
   }
@@ -414,11 +465,11 @@ int MapFileArgs(const Napi::CallbackInfo& info, MapResult* result,
   int64_t length = IntegerArg(info, 4, "length");
   int64_t size = IntegerArg(info, 5, "size");
   *max_length = IntegerArg(info, 6, "maxLength");
-  if (offset < 0 || length < 0 || offset % AllocationGranularity() != 0) {
+  if (offset < 0 || length < 0 || offset % Granularity() != 0) {
     ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
                "offset must be a non-negative multiple of the allocation "
                "granularity (" +
-                   std::to_string(AllocationGranularity()) + "), got offset " +
+                   std::to_string(Granularity()) + "), got offset " +
                    std::to_string(offset) + " and length " +
                    std::to_string(length));
   }
@@ -443,19 +494,21 @@ int SharedMemoryArgs(const Napi::CallbackInfo& info, MapResult* result,
 
 Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
   MapResult result;
-  std::string path;
+  PathArg path;
   int64_t max_length = 0;
   int rc = MapFileArgs(info, &result, &path, &max_length);
-  return MapResultToJs(info.Env(), rc, result, path, false, max_length);
+  return MapResultToJs(info.Env(), rc, result, path.c_str(), false,
+                       max_length);
 }
 
 Napi::Value MapFileIdJs(const Napi::CallbackInfo& info) {
   double* out = OutArg(info, 7);
   MapResult result;
-  std::string path;
+  PathArg path;
   int64_t max_length = 0;
   int rc = MapFileArgs(info, &result, &path, &max_length);
-  return LazyResultToJs(info.Env(), rc, result, path, false, max_length, out);
+  return LazyResultToJs(info.Env(), rc, result, path.c_str(), false,
+                        max_length, out);
 }
 
 Napi::Value OpenSharedMemoryIdJs(const Napi::CallbackInfo& info) {
@@ -464,7 +517,8 @@ Napi::Value OpenSharedMemoryIdJs(const Napi::CallbackInfo& info) {
   std::string name;
   int64_t max_length = 0;
   int rc = SharedMemoryArgs(info, &result, &name, &max_length);
-  return LazyResultToJs(info.Env(), rc, result, name, true, max_length, out);
+  return LazyResultToJs(info.Env(), rc, result, name.c_str(), true,
+                        max_length, out);
 }
 
 Napi::Value MappingBufferJs(const Napi::CallbackInfo& info) {
@@ -486,13 +540,27 @@ Napi::Value MappingBufferJs(const Napi::CallbackInfo& info) {
 
 Napi::Value UnmapIdJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::shared_ptr<MapState> state = IdArg(info);
-  // With a buffer, unmap(buffer) (which detaches it) or its finalizer does
-  // it: JS could still reach the memory through that buffer.
-  if (state == nullptr || state->has_buffer) {
-    return Napi::Boolean::New(env, false);
+  uintptr_t id = IdValue(info);
+  std::shared_ptr<MapState> taken;
+  {
+    // Found and taken under one lock (close() of an untouched file is this
+    // call and nothing else). Another environment's mapping is not found;
+    // one with a buffer stays: unmap(buffer) (which detaches it) or its
+    // finalizer unmaps it, since JS could still reach the memory through it.
+    // has_buffer is only written on the owning environment's thread, which,
+    // the env being ours, is this one.
+    std::lock_guard<std::mutex> lock(table_mutex);
+    auto by_id = Ids().find(id);
+    if (by_id != Ids().end()) {
+      auto it = Table().find(by_id->second);
+      if (it != Table().end() && it->second->env == static_cast<napi_env>(env) &&
+          !it->second->has_buffer) {
+        taken = std::move(it->second);
+        Table().erase(it);
+        Ids().erase(by_id);
+      }
+    }
   }
-  std::shared_ptr<MapState> taken = Take(state->addr, state->id);
   if (taken == nullptr) return Napi::Boolean::New(env, false);
   taken->Unmap();
   return Napi::Boolean::New(env, true);
@@ -759,7 +827,8 @@ Napi::Value ResizeMappingJs(const Napi::CallbackInfo& info) {
   if (rc != 0) ThrowSystemError(env, rc, result.syscall, path);
   // The new mapping gets its own ArrayBuffer (MapResultToJs unmaps it again
   // if that fails); only then is the old one detached and unmapped.
-  Napi::Value fresh = MapResultToJs(env, 0, result, path, false, max_length);
+  Napi::Value fresh =
+      MapResultToJs(env, 0, result, path.c_str(), false, max_length);
   std::shared_ptr<MapState> old = Take(state->addr, state->id);
   Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
   if (!buffer.IsDetached()) buffer.Detach();

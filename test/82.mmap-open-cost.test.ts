@@ -1,0 +1,270 @@
+/**
+ * What opening a small file costs, guarded by which path it takes (issue 9: `mmap(path).close()` of
+ * a 4 KiB file within 2x openSync + readSync + closeSync; speed itself is shown by bench/07, never
+ * by timings here):
+ *   - mmap(path) is one native call (open, fstat, mmap and close of the descriptor in one go), and
+ *     close() of an untouched file one more; nothing else reaches the addon.
+ *   - the first `buf` marks its ArrayBuffer as external memory in a private field of the buffer, not
+ *     with a WeakMap.set() (about 500 ns: V8's ephemeron barrier and scavenge pass).
+ *   - the path reaches native code through a fixed buffer when it fits and through a string of its
+ *     own when it does not: both give the same file, the same errors and the same `path` in them.
+ *   - Linux: a 'read' mapping reserves no swap (MAP_NORESERVE: `nr`, no `ac`, in /proc/self/smaps);
+ *     'copy' mappings, which are written to, keep the reservation, and 'write' ones are shared.
+ */
+import { describe, it, before, after } from 'mocha'
+import { expect } from 'chai'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { mmap, Access } from 'memoryview'
+import { requireBinding } from '../lib/binding'
+import { expectError, INVALID_ARG } from './helpers/errors'
+
+type Binding = ReturnType<typeof requireBinding>
+
+/** Runs `fn` with every function of the addon counted; returns the names called, in order. */
+function nativeCalls(fn: () => void): string[] {
+  const binding = requireBinding('test') as unknown as Record<string, unknown>
+  const calls: string[] = []
+  const saved = new Map<string, unknown>()
+  for (const name of Object.keys(binding)) {
+    const real = binding[name]
+    if (typeof real !== 'function') continue
+    saved.set(name, real)
+    binding[name] = function (this: unknown, ...args: unknown[]) {
+      calls.push(name)
+      return (real as (...a: unknown[]) => unknown).apply(this, args)
+    }
+  }
+  try {
+    fn()
+  } finally {
+    for (const [name, real] of saved) binding[name] = real
+  }
+  return calls
+}
+
+/** The VmFlags of this process's mappings of `file` (/proc/self/smaps), one list per mapping. */
+function vmFlagsOf(file: string): string[][] {
+  const found: string[][] = []
+  let current: string[] | null = null
+  for (const line of fs.readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) {
+      current = line.endsWith(` ${file}`) ? [] : null
+      if (current !== null) found.push(current)
+    } else if (current !== null && line.startsWith('VmFlags:')) {
+      current.push(...line.slice('VmFlags:'.length).trim().split(/\s+/))
+    }
+  }
+  return found
+}
+
+/** Runs `fn` (which may be async) counting FinalizationRegistry register()/unregister() calls. */
+async function registryCalls(fn: () => unknown): Promise<{ register: number; unregister: number }> {
+  const proto = FinalizationRegistry.prototype
+  const { register, unregister } = proto
+  const counts = { register: 0, unregister: 0 }
+  proto.register = function (this: FinalizationRegistry<unknown>, ...args: Parameters<typeof register>) {
+    counts.register++
+    return register.apply(this, args)
+  }
+  proto.unregister = function (this: FinalizationRegistry<unknown>, token: WeakKey) {
+    counts.unregister++
+    return unregister.call(this, token)
+  }
+  try {
+    await fn()
+  } finally {
+    proto.register = register
+    proto.unregister = unregister
+  }
+  return counts
+}
+
+/** Lets the microtask queue run (where owners still open are registered). */
+const microtasks = (): Promise<void> => new Promise((resolve) => queueMicrotask(resolve))
+
+describe('82 mmap() of a small file: which path it takes', () => {
+  let dir: string
+  let file: string
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memoryview-82-'))
+    file = path.join(dir, 'small.bin')
+    fs.writeFileSync(file, Buffer.from([1, 2, 3, 4, 5]))
+  })
+  after(() => {
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  describe('native calls', () => {
+    it('mmap(path) with offset 0 is one native call (mapFileId), also the first in the process; close() of an untouched file one more (unmapId)', () => {
+      let m: ReturnType<typeof mmap> | undefined
+      try {
+        expect(nativeCalls(() => { m = mmap(file) })).to.deep.equal(['mapFileId'])
+        expect(nativeCalls(() => m!.close())).to.deep.equal(['unmapId'])
+      } finally {
+        m?.close()
+      }
+    })
+
+    it('mmap(fd) and close() make the same two calls, for every access mode', () => {
+      const fd = fs.openSync(file, 'r+')
+      try {
+        for (const access of ['read', 'write', 'copy'] as Access[]) {
+          expect(nativeCalls(() => mmap(fd, { access }).close()), access).to.deep.equal(['mapFileId', 'unmapId'])
+        }
+      } finally {
+        fs.closeSync(fd)
+      }
+    })
+
+    it('the first buf.get() makes the buffer (mappingBuffer) and close() then detaches it (unmap)', () => {
+      const m = mmap(file)
+      try {
+        let v: number | undefined
+        expect(nativeCalls(() => { v = m.buf.get(0) })).to.deep.equal(['mappingBuffer'])
+        expect(v).to.equal(1)
+        expect(nativeCalls(() => m.close())).to.deep.equal(['unmap'])
+      } finally {
+        m.close()
+      }
+    })
+
+    it('the first buf records its buffer as external memory in the buffer itself: no WeakMap.set(), no visible key', () => {
+      const m = mmap(file)
+      try {
+        const { set } = WeakMap.prototype
+        let sets = 0
+        WeakMap.prototype.set = function (this: WeakMap<WeakKey, unknown>, key: WeakKey, value: unknown) {
+          sets++
+          return set.call(this, key, value)
+        }
+        try {
+          expect(m.buf.get(1)).to.equal(2)
+        } finally {
+          WeakMap.prototype.set = set
+        }
+        expect(sets).to.equal(0)
+        const buffer = m.buf.toTypedArray().buffer
+        expect(Reflect.ownKeys(buffer)).to.deep.equal([])
+        expect(Object.getOwnPropertySymbols(buffer)).to.deep.equal([])
+      } finally {
+        m.close()
+      }
+    })
+
+    it('an offset that is not a multiple of the granularity is still RangeError ERR_MEMORYVIEW_UNALIGNED, before any mapping', () => {
+      const big = path.join(dir, 'two-pages.bin')
+      fs.writeFileSync(big, Buffer.alloc(2 * 65536))
+      const calls = nativeCalls(() => expectError(() => mmap(big, { offset: 1 }), RangeError, 'ERR_MEMORYVIEW_UNALIGNED'))
+      expect(calls).not.to.include('mapFileId')
+    })
+  })
+
+  describe('the FinalizationRegistry that unmaps owners dropped unclosed', () => {
+    it('an owner closed in the synchronous code that opened it never registers (nor unregisters)', async () => {
+      const counts = await registryCalls(() => {
+        for (let i = 0; i < 10; i++) mmap(file).close()
+      })
+      expect(counts).to.deep.equal({ register: 0, unregister: 0 })
+    })
+
+    it('owners still open when the microtask queue runs register once each; one closed before then does not', async () => {
+      const live = requireBinding('test').liveMappings()
+      const owners: ReturnType<typeof mmap>[] = []
+      const counts = await registryCalls(async () => {
+        owners.push(mmap(file), mmap(file, { access: 'copy' }), mmap(file))
+        owners[0].close() // the first leaves the list: the last takes its place
+        await microtasks()
+        for (const m of owners) m.close()
+      })
+      expect(counts).to.deep.equal({ register: 2, unregister: 2 })
+      expect(requireBinding('test').liveMappings()).to.equal(live)
+    })
+
+    it('an owner that makes its buffer before the microtask queue runs never registers; its data reads right', async () => {
+      const counts = await registryCalls(async () => {
+        const m = mmap(file)
+        expect(m.buf.get(4)).to.equal(5)
+        await microtasks()
+        expect(m.buf.get(0)).to.equal(1)
+        m.close()
+      })
+      expect(counts.register).to.equal(0)
+    })
+  })
+
+  describe('paths: a fixed buffer when they fit, a string of their own when not', () => {
+    /** A file at a path of about `length` bytes (UTF-8) under `dir`, made of `segment`s. */
+    function fileAtLength(length: number, segment: string): string {
+      let p = dir
+      while (Buffer.byteLength(p) + Buffer.byteLength(segment) + 10 < length) {
+        p = path.join(p, segment)
+        fs.mkdirSync(p, { recursive: true })
+      }
+      p = path.join(p, 'x'.repeat(Math.max(1, length - Buffer.byteLength(p) - 1)))
+      fs.writeFileSync(p, Buffer.from([9, 8, 7]))
+      return p
+    }
+
+    it('every path length around the native buffer (1 KiB), in ASCII and in 2- and 3-byte characters, maps the right file', () => {
+      for (const segment of ['d'.repeat(100), 'é'.repeat(50), '語'.repeat(33)]) {
+        for (let length = 1010; length <= 1040; length++) {
+          const p = fileAtLength(length, segment)
+          const m = mmap(p)
+          try {
+            expect([...m.buf.tolist() as number[]], p).to.deep.equal([9, 8, 7])
+          } finally {
+            m.close()
+          }
+          fs.rmSync(p)
+        }
+      }
+    })
+
+    it('a path of 3 KiB maps; a missing one that long is ENOENT naming the whole path', () => {
+      const p = fileAtLength(3000, 'e'.repeat(200))
+      const m = mmap(p)
+      expect(m.buf.get(2)).to.equal(7)
+      m.close()
+      const missing = `${p}-missing`
+      const err = expectError(() => mmap(missing), Error, 'ENOENT') as Error & { path?: string }
+      expect(err.path).to.equal(missing)
+    })
+
+    it('a NUL byte reaching native code, short path or long, is TypeError ERR_MEMORYVIEW_INVALID_ARG and maps nothing', () => {
+      const binding: Binding = requireBinding('test')
+      const live = binding.liveMappings()
+      const out = new Float64Array(2)
+      for (const bad of [`${file}\0x`, `${'/'.repeat(2000)}${file}\0x`, `${'/'.repeat(1019)}\0${file}`]) {
+        expectError(() => binding.mapFileId(bad, -1, 0, 0, 0, -1, 2 ** 32, out), TypeError, INVALID_ARG)
+      }
+      expect(binding.liveMappings()).to.equal(live)
+    })
+  })
+
+  // /proc/self/smaps and MAP_NORESERVE are Linux's; the other systems have no commit charge to skip.
+  if (process.platform === 'linux') {
+    describe('swap reservation (Linux)', () => {
+      it("a 'read' mapping reserves no swap (nr, no ac); a 'copy' mapping keeps its reservation (ac)", () => {
+        const flags = (access: Access): string[] => {
+          const m = mmap(file, { access })
+          try {
+            const found = vmFlagsOf(file)
+            expect(found, `one mapping of ${file}`).to.have.length(1)
+            return found[0]
+          } finally {
+            m.close()
+          }
+        }
+        const read = flags('read')
+        expect(read).to.include('nr')
+        expect(read).not.to.include('ac')
+        const copy = flags('copy')
+        expect(copy).to.include('ac')
+        expect(copy).not.to.include('nr')
+        expect(vmFlagsOf(file)).to.deep.equal([]) // close() unmapped both
+      })
+    })
+  }
+})
