@@ -51,22 +51,41 @@ const INTERNAL = Symbol('memoryview.internal')
 let pMbuf: ManagedBuffer | null = null
 let pOff = 0
 let pFmt: Format | null = null
-/** Both null for a 1-D view staged by subarray(), whose length and stride are then in `pLen0` and `pStride0`. */
+/**
+ * Both null for a 1-D view staged by subarray(), or by toreadonly() or memoryview(view) of such a
+ * view, whose length and stride are then in `pLen0` and `pStride0`.
+ */
 let pShape: readonly number[] | null = []
 let pLen0 = 0
 let pStride0 = 0
 let pStrides: readonly number[] | null = []
 let pReadonly = false
-/** A view with exactly the new view's layout (toreadonly()), whose fast paths and flags it copies. */
+/** A view with exactly the new view's layout (toreadonly(), memoryview(view)), whose fast paths it copies. */
 let pSame: MemoryView<string> | null = null
+/** The last number `_id` handed out: views are numbered when first displayed, not when made. */
+let lastId = 0
+
 /**
- * The 1-D view that subarray() slices (null otherwise), with the slice's first index and step: the
- * new view's strided path is then derived from the parent's TypedArray rather than set up again.
+ * The parts of a view that element access never reads, in one object made on first use (see
+ * MemoryView._more()): every field on the view itself costs each creation (about half a nanosecond
+ * a field), and most views, such as a subarray() made inside a loop, never need these.
  */
-let pSlice: MemoryView<string> | null = null
-let pFirst = 0
-let pStep = 1
-let nextId = 1
+class ViewExtras {
+  /** The frozen arrays the public `shape` and `strides` getters hand out, made on first read. */
+  shapeOut: readonly number[] | null = null
+  stridesOut: readonly number[] | null = null
+  /** hash()'s result, kept so that it is still returned after release() (as CPython). */
+  hash: number | undefined = undefined
+  /** A Buffer over the view's bytes, see rawBytes() in copies.ts. */
+  rb: Buffer | null = null
+  /** Exports held on this view (pins, buffer-protocol descriptors, native acquisitions). */
+  exports = 0
+  /** The number in the view's repr, 0 until first displayed. */
+  id = 0
+  /** CPython's C and Fortran contiguity flags of a view of 2 or more dimensions, worked out on first read. */
+  c: boolean | undefined = undefined
+  f: boolean | undefined = undefined
+}
 
 /** Hands a layout to the next `new MemoryView(INTERNAL)` (which clears it), through the module variables above. */
 function stage(
@@ -95,7 +114,9 @@ function stageSource(source: Source | MemoryView<string>): void {
   }
   if (from !== null) {
     from._checkReleased()
-    stage(from._mbuf, from._off, from._fmt, from._shape, from._strides, from._readonly)
+    stage(from._mbuf, from._off, from._fmt, from._shp, from._str, from._readonly)
+    pLen0 = from._len0
+    pStride0 = from._stride0
     pSame = from
   } else {
     const init = resolveSource(source)
@@ -104,8 +125,10 @@ function stageSource(source: Source | MemoryView<string>): void {
 }
 
 /**
- * The constructor's last step: the fast paths and contiguity flags of a new view. A view with the
- * layout of `pSame` (toreadonly(), memoryview(view)) copies them instead of working them out.
+ * The fast paths of a new view, set up right after its constructor (by the constructor itself for
+ * public sources, by _make() for derived views; subarray() of a 1-D view does it with slicePaths()).
+ * A view with the layout of `pSame` (toreadonly(), memoryview(view)) copies them instead of working
+ * them out.
  */
 function setUpPaths(view: MemoryView<string>): void {
   const same = pSame
@@ -124,54 +147,65 @@ function setUpPaths(view: MemoryView<string>): void {
     view._eoff = same._eoff
     view._es0 = same._es0
     view._es1 = same._es1
-    view._c = same._c
-    view._f = same._f
     return
   }
-  const parent = pSlice
-  if (parent !== null) {
-    pSlice = null
-    if (slicePaths(view, parent)) return
-  }
-  const format = view._fmt
-  const shape = view._shape
-  const strides = view._strides
-  if (format.typed !== null && shape.length !== 0) useTyped(view, format.typed)
-  view._c = isCContiguousView(shape, strides, format.itemsize)
-  view._f = isFContiguousView(shape, strides, format.itemsize)
+  const typed = view._fmt.typed
+  if (typed !== null && view._ndim !== 0) useTyped(view, typed)
 }
 
 /**
- * The fast path of a strided subarray() of a 1-D view, from its parent's: the parent's TypedArray
- * holds every element of the slice, at `pFirst` and `pStep` in the parent's element numbering, so
- * the new view reads the same array at a new `_eoff` and `_es0`, with no useTyped() and no new
- * TypedArray. False when the new view has unit stride (it needs an exact TypedArray of its own), the
- * parent has no TypedArray path, or the memory is a resizable ArrayBuffer: the caller then works the
- * paths out as for any view. There a shrink can cut off the parent's tail (its fixed-length
- * TypedArray then reads as empty) and leave the slice inside what remains, and tolist() and equals()
- * count on a live view's TypedArray holding every element.
+ * The fast path of subarray() of a 1-D view, from its parent's: the parent's TypedArray holds every
+ * element of the slice, at `first` and `step` in the parent's element numbering, so the new view
+ * reads the same array at a new `_eoff` and `_es0`, with no useTyped() and no new TypedArray. A slice
+ * of all of a parent on the exact path (`subarray()`, `subarray(0)`) shares the parent's exact
+ * TypedArray. Otherwise a unit-stride view needs an exact TypedArray of its own, and a view whose
+ * parent has no TypedArray path, or over a resizable ArrayBuffer, has its paths worked out as any
+ * view's (setUpPaths()). There a shrink can cut off the parent's tail (its fixed-length TypedArray
+ * then reads as empty) and leave the slice inside what remains, and tolist() and equals() count on a
+ * live view's TypedArray holding every element.
  */
-function slicePaths(view: MemoryView<string>, parent: MemoryView<string>): boolean {
-  if (view._stride0 === view._itemsize || view._mbuf.resizable) return false
+function slicePaths(view: MemoryView<string>, parent: MemoryView<string>, first: number, step: number): void {
   const exact = parent._ta1
-  let ta = exact
-  let eoff = pFirst
-  let es = pStep
-  if (exact === null) {
-    ta = parent._tas
-    if (ta === null) return false
-    eoff = parent._eoff + pFirst * parent._es0
-    es = parent._es0 * pStep
+  if (view._mbuf.resizable) {
+    setUpPaths(view)
+  } else if (view._stride0 !== view._fmt.itemsize) {
+    let ta = exact
+    let eoff = first
+    let es = step
+    if (exact === null) {
+      ta = parent._tas
+      if (ta === null) return setUpPaths(view)
+      eoff = parent._eoff + first * parent._es0
+      es = parent._es0 * step
+    }
+    view._tas = ta
+    view._tasw = view._readonly ? null : ta
+    view._eoff = eoff
+    view._es0 = es
+  } else if (exact !== null && step === 1 && view._len0 === parent._len0) {
+    // All of the parent (first is then 0): the same elements, the same exact TypedArray.
+    view._ta1 = exact
+    view._ta1w = view._readonly ? null : exact
+    view._eoff = parent._eoff
+    view._es0 = parent._es0
+  } else {
+    setUpPaths(view)
   }
-  view._tas = ta
-  view._tasw = view._readonly ? null : ta
-  view._eoff = eoff
-  view._es0 = es
-  // isCContiguousView() and isFContiguousView() of a 1-D view whose stride is not its item size.
-  const one = view._len0 === 1
-  view._c = one
-  view._f = one
-  return true
+}
+
+/**
+ * The view subarray() makes of a 1-D view: `sliceLength` elements from element `first`, `step` apart.
+ * It has no shape or strides arrays until asked for (see _shape), and its fast path comes from the
+ * parent's (slicePaths()).
+ */
+function slice1<F extends string>(parent: MemoryView<F>, first: number, step: number): MemoryView<F> {
+  const stride = parent._stride0
+  stage(parent._mbuf, parent._off + stride * first, parent._fmt, null, null, parent._readonly)
+  pLen0 = sliceLength
+  pStride0 = stride * step
+  const view = new MemoryView<F>(INTERNAL as never)
+  slicePaths(view, parent, first, step)
+  return view
 }
 
 /** subarray() of an n-D view: the other dimensions are the parent's (out of line: 1-D is the common case). */
@@ -287,6 +321,41 @@ function sliceParams(ndim: number, length: number, start: unknown, stop: unknown
   return st
 }
 
+/**
+ * sliceParams() for the common call, every argument an int32 number or absent (undefined/null) and
+ * the step not 0: the same results, from integer arithmetic with no calls. Returns the step, or 0
+ * for any other call, which sliceParams() then checks in CPython's order (and throws for, where
+ * CPython raises).
+ */
+function quickSlice(length: number, start: unknown, stop: unknown, step: unknown): number {
+  const st = step === undefined || step === null ? 1 : step
+  if (typeof st !== 'number' || (st | 0) !== st || st === 0) return 0
+  // PySlice_AdjustIndices with ints: a bound below -length clamps to the first element (one before
+  // it for a negative step), one at or past the end to the end (the last element for a negative step).
+  let a = st < 0 ? length - 1 : 0
+  if (start !== undefined && start !== null) {
+    if (typeof start !== 'number' || (start | 0) !== start) return 0
+    a = start
+    if (a < 0) {
+      a += length
+      if (a < 0) a = st < 0 ? -1 : 0
+    } else if (a >= length) a = st < 0 ? length - 1 : length
+  }
+  let b = st < 0 ? -1 : length
+  if (stop !== undefined && stop !== null) {
+    if (typeof stop !== 'number' || (stop | 0) !== stop) return 0
+    b = stop
+    if (b < 0) {
+      b += length
+      if (b < 0) b = st < 0 ? -1 : 0
+    } else if (b >= length) b = st < 0 ? length - 1 : length
+  }
+  sliceFirst = a
+  if (st < 0) sliceLength = b < a ? Math.floor((a - b - 1) / -st) + 1 : 0
+  else sliceLength = a < b ? Math.floor((b - a - 1) / st) + 1 : 0
+  return st
+}
+
 /** CPython's PySlice_AdjustIndices: clamps start/stop into `sliceFirst` and `sliceLength`. */
 function adjustSlice(length: number, start: number | null, stop: number | null, step: number): void {
   let a = start ?? (step < 0 ? Infinity : 0)
@@ -318,8 +387,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** @internal */ declare _mbuf: ManagedBuffer
   /** @internal Byte offset of element [0, ..., 0] in the managed buffer's region. */ declare _off: number
   /** @internal */ declare _fmt: Format
-  /** @internal */ declare _read: Reader
-  /** @internal */ declare _write: Writer
   /** @internal Validates and converts a value for a store. */ declare _conv: (value: unknown) => number | bigint
   /**
    * @internal A TypedArray over exactly the elements of a 1-D view with unit stride, so that get(i) is
@@ -355,7 +422,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_tan`. */ declare _eoff: number
   /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ declare _es0: number
   /** @internal */ declare _es1: number
-  /** @internal */ declare _itemsize: number
   /**
    * @internal The shape and byte strides behind `_shape` and `_strides`: null in a 1-D view made by
    * subarray() until something asks for them (`_len0` and `_stride0` hold its layout), since
@@ -363,21 +429,17 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    */
   declare _shp: readonly number[] | null
   /** @internal */ declare _str: readonly number[] | null
-  /** @internal */ declare _shapeOut: readonly number[] | null
-  /** @internal */ declare _stridesOut: readonly number[] | null
   /** @internal */ declare _ndim: number
   /** @internal */ declare _len0: number
   /** @internal */ declare _stride0: number
   /** @internal */ declare _len1: number
-  /** @internal */ declare _stride1: number
   /** @internal */ declare _readonly: boolean
-  /** @internal */ declare _c: boolean
-  /** @internal */ declare _f: boolean
   /** @internal */ declare _released: boolean
-  /** @internal */ declare _exports: number
-  /** @internal */ declare _hash: number | undefined
-  /** @internal A Buffer over the view's bytes, see rawBytes() in copies.ts. */ declare _rb: Buffer | null
-  /** @internal */ declare _id: number
+  /**
+   * @internal What element access never reads (exports, the hash, repr number, frozen shape and
+   * strides, contiguity of n-D views): null until first needed, see _more().
+   */
+  declare _x: ViewExtras | null
 
   /**
    * @param source an ArrayBuffer, SharedArrayBuffer, ArrayBufferView, MemoryView, or buffer-protocol object.
@@ -387,7 +449,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   constructor(source: Source | MemoryView<string>) {
     // Kept under V8's inlining limit (460 bytes of bytecode), so that subarray(), cast() and
     // toreadonly() build the view inline: the public sources and the fast-path setup are calls.
-    if ((source as unknown) !== INTERNAL) stageSource(source)
+    // Derived views (INTERNAL) get their fast paths from the code that made them (_make(), subarray()).
+    const isPublic = (source as unknown) !== INTERNAL
+    if (isPublic) stageSource(source)
     const mbuf = pMbuf!
     const format = pFmt!
     const shape = pShape
@@ -400,8 +464,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._mbuf = mbuf
     this._off = pOff
     this._fmt = format
-    this._read = format.read
-    this._write = format.write
     this._conv = format.convert
     this._ta1 = null
     this._ta1w = null
@@ -415,27 +477,93 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._eoff = 0
     this._es0 = 0
     this._es1 = 0
-    this._itemsize = format.itemsize
     // Never mutated after this point; the public getters hand out frozen copies made on first use.
     this._shp = shape
     this._str = strides
-    this._shapeOut = null
-    this._stridesOut = null
     this._ndim = ndim
     this._len0 = shape === null ? pLen0 : ndim > 0 ? shape[0] : 0
     this._stride0 = shape === null ? pStride0 : ndim > 0 ? strides![0] : 0
     this._len1 = ndim > 1 ? shape![1] : 0
-    this._stride1 = ndim > 1 ? strides![1] : 0
     this._readonly = pReadonly
-    this._c = false
-    this._f = false
     this._released = false
-    this._exports = 0
-    this._hash = undefined
-    this._rb = null
-    this._id = nextId++
-    setUpPaths(this)
+    this._x = null
+    if (isPublic) setUpPaths(this)
     mbuf.addView(this)
+  }
+
+  /** @internal The view's extras, made on first use. */
+  _more(): ViewExtras {
+    return (this._x ??= new ViewExtras())
+  }
+
+  // Fields that element access never reads, computed or kept in `_x` rather than stored in every
+  // view, under the names the rest of lib/ reads them by.
+
+  /** @internal Bytes per element. */
+  get _itemsize(): number {
+    return this._fmt.itemsize
+  }
+
+  /** @internal The format's DataView reader (the slow paths). */
+  get _read(): Reader {
+    return this._fmt.read
+  }
+
+  /** @internal The format's DataView writer (the slow paths). */
+  get _write(): Writer {
+    return this._fmt.write
+  }
+
+  /** @internal The byte stride of the second dimension (0 for fewer than 2). */
+  get _stride1(): number {
+    return this._ndim > 1 ? this._str![1] : 0
+  }
+
+  /** @internal CPython's C-contiguous flag (init_flags), worked out on first read for 2 or more dimensions. */
+  get _c(): boolean {
+    if (this._ndim < 2) return this._ndim === 0 || this._len0 === 1 || this._stride0 === this._fmt.itemsize
+    const x = this._more()
+    return (x.c ??= isCContiguousView(this._shape, this._strides, this._fmt.itemsize))
+  }
+
+  /** @internal CPython's Fortran-contiguous flag, as `_c`. */
+  get _f(): boolean {
+    if (this._ndim < 2) return this._ndim === 0 || this._len0 === 1 || this._stride0 === this._fmt.itemsize
+    const x = this._more()
+    return (x.f ??= isFContiguousView(this._shape, this._strides, this._fmt.itemsize))
+  }
+
+  /** @internal Exports held on this view: release() refuses while there are any. */
+  get _exports(): number {
+    return this._x === null ? 0 : this._x.exports
+  }
+
+  set _exports(n: number) {
+    this._more().exports = n
+  }
+
+  /** @internal hash()'s cached result. */
+  get _hash(): number | undefined {
+    return this._x === null ? undefined : this._x.hash
+  }
+
+  set _hash(h: number | undefined) {
+    this._more().hash = h
+  }
+
+  /** @internal A Buffer over the view's bytes, see rawBytes() in copies.ts. */
+  get _rb(): Buffer | null {
+    return this._x === null ? null : this._x.rb
+  }
+
+  set _rb(rb: Buffer | null) {
+    this._more().rb = rb
+  }
+
+  /** @internal The number in the view's repr: views are numbered in the order they are first shown. */
+  get _id(): number {
+    const x = this._more()
+    return x.id !== 0 ? x.id : (x.id = ++lastId)
   }
 
   /** @internal The dimension lengths (never mutated): built on first use for a 1-D view made by subarray(). */
@@ -458,7 +586,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
   ): MemoryView<G> {
     stage(mbuf, offset, format, shape, strides, readonly)
-    return new MemoryView(INTERNAL as never) as MemoryView<G>
+    const view = new MemoryView(INTERNAL as never) as MemoryView<G>
+    setUpPaths(view)
+    return view
   }
 
   /** @internal */
@@ -536,12 +666,14 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** Frozen array of dimension lengths. */
   get shape(): readonly number[] {
     this._checkReleased()
-    return (this._shapeOut ??= Object.freeze(this._shape.slice()))
+    const x = this._more()
+    return (x.shapeOut ??= Object.freeze(this._shape.slice()))
   }
   /** Frozen array of byte strides. */
   get strides(): readonly number[] {
     this._checkReleased()
-    return (this._stridesOut ??= Object.freeze(this._strides.slice()))
+    const x = this._more()
+    return (x.stridesOut ??= Object.freeze(this._strides.slice()))
   }
   /** Always an empty frozen array (JS memory has no PIL-style indirection). */
   get suboffsets(): readonly number[] {
@@ -875,31 +1007,34 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    */
   subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView<F> {
     this._checkReleased()
+    // The common call (a 1-D view, int32 bounds) stays small enough for V8 to inline the new view's
+    // constructor here; everything else goes through _subarray().
+    const st = this._ndim === 1 ? quickSlice(this._len0, start, stop, step) : 0
+    return st !== 0 ? slice1(this, sliceFirst, st) : this._subarray(start, stop, step)
+  }
+
+  /** @internal subarray() of an n-D view, or with bounds that are bigints, beyond int32 or invalid. */
+  _subarray(start: unknown, stop: unknown, step: unknown): MemoryView<F> {
     const st = sliceParams(this._ndim, this._len0, start, stop, step)
-    const offset = this._off + this._stride0 * sliceFirst
-    if (this._ndim > 1) {
-      // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
-      const shape = [sliceLength]
-      const strides = [this._stride0 * st]
-      moreDims(this, shape, strides)
-      stage(this._mbuf, offset, this._fmt, shape, strides, this._readonly)
-    } else {
-      // A 1-D view: no shape or strides arrays until asked for (see _shape).
-      stage(this._mbuf, offset, this._fmt, null, null, this._readonly)
-      pLen0 = sliceLength
-      pStride0 = this._stride0 * st
-      pSlice = this
-      pFirst = sliceFirst
-      pStep = st
-    }
-    return new MemoryView<F>(INTERNAL as never)
+    if (this._ndim === 1) return slice1(this, sliceFirst, st)
+    // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
+    const shape = [sliceLength]
+    const strides = [this._stride0 * st]
+    moreDims(this, shape, strides)
+    return MemoryView._make<F>(this._mbuf, this._off + this._stride0 * sliceFirst, this._fmt, shape, strides, this._readonly)
   }
 
   /** Python's `m.toreadonly()`: a readonly view of the same memory. */
   toreadonly(): MemoryView<F> {
     this._checkReleased()
+    // The same layout: `_shp` and `_str` are null in a 1-D view made by subarray() (see _shape).
+    stage(this._mbuf, this._off, this._fmt, this._shp, this._str, true)
+    pLen0 = this._len0
+    pStride0 = this._stride0
     pSame = this
-    return MemoryView._make<F>(this._mbuf, this._off, this._fmt, this._shape, this._strides, true)
+    const view = new MemoryView<F>(INTERNAL as never)
+    setUpPaths(view)
+    return view
   }
 
   /**
@@ -1173,7 +1308,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for more than buffer.constants.MAX_LENGTH bytes (hashed as tobytes()).
    */
   hash(): number {
-    if (this._hash !== undefined) return this._hash
+    const cached = this._hash
+    if (cached !== undefined) return cached
     this._checkReleased()
     if (!this._readonly) throw typeError(codes.HASH, 'cannot hash writable memoryview object: hash m.toreadonly() instead')
     const ch = nativeChar(this._fmt)
@@ -1183,8 +1319,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
         `hashing is restricted to formats 'B', 'b' or 'c': this view's format is '${this._fmt.str}'; hash m.cast('B') instead`,
       )
     }
-    this._hash = hashBytes(toBytes(this, 'C'))
-    return this._hash
+    const h = hashBytes(toBytes(this, 'C'))
+    this._hash = h
+    return h
   }
 
   /**
@@ -1214,8 +1351,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    */
   release(): void {
     if (this._released) return
-    if (this._exports > 0) {
-      const n = this._exports
+    const n = this._exports
+    if (n > 0) {
       throw new BufferError(`memoryview has ${n} exported buffer${n === 1 ? '' : 's'}`, codes.EXPORTED)
     }
     this._released = true
@@ -1229,7 +1366,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._ta2w = null
     this._tan = null
     this._tanw = null
-    this._rb = null
+    if (this._x !== null) this._x.rb = null
     mbuf.removeView(this)
   }
 
