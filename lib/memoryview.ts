@@ -46,20 +46,6 @@ import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArray
 export type Index = number | bigint
 
 const INTERNAL = Symbol('memoryview.internal')
-// What MemoryView._make() hands to the constructor: module variables rather than an object, since
-// allocating one per subarray() costs as much as the rest of it.
-let pMbuf: ManagedBuffer | null = null
-let pOff = 0
-let pFmt: Format | null = null
-/**
- * Both null for a 1-D view staged by subarray(), or by toreadonly() or memoryview(view) of such a
- * view, whose length and stride are then in `pLen0` and `pStride0`.
- */
-let pShape: readonly number[] | null = []
-let pLen0 = 0
-let pStride0 = 0
-let pStrides: readonly number[] | null = []
-let pReadonly = false
 /** A view with exactly the new view's layout (toreadonly(), memoryview(view)), whose fast paths it copies. */
 let pSame: MemoryView<string> | null = null
 /** The last number `_id` handed out: views are numbered when first displayed, not when made. */
@@ -87,24 +73,12 @@ class ViewExtras {
   f: boolean | undefined = undefined
 }
 
-/** Hands a layout to the next `new MemoryView(INTERNAL)` (which clears it), through the module variables above. */
-function stage(
-  mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[] | null, strides: readonly number[] | null, readonly: boolean,
-): void {
-  pMbuf = mbuf
-  pOff = offset
-  pFmt = format
-  pShape = shape
-  pStrides = strides
-  pReadonly = readonly
-}
-
 /**
- * Stages the layout of a public source, as _make() stages a derived view's: a view (or the owner of
- * a mapped file or shared memory) shares its managed buffer, anything else is resolved.
+ * The layout of a public source: a view (or the owner of a mapped file or shared memory) shares its
+ * managed buffer and is left in `pSame` for setUpPaths(), anything else is resolved.
  * @throws as the MemoryView constructor.
  */
-function stageSource(source: Source | MemoryView<string>): void {
+function sourceLayout(source: Source | MemoryView<string>): Resolved {
   let from: MemoryView<string> | null = null
   if (source instanceof MemoryView) {
     from = source
@@ -112,16 +86,10 @@ function stageSource(source: Source | MemoryView<string>): void {
     // A mapped file or shared memory: memoryview(owner) shares the owner's managed buffer.
     from = (source as { [OWNED_VIEW](): MemoryView })[OWNED_VIEW]()
   }
-  if (from !== null) {
-    from._checkReleased()
-    stage(from._mbuf, from._off, from._fmt, from._shp, from._str, from._readonly)
-    pLen0 = from._len0
-    pStride0 = from._stride0
-    pSame = from
-  } else {
-    const init = resolveSource(source)
-    stage(init.mbuf, init.offset, init.format, init.shape, init.strides, init.readonly)
-  }
+  if (from === null) return resolveSource(source)
+  from._checkReleased()
+  pSame = from
+  return from._copyInit()
 }
 
 /**
@@ -154,36 +122,78 @@ function setUpPaths(view: MemoryView<string>): void {
 }
 
 /**
- * The fast path of subarray() of a 1-D view, from its parent's: the parent's TypedArray holds every
- * element of the slice, at `first` and `step` in the parent's element numbering, so the new view
- * reads the same array at a new `_eoff` and `_es0`, with no useTyped() and no new TypedArray. A slice
- * of all of a parent on the exact path (`subarray()`, `subarray(0)`) shares the parent's exact
- * TypedArray. Otherwise a unit-stride view needs an exact TypedArray of its own, and a view whose
- * parent has no TypedArray path, or over a resizable ArrayBuffer, has its paths worked out as any
- * view's (setUpPaths()). There a shrink can cut off the parent's tail (its fixed-length TypedArray
- * then reads as empty) and leave the slice inside what remains, and tolist() and equals() count on a
- * live view's TypedArray holding every element.
+ * subarray() of a 1-D view in the common call, every argument an int32 number or absent
+ * (undefined/null) and the step not 0: the new view, or null for any other call, which _subarray()
+ * then checks in CPython's order. The bounds are clamped as PySlice_AdjustIndices does, in integer
+ * arithmetic. The view has no shape or strides arrays until asked for (see _shape).
+ *
+ * Its fast path comes from the parent's: the parent's TypedArray holds every element of the slice,
+ * at `first` and `step` in the parent's element numbering, so the new view reads the same array at a
+ * new `_eoff` and `_es0`, with no useTyped() and no new TypedArray. A slice of all of a parent on
+ * the exact path (`subarray()`, `subarray(0)`) shares the parent's exact TypedArray. Otherwise a
+ * unit-stride view needs an exact TypedArray of its own, and a view whose parent has no TypedArray
+ * path, or over a resizable ArrayBuffer, has its paths worked out as any view's (setUpPaths()). There
+ * a shrink can cut off the parent's tail (its fixed-length TypedArray then reads as empty) and leave
+ * the slice inside what remains, and tolist() and equals() count on a live view's TypedArray holding
+ * every element.
+ *
+ * One function, written out, on purpose: at more than V8's 460 bytes of bytecode it is never inlined
+ * into subarray() or its callers, so it is always compiled on its own, with the constructor inlined
+ * into it (its allocation then inline too). Split up, its parts were inlined into the caller until
+ * V8's inlining budget ran out before the constructor, which then cost as much as the rest together.
  */
-function slicePaths(view: MemoryView<string>, parent: MemoryView<string>, first: number, step: number): void {
+function slice1<F extends string>(parent: MemoryView<F>, start: unknown, stop: unknown, step: unknown): MemoryView<F> | null {
+  const st = step === undefined || step === null ? 1 : step
+  if (typeof st !== 'number' || (st | 0) !== st || st === 0) return null
+  const length = parent._len0
+  // A bound below -length clamps to the first element (one before it for a negative step), one at
+  // or past the end to the end (the last element for a negative step).
+  let a = st < 0 ? length - 1 : 0
+  if (start !== undefined && start !== null) {
+    if (typeof start !== 'number' || (start | 0) !== start) return null
+    a = start
+    if (a < 0) {
+      a += length
+      if (a < 0) a = st < 0 ? -1 : 0
+    } else if (a >= length) a = st < 0 ? length - 1 : length
+  }
+  let b = st < 0 ? -1 : length
+  if (stop !== undefined && stop !== null) {
+    if (typeof stop !== 'number' || (stop | 0) !== stop) return null
+    b = stop
+    if (b < 0) {
+      b += length
+      if (b < 0) b = st < 0 ? -1 : 0
+    } else if (b >= length) b = st < 0 ? length - 1 : length
+  }
+  const stride = parent._stride0
+  let n = 0
+  if (st === 1) n = a < b ? b - a : 0
+  else if (st < 0) n = b < a ? Math.floor((a - b - 1) / -st) + 1 : 0
+  else n = a < b ? Math.floor((b - a - 1) / st) + 1 : 0
+  const view = new MemoryView<F>(INTERNAL, parent._mbuf, parent._off + stride * a, parent._fmt, null, null, n, stride * st, parent._readonly)
   const exact = parent._ta1
   if (view._mbuf.resizable) {
     setUpPaths(view)
   } else if (view._stride0 !== view._fmt.itemsize) {
     let ta = exact
-    let eoff = first
-    let es = step
+    let eoff = a
+    let es = st
     if (exact === null) {
       ta = parent._tas
-      if (ta === null) return setUpPaths(view)
-      eoff = parent._eoff + first * parent._es0
-      es = parent._es0 * step
+      if (ta === null) {
+        setUpPaths(view)
+        return view
+      }
+      eoff = parent._eoff + a * parent._es0
+      es = parent._es0 * st
     }
     view._tas = ta
     view._tasw = view._readonly ? null : ta
     view._eoff = eoff
     view._es0 = es
-  } else if (exact !== null && step === 1 && view._len0 === parent._len0) {
-    // All of the parent (first is then 0): the same elements, the same exact TypedArray.
+  } else if (exact !== null && st === 1 && view._len0 === length) {
+    // All of the parent (a is then 0): the same elements, the same exact TypedArray.
     view._ta1 = exact
     view._ta1w = view._readonly ? null : exact
     view._eoff = parent._eoff
@@ -191,23 +201,8 @@ function slicePaths(view: MemoryView<string>, parent: MemoryView<string>, first:
   } else {
     setUpPaths(view)
   }
-}
-
-/**
- * The view subarray() makes of a 1-D view: `sliceLength` elements from element `first`, `step` apart.
- * It has no shape or strides arrays until asked for (see _shape), and its fast path comes from the
- * parent's (slicePaths()).
- */
-function slice1<F extends string>(parent: MemoryView<F>, first: number, step: number): MemoryView<F> {
-  const stride = parent._stride0
-  stage(parent._mbuf, parent._off + stride * first, parent._fmt, null, null, parent._readonly)
-  pLen0 = sliceLength
-  pStride0 = stride * step
-  const view = new MemoryView<F>(INTERNAL as never)
-  slicePaths(view, parent, first, step)
   return view
 }
-
 /** subarray() of an n-D view: the other dimensions are the parent's (out of line: 1-D is the common case). */
 function moreDims(view: MemoryView<string>, shape: number[], strides: number[]): void {
   for (let d = 1; d < view._ndim; d++) {
@@ -321,41 +316,6 @@ function sliceParams(ndim: number, length: number, start: unknown, stop: unknown
   return st
 }
 
-/**
- * sliceParams() for the common call, every argument an int32 number or absent (undefined/null) and
- * the step not 0: the same results, from integer arithmetic with no calls. Returns the step, or 0
- * for any other call, which sliceParams() then checks in CPython's order (and throws for, where
- * CPython raises).
- */
-function quickSlice(length: number, start: unknown, stop: unknown, step: unknown): number {
-  const st = step === undefined || step === null ? 1 : step
-  if (typeof st !== 'number' || (st | 0) !== st || st === 0) return 0
-  // PySlice_AdjustIndices with ints: a bound below -length clamps to the first element (one before
-  // it for a negative step), one at or past the end to the end (the last element for a negative step).
-  let a = st < 0 ? length - 1 : 0
-  if (start !== undefined && start !== null) {
-    if (typeof start !== 'number' || (start | 0) !== start) return 0
-    a = start
-    if (a < 0) {
-      a += length
-      if (a < 0) a = st < 0 ? -1 : 0
-    } else if (a >= length) a = st < 0 ? length - 1 : length
-  }
-  let b = st < 0 ? -1 : length
-  if (stop !== undefined && stop !== null) {
-    if (typeof stop !== 'number' || (stop | 0) !== stop) return 0
-    b = stop
-    if (b < 0) {
-      b += length
-      if (b < 0) b = st < 0 ? -1 : 0
-    } else if (b >= length) b = st < 0 ? length - 1 : length
-  }
-  sliceFirst = a
-  if (st < 0) sliceLength = b < a ? Math.floor((a - b - 1) / -st) + 1 : 0
-  else sliceLength = a < b ? Math.floor((b - a - 1) / st) + 1 : 0
-  return st
-}
-
 /** CPython's PySlice_AdjustIndices: clamps start/stop into `sliceFirst` and `sliceLength`. */
 function adjustSlice(length: number, start: number | null, stop: number | null, step: number): void {
   let a = start ?? (step < 0 ? Infinity : 0)
@@ -446,25 +406,44 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_SOURCE when `source` is none of those.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED when `source` is a released view.
    */
-  constructor(source: Source | MemoryView<string>) {
-    // Kept under V8's inlining limit (460 bytes of bytecode), so that subarray(), cast() and
-    // toreadonly() build the view inline: the public sources and the fast-path setup are calls.
-    // Derived views (INTERNAL) get their fast paths from the code that made them (_make(), subarray()).
-    const isPublic = (source as unknown) !== INTERNAL
-    if (isPublic) stageSource(source)
-    const mbuf = pMbuf!
-    const format = pFmt!
-    const shape = pShape
-    const strides = pStrides
-    const ndim = shape === null ? 1 : shape.length
-    pMbuf = null
-    pFmt = null
+  constructor(source: Source | MemoryView<string>)
+  /**
+   * @internal A view derived from another (subarray(), cast(), toreadonly(), _derive()), its layout
+   * passed in: once the constructor is inlined into the code that makes the view, these are plain
+   * values, where module variables or a descriptor object would cost a store and a load each.
+   * `shape` and `strides` are null for a 1-D view until something asks for them (see _shape);
+   * `len0` and `stride0` are always the first dimension's (0 for a 0-d view).
+   */
+  constructor(
+    source: typeof INTERNAL, mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[] | null,
+    strides: readonly number[] | null, len0: number, stride0: number, readonly: boolean,
+  )
+  constructor(
+    source: unknown, mbuf?: ManagedBuffer, offset?: number, format?: Format, shape?: readonly number[] | null,
+    strides?: readonly number[] | null, len0?: number, stride0?: number, readonly?: boolean,
+  ) {
+    // Kept under V8's inlining limit (460 bytes of bytecode), so that the code making a derived view
+    // builds it inline: the public sources and the fast-path setup are calls. Derived views get
+    // their fast paths from the code that made them (_make(), slice1(), toreadonly()).
+    const isPublic = source !== INTERNAL
+    if (isPublic) {
+      const r = sourceLayout(source as Source)
+      mbuf = r.mbuf
+      offset = r.offset
+      format = r.format
+      shape = r.shape
+      strides = r.strides
+      readonly = r.readonly
+      len0 = shape.length > 0 ? shape[0] : 0
+      stride0 = shape.length > 0 ? strides[0] : 0
+    }
+    const ndim = shape === null ? 1 : shape!.length
     // Every field is assigned here, always in this order, so that every view has one hidden class.
     this._noclone = NOT_CLONEABLE_GUARD
-    this._mbuf = mbuf
-    this._off = pOff
-    this._fmt = format
-    this._conv = format.convert
+    this._mbuf = mbuf!
+    this._off = offset!
+    this._fmt = format!
+    this._conv = format!.convert
     this._ta1 = null
     this._ta1w = null
     this._tas = null
@@ -478,17 +457,17 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._es0 = 0
     this._es1 = 0
     // Never mutated after this point; the public getters hand out frozen copies made on first use.
-    this._shp = shape
-    this._str = strides
+    this._shp = shape!
+    this._str = strides!
     this._ndim = ndim
-    this._len0 = shape === null ? pLen0 : ndim > 0 ? shape[0] : 0
-    this._stride0 = shape === null ? pStride0 : ndim > 0 ? strides![0] : 0
+    this._len0 = len0!
+    this._stride0 = stride0!
     this._len1 = ndim > 1 ? shape![1] : 0
-    this._readonly = pReadonly
+    this._readonly = readonly!
     this._released = false
     this._x = null
     if (isPublic) setUpPaths(this)
-    mbuf.addView(this)
+    mbuf!.addView(this)
   }
 
   /** @internal The view's extras, made on first use. */
@@ -585,8 +564,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   static _make<G extends string = FormatString>(
     mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
   ): MemoryView<G> {
-    stage(mbuf, offset, format, shape, strides, readonly)
-    const view = new MemoryView(INTERNAL as never) as MemoryView<G>
+    const n = shape.length
+    const view = new MemoryView<G>(INTERNAL, mbuf, offset, format, shape, strides, n > 0 ? shape[0] : 0, n > 0 ? strides[0] : 0, readonly)
     setUpPaths(view)
     return view
   }
@@ -1007,16 +986,16 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    */
   subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView<F> {
     this._checkReleased()
-    // The common call (a 1-D view, int32 bounds) stays small enough for V8 to inline the new view's
-    // constructor here; everything else goes through _subarray().
-    const st = this._ndim === 1 ? quickSlice(this._len0, start, stop, step) : 0
-    return st !== 0 ? slice1(this, sliceFirst, st) : this._subarray(start, stop, step)
+    if (this._ndim === 1) {
+      const view = slice1(this, start, stop, step)
+      if (view !== null) return view
+    }
+    return this._subarray(start, stop, step)
   }
 
   /** @internal subarray() of an n-D view, or with bounds that are bigints, beyond int32 or invalid. */
   _subarray(start: unknown, stop: unknown, step: unknown): MemoryView<F> {
     const st = sliceParams(this._ndim, this._len0, start, stop, step)
-    if (this._ndim === 1) return slice1(this, sliceFirst, st)
     // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
     const shape = [sliceLength]
     const strides = [this._stride0 * st]
@@ -1028,11 +1007,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   toreadonly(): MemoryView<F> {
     this._checkReleased()
     // The same layout: `_shp` and `_str` are null in a 1-D view made by subarray() (see _shape).
-    stage(this._mbuf, this._off, this._fmt, this._shp, this._str, true)
-    pLen0 = this._len0
-    pStride0 = this._stride0
     pSame = this
-    const view = new MemoryView<F>(INTERNAL as never)
+    const view = new MemoryView<F>(INTERNAL, this._mbuf, this._off, this._fmt, this._shp, this._str, this._len0, this._stride0, true)
     setUpPaths(view)
     return view
   }
