@@ -94,7 +94,8 @@ function sourceLayout(source: Source | MemoryView<string>): Resolved {
 
 /**
  * The fast paths of a new view, set up right after its constructor (by the constructor itself for
- * public sources, by _make() for derived views; subarray() of a 1-D view does it with slicePaths()).
+ * public sources, by _make() and toreadonly() for derived views; slice1() derives a 1-D slice's
+ * from its parent's and calls this only when it cannot).
  * A view with the layout of `pSame` (toreadonly(), memoryview(view)) copies them instead of working
  * them out.
  */
@@ -203,6 +204,7 @@ function slice1<F extends string>(parent: MemoryView<F>, start: unknown, stop: u
   }
   return view
 }
+
 /** subarray() of an n-D view: the other dimensions are the parent's (out of line: 1-D is the common case). */
 function moreDims(view: MemoryView<string>, shape: number[], strides: number[]): void {
   for (let d = 1; d < view._ndim; d++) {
@@ -300,8 +302,8 @@ let sliceLength = 0
 
 /**
  * subarray()'s checks of its arguments, in CPython's order, then PySlice_AdjustIndices: returns the
- * step and leaves the first index and the length in `sliceFirst` and `sliceLength`. A call of its
- * own (not inlined), so that V8 has the budget to build the new view inside subarray().
+ * step and leaves the first index and the length in `sliceFirst` and `sliceLength`. The general path
+ * (_subarray()): bigint bounds, bounds outside int32, n-D views and every call that throws.
  */
 function sliceParams(ndim: number, length: number, start: unknown, stop: unknown, step: unknown): number {
   if (ndim === 0) throw zeroDim('a 0-d view cannot be sliced; read it with get()')
@@ -1417,7 +1419,10 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   // ---------------------------------------------------------------- display
 
-  /** Python's repr(m): `<memory at 0x…>` or `<released memory at 0x…>`. */
+  /**
+   * Python's repr(m): `<memory at 0x…>` or `<released memory at 0x…>`. The number is the view's own:
+   * the same on every call, different for every view (views are numbered when first shown).
+   */
   toString(): string {
     const addr = (0x7f0000000000 + this._id * 0x40).toString(16)
     return `<${this.released ? 'released ' : ''}memory at 0x${addr}>`
