@@ -123,12 +123,31 @@ function setUpPaths(view: MemoryView<string>): void {
 }
 
 /**
+ * slice1()'s results besides the step it returns (adjustSlice() fills in `first` and `length` too):
+ * one object's fields rather than a new object per call, which subarray() would allocate, or module
+ * `let` variables, which V8 checks for their temporal dead zone on every access.
+ */
+const sliced = {
+  /** The first element of the slice, in the parent's element numbering. */
+  first: 0,
+  /** The number of elements of the slice. */
+  length: 0,
+  /** The TypedArray the new view reads through (null: set its paths up as any view's, setUpPaths()). */
+  ta: null as TypedArray | null,
+  /** True when `ta` is the exact path (`_ta1`), false for the strided one (`_tas`). */
+  exact: false,
+  /** The new view's `_eoff` and `_es0` in `ta`. */
+  eoff: 0,
+  es: 0,
+}
+
+/**
  * subarray() of a 1-D view in the common call, every argument an int32 number or absent
- * (undefined/null) and the step not 0: the new view, or null for any other call, which _subarray()
- * then checks in CPython's order. The bounds are clamped as PySlice_AdjustIndices does, in integer
- * arithmetic. The view has no shape or strides arrays until asked for (see _shape).
+ * (undefined/null) and the step not 0: returns the step and leaves the slice's layout and fast path
+ * in `sliced`; 0 for any other call, which _subarray() then checks in CPython's order.
+ * The bounds are clamped as PySlice_AdjustIndices does, in integer arithmetic.
  *
- * Its fast path comes from the parent's: the parent's TypedArray holds every element of the slice,
+ * The fast path comes from the parent's: the parent's TypedArray holds every element of the slice,
  * at `first` and `step` in the parent's element numbering, so the new view reads the same array at a
  * new `_eoff` and `_es0`, with no useTyped() and no new TypedArray. A slice of all of a parent on
  * the exact path (`subarray()`, `subarray(0)`) shares the parent's exact TypedArray. Otherwise a
@@ -138,20 +157,21 @@ function setUpPaths(view: MemoryView<string>): void {
  * the slice inside what remains, and tolist() and equals() count on a live view's TypedArray holding
  * every element.
  *
- * One function, written out, on purpose: at more than V8's 460 bytes of bytecode it is never inlined
- * into subarray() or its callers, so it is always compiled on its own, with the constructor inlined
- * into it (its allocation then inline too). Split up, its parts were inlined into the caller until
- * V8's inlining budget ran out before the constructor, which then cost as much as the rest together.
+ * One function, written out, on purpose: at more than V8's 460 bytes of bytecode it is never inlined,
+ * which leaves V8's inlining budget of the code calling subarray() to the constructor, which
+ * subarray() calls itself (a `new` there also tells V8 that the result is an object, so loops over
+ * the new view need no check for a small integer). Inlined, this used up the budget first, and the
+ * constructor, then called, cost as much as the rest together.
  */
-function slice1<F extends string>(parent: MemoryView<F>, start: unknown, stop: unknown, step: unknown): MemoryView<F> | null {
+function slice1(parent: MemoryView<string>, start: unknown, stop: unknown, step: unknown): number {
   const st = step === undefined || step === null ? 1 : step
-  if (typeof st !== 'number' || (st | 0) !== st || st === 0) return null
+  if (typeof st !== 'number' || (st | 0) !== st || st === 0) return 0
   const length = parent._len0
   // A bound below -length clamps to the first element (one before it for a negative step), one at
   // or past the end to the end (the last element for a negative step).
   let a = st < 0 ? length - 1 : 0
   if (start !== undefined && start !== null) {
-    if (typeof start !== 'number' || (start | 0) !== start) return null
+    if (typeof start !== 'number' || (start | 0) !== start) return 0
     a = start
     if (a < 0) {
       a += length
@@ -160,49 +180,48 @@ function slice1<F extends string>(parent: MemoryView<F>, start: unknown, stop: u
   }
   let b = st < 0 ? -1 : length
   if (stop !== undefined && stop !== null) {
-    if (typeof stop !== 'number' || (stop | 0) !== stop) return null
+    if (typeof stop !== 'number' || (stop | 0) !== stop) return 0
     b = stop
     if (b < 0) {
       b += length
       if (b < 0) b = st < 0 ? -1 : 0
     } else if (b >= length) b = st < 0 ? length - 1 : length
   }
-  const stride = parent._stride0
   let n = 0
   if (st === 1) n = a < b ? b - a : 0
   else if (st < 0) n = b < a ? Math.floor((a - b - 1) / -st) + 1 : 0
   else n = a < b ? Math.floor((b - a - 1) / st) + 1 : 0
-  const view = new MemoryView<F>(INTERNAL, parent._mbuf, parent._off + stride * a, parent._fmt, null, null, n, stride * st, parent._readonly)
+  sliced.first = a
+  sliced.length = n
   const exact = parent._ta1
-  if (view._mbuf.resizable) {
-    setUpPaths(view)
-  } else if (view._stride0 !== view._fmt.itemsize) {
-    let ta = exact
-    let eoff = a
-    let es = st
-    if (exact === null) {
+  let ta: TypedArray | null = null
+  let isExact = false
+  let eoff = 0
+  let es = 0
+  if (parent._mbuf.resizable) {
+    // Worked out as any view's, see above.
+  } else if (parent._stride0 * st !== parent._fmt.itemsize) {
+    if (exact !== null) {
+      ta = exact
+      eoff = a
+      es = st
+    } else if (parent._tas !== null) {
       ta = parent._tas
-      if (ta === null) {
-        setUpPaths(view)
-        return view
-      }
       eoff = parent._eoff + a * parent._es0
       es = parent._es0 * st
     }
-    view._tas = ta
-    view._tasw = view._readonly ? null : ta
-    view._eoff = eoff
-    view._es0 = es
-  } else if (exact !== null && st === 1 && view._len0 === length) {
+  } else if (exact !== null && st === 1 && n === length) {
     // All of the parent (a is then 0): the same elements, the same exact TypedArray.
-    view._ta1 = exact
-    view._ta1w = view._readonly ? null : exact
-    view._eoff = parent._eoff
-    view._es0 = parent._es0
-  } else {
-    setUpPaths(view)
+    ta = exact
+    isExact = true
+    eoff = parent._eoff
+    es = parent._es0
   }
-  return view
+  sliced.ta = ta
+  sliced.exact = isExact
+  sliced.eoff = eoff
+  sliced.es = es
+  return st
 }
 
 /** subarray() of an n-D view: the other dimensions are the parent's (out of line: 1-D is the common case). */
@@ -295,15 +314,12 @@ function sliceBound(v: unknown, name: string): number | null {
   return k
 }
 
-// adjustSlice()'s results: module variables rather than a returned pair, which subarray() would
-// allocate on every call.
-let sliceFirst = 0
-let sliceLength = 0
 
 /**
  * subarray()'s checks of its arguments, in CPython's order, then PySlice_AdjustIndices: returns the
- * step and leaves the first index and the length in `sliceFirst` and `sliceLength`. The general path
- * (_subarray()): bigint bounds, bounds outside int32, n-D views and every call that throws.
+ * step and leaves the first index and the length in `sliced.first` and `sliced.length`. The
+ * general path (_subarray()): bigint bounds, bounds outside int32, n-D views and every call that
+ * throws.
  */
 function sliceParams(ndim: number, length: number, start: unknown, stop: unknown, step: unknown): number {
   if (ndim === 0) throw zeroDim('a 0-d view cannot be sliced; read it with get()')
@@ -318,7 +334,7 @@ function sliceParams(ndim: number, length: number, start: unknown, stop: unknown
   return st
 }
 
-/** CPython's PySlice_AdjustIndices: clamps start/stop into `sliceFirst` and `sliceLength`. */
+/** CPython's PySlice_AdjustIndices: clamps start/stop into `sliced.first` and `sliced.length`. */
 function adjustSlice(length: number, start: number | null, stop: number | null, step: number): void {
   let a = start ?? (step < 0 ? Infinity : 0)
   let b = stop ?? (step < 0 ? -Infinity : Infinity)
@@ -330,9 +346,9 @@ function adjustSlice(length: number, start: number | null, stop: number | null, 
     b += length
     if (b < 0) b = step < 0 ? -1 : 0
   } else if (b >= length) b = step < 0 ? length - 1 : length
-  sliceFirst = a
-  if (step < 0) sliceLength = b < a ? Math.floor((a - b - 1) / -step) + 1 : 0
-  else sliceLength = a < b ? Math.floor((b - a - 1) / step) + 1 : 0
+  sliced.first = a
+  if (step < 0) sliced.length = b < a ? Math.floor((a - b - 1) / -step) + 1 : 0
+  else sliced.length = a < b ? Math.floor((b - a - 1) / step) + 1 : 0
 }
 
 /**
@@ -988,21 +1004,39 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    */
   subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView<F> {
     this._checkReleased()
-    if (this._ndim === 1) {
-      const view = slice1(this, start, stop, step)
-      if (view !== null) return view
+    const st = this._ndim === 1 ? slice1(this, start, stop, step) : 0
+    if (st === 0) return this._subarray(start, stop, step)
+    // A 1-D view with no shape or strides arrays until asked for (see _shape), and the fast path
+    // slice1() chose.
+    const stride = this._stride0
+    const view = new MemoryView<F>(INTERNAL, this._mbuf, this._off + stride * sliced.first, this._fmt, null, null, sliced.length, stride * st, this._readonly)
+    const ta = sliced.ta
+    if (ta === null) {
+      setUpPaths(view)
+      return view
     }
-    return this._subarray(start, stop, step)
+    sliced.ta = null
+    const writable = view._readonly ? null : ta
+    if (sliced.exact) {
+      view._ta1 = ta
+      view._ta1w = writable
+    } else {
+      view._tas = ta
+      view._tasw = writable
+    }
+    view._eoff = sliced.eoff
+    view._es0 = sliced.es
+    return view
   }
 
   /** @internal subarray() of an n-D view, or with bounds that are bigints, beyond int32 or invalid. */
   _subarray(start: unknown, stop: unknown, step: unknown): MemoryView<F> {
     const st = sliceParams(this._ndim, this._len0, start, stop, step)
     // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
-    const shape = [sliceLength]
+    const shape = [sliced.length]
     const strides = [this._stride0 * st]
     moreDims(this, shape, strides)
-    return MemoryView._make<F>(this._mbuf, this._off + this._stride0 * sliceFirst, this._fmt, shape, strides, this._readonly)
+    return MemoryView._make<F>(this._mbuf, this._off + this._stride0 * sliced.first, this._fmt, shape, strides, this._readonly)
   }
 
   /** Python's `m.toreadonly()`: a readonly view of the same memory. */

@@ -225,7 +225,7 @@ describe('35 view creation: a small view object, the same semantics', () => {
   })
 
   describe('V8 budgets the fast paths depend on', () => {
-    it('the constructor stays under the 460-byte inlining limit and slice1() above it (never inlined, so the constructor is)', () => {
+    it("the constructor stays under the 460-byte inlining limit and slice1() above it (never inlined: the caller's budget goes to the constructor)", () => {
       // Bytecode sizes are deterministic for a Node version; no timing is involved.
       const script = [
         `const { memoryview } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'index.js'))})`,
