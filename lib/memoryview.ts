@@ -518,14 +518,18 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   /** @internal CPython's C-contiguous flag (init_flags), worked out on first read for 2 or more dimensions. */
   get _c(): boolean {
-    if (this._ndim < 2) return this._ndim === 0 || this._len0 === 1 || this._stride0 === this._fmt.itemsize
+    const ndim = this._ndim
+    if (ndim === 1) return this._stride0 === this._fmt.itemsize || this._len0 === 1
+    if (ndim === 0) return true
     const x = this._more()
     return (x.c ??= isCContiguousView(this._shape, this._strides, this._fmt.itemsize))
   }
 
   /** @internal CPython's Fortran-contiguous flag, as `_c`. */
   get _f(): boolean {
-    if (this._ndim < 2) return this._ndim === 0 || this._len0 === 1 || this._stride0 === this._fmt.itemsize
+    const ndim = this._ndim
+    if (ndim === 1) return this._stride0 === this._fmt.itemsize || this._len0 === 1
+    if (ndim === 0) return true
     const x = this._more()
     return (x.f ??= isFContiguousView(this._shape, this._strides, this._fmt.itemsize))
   }
