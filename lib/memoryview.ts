@@ -539,6 +539,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     return this._x === null ? 0 : this._x.exports
   }
 
+  /** @internal Sets the export count (Pin). */
   set _exports(n: number) {
     this._more().exports = n
   }
@@ -548,6 +549,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     return this._x === null ? undefined : this._x.hash
   }
 
+  /** @internal Caches hash()'s result. */
   set _hash(h: number | undefined) {
     this._more().hash = h
   }
@@ -557,6 +559,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     return this._x === null ? null : this._x.rb
   }
 
+  /** @internal Caches the Buffer over the view's bytes (rawBytes() in copies.ts). */
   set _rb(rb: Buffer | null) {
     this._more().rb = rb
   }
