@@ -39,6 +39,7 @@ import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Sour
 import { cStrides, extent, isCContiguousView, isFContiguousView, product } from './shape'
 import { hashBytes } from './hash'
 import { NdLayout, elementN, useTyped } from './access'
+import { slice1, sliceParams, sliced as slicedResults, toIndex } from './slice'
 import { assignFrom, equalBytes, equalCached, equalViews, hexOf, iterate, toBytes, toList, typedArrayOf } from './copies'
 import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArrayOf, ValueOf } from './value-types'
 
@@ -46,46 +47,44 @@ import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArray
 export type Index = number | bigint
 
 const INTERNAL = Symbol('memoryview.internal')
-// What MemoryView._make() hands to the constructor: module variables rather than an object, since
-// allocating one per subarray() costs as much as the rest of it.
-let pMbuf: ManagedBuffer | null = null
-let pOff = 0
-let pFmt: Format | null = null
-/** Both null for a 1-D view staged by subarray(), whose length and stride are then in `pLen0` and `pStride0`. */
-let pShape: readonly number[] | null = []
-let pLen0 = 0
-let pStride0 = 0
-let pStrides: readonly number[] | null = []
-let pReadonly = false
-/** A view with exactly the new view's layout (toreadonly()), whose fast paths and flags it copies. */
-let pSame: MemoryView<string> | null = null
 /**
- * The 1-D view that subarray() slices (null otherwise), with the slice's first index and step: the
- * new view's strided path is then derived from the parent's TypedArray rather than set up again.
+ * slice1()'s results, bound once here: read through the import, every access would be a property
+ * load from the module's exports (about 1.5 ns more per subarray()).
  */
-let pSlice: MemoryView<string> | null = null
-let pFirst = 0
-let pStep = 1
-let nextId = 1
+const sliced = slicedResults
+/** A view with exactly the new view's layout (toreadonly(), memoryview(view)), whose fast paths it copies. */
+let pSame: MemoryView<string> | null = null
+/** The last number `_id` handed out: views are numbered when first displayed, not when made. */
+let lastId = 0
 
-/** Hands a layout to the next `new MemoryView(INTERNAL)` (which clears it), through the module variables above. */
-function stage(
-  mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[] | null, strides: readonly number[] | null, readonly: boolean,
-): void {
-  pMbuf = mbuf
-  pOff = offset
-  pFmt = format
-  pShape = shape
-  pStrides = strides
-  pReadonly = readonly
+/**
+ * The parts of a view that element access never reads, in one object made on first use (see
+ * MemoryView._more()): every field on the view itself costs each creation (about half a nanosecond
+ * a field), and most views, such as a subarray() made inside a loop, never need these.
+ */
+class ViewExtras {
+  /** The frozen arrays the public `shape` and `strides` getters hand out, made on first read. */
+  shapeOut: readonly number[] | null = null
+  stridesOut: readonly number[] | null = null
+  /** hash()'s result, kept so that it is still returned after release() (as CPython). */
+  hash: number | undefined = undefined
+  /** A Buffer over the view's bytes, see rawBytes() in copies.ts. */
+  rb: Buffer | null = null
+  /** Exports held on this view (pins, buffer-protocol descriptors, native acquisitions). */
+  exports = 0
+  /** The number in the view's repr, 0 until first displayed. */
+  id = 0
+  /** CPython's C and Fortran contiguity flags of a view of 2 or more dimensions, worked out on first read. */
+  c: boolean | undefined = undefined
+  f: boolean | undefined = undefined
 }
 
 /**
- * Stages the layout of a public source, as _make() stages a derived view's: a view (or the owner of
- * a mapped file or shared memory) shares its managed buffer, anything else is resolved.
+ * The layout of a public source: a view (or the owner of a mapped file or shared memory) shares its
+ * managed buffer and is left in `pSame` for setUpPaths(), anything else is resolved.
  * @throws as the MemoryView constructor.
  */
-function stageSource(source: Source | MemoryView<string>): void {
+function sourceLayout(source: Source | MemoryView<string>): Resolved {
   let from: MemoryView<string> | null = null
   if (source instanceof MemoryView) {
     from = source
@@ -93,19 +92,18 @@ function stageSource(source: Source | MemoryView<string>): void {
     // A mapped file or shared memory: memoryview(owner) shares the owner's managed buffer.
     from = (source as { [OWNED_VIEW](): MemoryView })[OWNED_VIEW]()
   }
-  if (from !== null) {
-    from._checkReleased()
-    stage(from._mbuf, from._off, from._fmt, from._shape, from._strides, from._readonly)
-    pSame = from
-  } else {
-    const init = resolveSource(source)
-    stage(init.mbuf, init.offset, init.format, init.shape, init.strides, init.readonly)
-  }
+  if (from === null) return resolveSource(source)
+  from._checkReleased()
+  pSame = from
+  return from._copyInit()
 }
 
 /**
- * The constructor's last step: the fast paths and contiguity flags of a new view. A view with the
- * layout of `pSame` (toreadonly(), memoryview(view)) copies them instead of working them out.
+ * The fast paths of a new view, set up right after its constructor (by the constructor itself for
+ * public sources, by _make() and toreadonly() for derived views; slice1() derives a 1-D slice's
+ * from its parent's and calls this only when it cannot).
+ * A view with the layout of `pSame` (toreadonly(), memoryview(view)) copies them instead of working
+ * them out.
  */
 function setUpPaths(view: MemoryView<string>): void {
   const same = pSame
@@ -124,54 +122,10 @@ function setUpPaths(view: MemoryView<string>): void {
     view._eoff = same._eoff
     view._es0 = same._es0
     view._es1 = same._es1
-    view._c = same._c
-    view._f = same._f
     return
   }
-  const parent = pSlice
-  if (parent !== null) {
-    pSlice = null
-    if (slicePaths(view, parent)) return
-  }
-  const format = view._fmt
-  const shape = view._shape
-  const strides = view._strides
-  if (format.typed !== null && shape.length !== 0) useTyped(view, format.typed)
-  view._c = isCContiguousView(shape, strides, format.itemsize)
-  view._f = isFContiguousView(shape, strides, format.itemsize)
-}
-
-/**
- * The fast path of a strided subarray() of a 1-D view, from its parent's: the parent's TypedArray
- * holds every element of the slice, at `pFirst` and `pStep` in the parent's element numbering, so
- * the new view reads the same array at a new `_eoff` and `_es0`, with no useTyped() and no new
- * TypedArray. False when the new view has unit stride (it needs an exact TypedArray of its own), the
- * parent has no TypedArray path, or the memory is a resizable ArrayBuffer: the caller then works the
- * paths out as for any view. There a shrink can cut off the parent's tail (its fixed-length
- * TypedArray then reads as empty) and leave the slice inside what remains, and tolist() and equals()
- * count on a live view's TypedArray holding every element.
- */
-function slicePaths(view: MemoryView<string>, parent: MemoryView<string>): boolean {
-  if (view._stride0 === view._itemsize || view._mbuf.resizable) return false
-  const exact = parent._ta1
-  let ta = exact
-  let eoff = pFirst
-  let es = pStep
-  if (exact === null) {
-    ta = parent._tas
-    if (ta === null) return false
-    eoff = parent._eoff + pFirst * parent._es0
-    es = parent._es0 * pStep
-  }
-  view._tas = ta
-  view._tasw = view._readonly ? null : ta
-  view._eoff = eoff
-  view._es0 = es
-  // isCContiguousView() and isFContiguousView() of a 1-D view whose stride is not its item size.
-  const one = view._len0 === 1
-  view._c = one
-  view._f = one
-  return true
+  const typed = view._fmt.typed
+  if (typed !== null && view._ndim !== 0) useTyped(view, typed)
 }
 
 /** subarray() of an n-D view: the other dimensions are the parent's (out of line: 1-D is the common case). */
@@ -233,13 +187,6 @@ function subViews(cpython: string, method: 'get' | 'set', args: readonly unknown
   return notImplemented(`${cpython}: ${meant}`)
 }
 
-/** An integral index, or null when the value is not an index at all. */
-function toIndex(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isInteger(v) ? v : null
-  if (typeof v === 'bigint') return Number(v)
-  return null
-}
-
 const SSIZE_MAX = 2n ** 63n - 1n
 
 /** CPython's PyNumber_AsSsize_t(key, IndexError): an index must fit a 64-bit signed integer. */
@@ -248,60 +195,6 @@ function checkSsize(v: unknown): void {
   if (!fits) {
     throw rangeError(codes.INDEX, `cannot fit 'int' into an index-sized integer: ${describeValue(v)} is outside [-2**63, 2**63 - 1]`)
   }
-}
-
-/** A slice bound: null for Python's None. `name` is the argument's name, for the message. */
-function sliceBound(v: unknown, name: string): number | null {
-  if (v === undefined || v === null) return null
-  const k = toIndex(v)
-  if (k === null) {
-    throw typeError(
-      codes.INVALID_INDEX,
-      `slice indices must be integers or None: subarray() argument '${name}' is ${describeValue(v)}; ` +
-        'pass an integral number, a bigint, undefined or null',
-    )
-  }
-  return k
-}
-
-// adjustSlice()'s results: module variables rather than a returned pair, which subarray() would
-// allocate on every call.
-let sliceFirst = 0
-let sliceLength = 0
-
-/**
- * subarray()'s checks of its arguments, in CPython's order, then PySlice_AdjustIndices: returns the
- * step and leaves the first index and the length in `sliceFirst` and `sliceLength`. A call of its
- * own (not inlined), so that V8 has the budget to build the new view inside subarray().
- */
-function sliceParams(ndim: number, length: number, start: unknown, stop: unknown, step: unknown): number {
-  if (ndim === 0) throw zeroDim('a 0-d view cannot be sliced; read it with get()')
-  let st = sliceBound(step, 'step') ?? 1
-  if (st === 0) {
-    throw rangeError(codes.OUT_OF_RANGE, "slice step cannot be zero: subarray() argument 'step' must be non-zero, or undefined for 1")
-  }
-  const a = sliceBound(start, 'start')
-  const b = sliceBound(stop, 'stop')
-  if (st < -Number.MAX_SAFE_INTEGER) st = -Number.MAX_SAFE_INTEGER
-  adjustSlice(length, a, b, st)
-  return st
-}
-
-/** CPython's PySlice_AdjustIndices: clamps start/stop into `sliceFirst` and `sliceLength`. */
-function adjustSlice(length: number, start: number | null, stop: number | null, step: number): void {
-  let a = start ?? (step < 0 ? Infinity : 0)
-  let b = stop ?? (step < 0 ? -Infinity : Infinity)
-  if (a < 0) {
-    a += length
-    if (a < 0) a = step < 0 ? -1 : 0
-  } else if (a >= length) a = step < 0 ? length - 1 : length
-  if (b < 0) {
-    b += length
-    if (b < 0) b = step < 0 ? -1 : 0
-  } else if (b >= length) b = step < 0 ? length - 1 : length
-  sliceFirst = a
-  if (step < 0) sliceLength = b < a ? Math.floor((a - b - 1) / -step) + 1 : 0
-  else sliceLength = a < b ? Math.floor((b - a - 1) / step) + 1 : 0
 }
 
 /**
@@ -318,8 +211,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** @internal */ declare _mbuf: ManagedBuffer
   /** @internal Byte offset of element [0, ..., 0] in the managed buffer's region. */ declare _off: number
   /** @internal */ declare _fmt: Format
-  /** @internal */ declare _read: Reader
-  /** @internal */ declare _write: Writer
   /** @internal Validates and converts a value for a store. */ declare _conv: (value: unknown) => number | bigint
   /**
    * @internal A TypedArray over exactly the elements of a 1-D view with unit stride, so that get(i) is
@@ -355,7 +246,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_tan`. */ declare _eoff: number
   /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ declare _es0: number
   /** @internal */ declare _es1: number
-  /** @internal */ declare _itemsize: number
   /**
    * @internal The shape and byte strides behind `_shape` and `_strides`: null in a 1-D view made by
    * subarray() until something asks for them (`_len0` and `_stride0` hold its layout), since
@@ -363,46 +253,61 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    */
   declare _shp: readonly number[] | null
   /** @internal */ declare _str: readonly number[] | null
-  /** @internal */ declare _shapeOut: readonly number[] | null
-  /** @internal */ declare _stridesOut: readonly number[] | null
   /** @internal */ declare _ndim: number
   /** @internal */ declare _len0: number
   /** @internal */ declare _stride0: number
   /** @internal */ declare _len1: number
-  /** @internal */ declare _stride1: number
   /** @internal */ declare _readonly: boolean
-  /** @internal */ declare _c: boolean
-  /** @internal */ declare _f: boolean
   /** @internal */ declare _released: boolean
-  /** @internal */ declare _exports: number
-  /** @internal */ declare _hash: number | undefined
-  /** @internal A Buffer over the view's bytes, see rawBytes() in copies.ts. */ declare _rb: Buffer | null
-  /** @internal */ declare _id: number
+  /**
+   * @internal What element access never reads (exports, the hash, repr number, frozen shape and
+   * strides, contiguity of n-D views): null until first needed, see _more().
+   */
+  declare _x: ViewExtras | null
 
   /**
    * @param source an ArrayBuffer, SharedArrayBuffer, ArrayBufferView, MemoryView, or buffer-protocol object.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_SOURCE when `source` is none of those.
    * @throws {Error} ERR_MEMORYVIEW_RELEASED when `source` is a released view.
    */
-  constructor(source: Source | MemoryView<string>) {
-    // Kept under V8's inlining limit (460 bytes of bytecode), so that subarray(), cast() and
-    // toreadonly() build the view inline: the public sources and the fast-path setup are calls.
-    if ((source as unknown) !== INTERNAL) stageSource(source)
-    const mbuf = pMbuf!
-    const format = pFmt!
-    const shape = pShape
-    const strides = pStrides
-    const ndim = shape === null ? 1 : shape.length
-    pMbuf = null
-    pFmt = null
+  constructor(source: Source | MemoryView<string>)
+  /**
+   * @internal A view derived from another (subarray(), cast(), toreadonly(), _derive()), its layout
+   * passed in: once the constructor is inlined into the code that makes the view, these are plain
+   * values, where module variables or a descriptor object would cost a store and a load each.
+   * `shape` and `strides` are null for a 1-D view until something asks for them (see _shape);
+   * `len0` and `stride0` are always the first dimension's (0 for a 0-d view).
+   */
+  constructor(
+    source: typeof INTERNAL, mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[] | null,
+    strides: readonly number[] | null, len0: number, stride0: number, readonly: boolean,
+  )
+  constructor(
+    source: unknown, mbuf?: ManagedBuffer, offset?: number, format?: Format, shape?: readonly number[] | null,
+    strides?: readonly number[] | null, len0?: number, stride0?: number, readonly?: boolean,
+  ) {
+    // Kept under V8's inlining limit (460 bytes of bytecode), so that the code making a derived view
+    // builds it inline: the public sources and the fast-path setup are calls. Derived views get
+    // their fast paths from the code that made them (_make(), slice1(), toreadonly()).
+    const isPublic = source !== INTERNAL
+    if (isPublic) {
+      const r = sourceLayout(source as Source)
+      mbuf = r.mbuf
+      offset = r.offset
+      format = r.format
+      shape = r.shape
+      strides = r.strides
+      readonly = r.readonly
+      len0 = shape.length > 0 ? shape[0] : 0
+      stride0 = shape.length > 0 ? strides[0] : 0
+    }
+    const ndim = shape === null ? 1 : shape!.length
     // Every field is assigned here, always in this order, so that every view has one hidden class.
     this._noclone = NOT_CLONEABLE_GUARD
-    this._mbuf = mbuf
-    this._off = pOff
-    this._fmt = format
-    this._read = format.read
-    this._write = format.write
-    this._conv = format.convert
+    this._mbuf = mbuf!
+    this._off = offset!
+    this._fmt = format!
+    this._conv = format!.convert
     this._ta1 = null
     this._ta1w = null
     this._tas = null
@@ -415,27 +320,100 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._eoff = 0
     this._es0 = 0
     this._es1 = 0
-    this._itemsize = format.itemsize
     // Never mutated after this point; the public getters hand out frozen copies made on first use.
-    this._shp = shape
-    this._str = strides
-    this._shapeOut = null
-    this._stridesOut = null
+    this._shp = shape!
+    this._str = strides!
     this._ndim = ndim
-    this._len0 = shape === null ? pLen0 : ndim > 0 ? shape[0] : 0
-    this._stride0 = shape === null ? pStride0 : ndim > 0 ? strides![0] : 0
+    this._len0 = len0!
+    this._stride0 = stride0!
     this._len1 = ndim > 1 ? shape![1] : 0
-    this._stride1 = ndim > 1 ? strides![1] : 0
-    this._readonly = pReadonly
-    this._c = false
-    this._f = false
+    this._readonly = readonly!
     this._released = false
-    this._exports = 0
-    this._hash = undefined
-    this._rb = null
-    this._id = nextId++
-    setUpPaths(this)
-    mbuf.addView(this)
+    this._x = null
+    if (isPublic) setUpPaths(this)
+    mbuf!.addView(this)
+  }
+
+  /** @internal The view's extras, made on first use. */
+  _more(): ViewExtras {
+    return (this._x ??= new ViewExtras())
+  }
+
+  // Fields that element access never reads, computed or kept in `_x` rather than stored in every
+  // view, under the names the rest of lib/ reads them by.
+
+  /** @internal Bytes per element. */
+  get _itemsize(): number {
+    return this._fmt.itemsize
+  }
+
+  /** @internal The format's DataView reader (the slow paths). */
+  get _read(): Reader {
+    return this._fmt.read
+  }
+
+  /** @internal The format's DataView writer (the slow paths). */
+  get _write(): Writer {
+    return this._fmt.write
+  }
+
+  /** @internal The byte stride of the second dimension (0 for fewer than 2). */
+  get _stride1(): number {
+    return this._ndim > 1 ? this._str![1] : 0
+  }
+
+  /** @internal CPython's C-contiguous flag (init_flags), worked out on first read for 2 or more dimensions. */
+  get _c(): boolean {
+    const ndim = this._ndim
+    if (ndim === 1) return this._stride0 === this._fmt.itemsize || this._len0 === 1
+    if (ndim === 0) return true
+    const x = this._more()
+    return (x.c ??= isCContiguousView(this._shape, this._strides, this._fmt.itemsize))
+  }
+
+  /** @internal CPython's Fortran-contiguous flag, as `_c`. */
+  get _f(): boolean {
+    const ndim = this._ndim
+    if (ndim === 1) return this._stride0 === this._fmt.itemsize || this._len0 === 1
+    if (ndim === 0) return true
+    const x = this._more()
+    return (x.f ??= isFContiguousView(this._shape, this._strides, this._fmt.itemsize))
+  }
+
+  /** @internal Exports held on this view: release() refuses while there are any. */
+  get _exports(): number {
+    return this._x === null ? 0 : this._x.exports
+  }
+
+  /** @internal Sets the export count (Pin). */
+  set _exports(n: number) {
+    this._more().exports = n
+  }
+
+  /** @internal hash()'s cached result. */
+  get _hash(): number | undefined {
+    return this._x === null ? undefined : this._x.hash
+  }
+
+  /** @internal Caches hash()'s result. */
+  set _hash(h: number | undefined) {
+    this._more().hash = h
+  }
+
+  /** @internal A Buffer over the view's bytes, see rawBytes() in copies.ts. */
+  get _rb(): Buffer | null {
+    return this._x === null ? null : this._x.rb
+  }
+
+  /** @internal Caches the Buffer over the view's bytes (rawBytes() in copies.ts). */
+  set _rb(rb: Buffer | null) {
+    this._more().rb = rb
+  }
+
+  /** @internal The number in the view's repr: views are numbered in the order they are first shown. */
+  get _id(): number {
+    const x = this._more()
+    return x.id !== 0 ? x.id : (x.id = ++lastId)
   }
 
   /** @internal The dimension lengths (never mutated): built on first use for a 1-D view made by subarray(). */
@@ -457,8 +435,10 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   static _make<G extends string = FormatString>(
     mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
   ): MemoryView<G> {
-    stage(mbuf, offset, format, shape, strides, readonly)
-    return new MemoryView(INTERNAL as never) as MemoryView<G>
+    const n = shape.length
+    const view = new MemoryView<G>(INTERNAL, mbuf, offset, format, shape, strides, n > 0 ? shape[0] : 0, n > 0 ? strides[0] : 0, readonly)
+    setUpPaths(view)
+    return view
   }
 
   /** @internal */
@@ -536,12 +516,14 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** Frozen array of dimension lengths. */
   get shape(): readonly number[] {
     this._checkReleased()
-    return (this._shapeOut ??= Object.freeze(this._shape.slice()))
+    const x = this._more()
+    return (x.shapeOut ??= Object.freeze(this._shape.slice()))
   }
   /** Frozen array of byte strides. */
   get strides(): readonly number[] {
     this._checkReleased()
-    return (this._stridesOut ??= Object.freeze(this._strides.slice()))
+    const x = this._more()
+    return (x.stridesOut ??= Object.freeze(this._strides.slice()))
   }
   /** Always an empty frozen array (JS memory has no PIL-style indirection). */
   get suboffsets(): readonly number[] {
@@ -884,31 +866,49 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    */
   subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView<F> {
     this._checkReleased()
-    const st = sliceParams(this._ndim, this._len0, start, stop, step)
-    const offset = this._off + this._stride0 * sliceFirst
-    if (this._ndim > 1) {
-      // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
-      const shape = [sliceLength]
-      const strides = [this._stride0 * st]
-      moreDims(this, shape, strides)
-      stage(this._mbuf, offset, this._fmt, shape, strides, this._readonly)
-    } else {
-      // A 1-D view: no shape or strides arrays until asked for (see _shape).
-      stage(this._mbuf, offset, this._fmt, null, null, this._readonly)
-      pLen0 = sliceLength
-      pStride0 = this._stride0 * st
-      pSlice = this
-      pFirst = sliceFirst
-      pStep = st
+    const st = this._ndim === 1 ? slice1(this, start, stop, step) : 0
+    if (st === 0) return this._subarray(start, stop, step)
+    // A 1-D view with no shape or strides arrays until asked for (see _shape), and the fast path
+    // slice1() chose.
+    const stride = this._stride0
+    const view = new MemoryView<F>(INTERNAL, this._mbuf, this._off + stride * sliced.first, this._fmt, null, null, sliced.length, stride * st, this._readonly)
+    const ta = sliced.ta
+    if (ta === null) {
+      setUpPaths(view)
+      return view
     }
-    return new MemoryView<F>(INTERNAL as never)
+    sliced.ta = null
+    const writable = view._readonly ? null : ta
+    if (sliced.exact) {
+      view._ta1 = ta
+      view._ta1w = writable
+    } else {
+      view._tas = ta
+      view._tasw = writable
+    }
+    view._eoff = sliced.eoff
+    view._es0 = sliced.es
+    return view
+  }
+
+  /** @internal subarray() of an n-D view, or with bounds that are bigints, beyond int32 or invalid. */
+  _subarray(start: unknown, stop: unknown, step: unknown): MemoryView<F> {
+    const st = sliceParams(this._ndim, this._len0, start, stop, step)
+    // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
+    const shape = [sliced.length]
+    const strides = [this._stride0 * st]
+    moreDims(this, shape, strides)
+    return MemoryView._make<F>(this._mbuf, this._off + this._stride0 * sliced.first, this._fmt, shape, strides, this._readonly)
   }
 
   /** Python's `m.toreadonly()`: a readonly view of the same memory. */
   toreadonly(): MemoryView<F> {
     this._checkReleased()
+    // The same layout: `_shp` and `_str` are null in a 1-D view made by subarray() (see _shape).
     pSame = this
-    return MemoryView._make<F>(this._mbuf, this._off, this._fmt, this._shape, this._strides, true)
+    const view = new MemoryView<F>(INTERNAL, this._mbuf, this._off, this._fmt, this._shp, this._str, this._len0, this._stride0, true)
+    setUpPaths(view)
+    return view
   }
 
   /**
@@ -1182,7 +1182,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @throws {RangeError} ERR_MEMORYVIEW_TOO_LARGE for more than buffer.constants.MAX_LENGTH bytes (hashed as tobytes()).
    */
   hash(): number {
-    if (this._hash !== undefined) return this._hash
+    const cached = this._hash
+    if (cached !== undefined) return cached
     this._checkReleased()
     if (!this._readonly) throw typeError(codes.HASH, 'cannot hash writable memoryview object: hash m.toreadonly() instead')
     const ch = nativeChar(this._fmt)
@@ -1192,8 +1193,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
         `hashing is restricted to formats 'B', 'b' or 'c': this view's format is '${this._fmt.str}'; hash m.cast('B') instead`,
       )
     }
-    this._hash = hashBytes(toBytes(this, 'C'))
-    return this._hash
+    const h = hashBytes(toBytes(this, 'C'))
+    this._hash = h
+    return h
   }
 
   /**
@@ -1223,8 +1225,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    */
   release(): void {
     if (this._released) return
-    if (this._exports > 0) {
-      const n = this._exports
+    const n = this._exports
+    if (n > 0) {
       throw new BufferError(`memoryview has ${n} exported buffer${n === 1 ? '' : 's'}`, codes.EXPORTED)
     }
     this._released = true
@@ -1240,7 +1242,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._tanw = null
     // get() with 3 or 4 indices reads through the layout's TypedArray.
     this._nd = null
-    this._rb = null
+    if (this._x !== null) this._x.rb = null
     mbuf.removeView(this)
   }
 
@@ -1315,7 +1317,10 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   // ---------------------------------------------------------------- display
 
-  /** Python's repr(m): `<memory at 0x…>` or `<released memory at 0x…>`. */
+  /**
+   * Python's repr(m): `<memory at 0x…>` or `<released memory at 0x…>`. The number is the view's own:
+   * the same on every call, different for every view (views are numbered when first shown).
+   */
   toString(): string {
     const addr = (0x7f0000000000 + this._id * 0x40).toString(16)
     return `<${this.released ? 'released ' : ''}memory at 0x${addr}>`

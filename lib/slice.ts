@@ -1,0 +1,169 @@
+/**
+ * subarray()'s bounds: CPython's checks of a slice's start, stop and step and PySlice_AdjustIndices,
+ * on the general path (sliceParams()) and on the integer fast path of a 1-D view (slice1()), which
+ * also picks the new view's TypedArray path from its parent's. memoryview.ts builds the view.
+ *
+ * Assumptions: the parent view is live (subarray() checked it) and 1-D for slice1().
+ */
+import { codes, rangeError, typeError } from './errors'
+import { TypedArray, describeValue } from './format'
+import type { MemoryView } from './memoryview'
+
+/** An integral index, or null when the value is not an index at all. */
+export function toIndex(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isInteger(v) ? v : null
+  if (typeof v === 'bigint') return Number(v)
+  return null
+}
+
+/**
+ * slice1()'s results besides the step it returns (adjustSlice() fills in `first` and `length` too):
+ * one object's fields rather than a new object per call, which subarray() would allocate, or module
+ * `let` variables, which V8 checks for their temporal dead zone on every access.
+ */
+export const sliced = {
+  /** The first element of the slice, in the parent's element numbering. */
+  first: 0,
+  /** The number of elements of the slice. */
+  length: 0,
+  /** The TypedArray the new view reads through (null: set its paths up as any view's, memoryview.ts's setUpPaths()). */
+  ta: null as TypedArray | null,
+  /** True when `ta` is the exact path (`_ta1`), false for the strided one (`_tas`). */
+  exact: false,
+  /** The new view's `_eoff` and `_es0` in `ta`. */
+  eoff: 0,
+  es: 0,
+}
+
+/**
+ * subarray() of a 1-D view in the common call, every argument an int32 number or absent
+ * (undefined/null) and the step not 0: returns the step and leaves the slice's layout and fast path
+ * in `sliced`; 0 for any other call, which _subarray() then checks in CPython's order.
+ * The bounds are clamped as PySlice_AdjustIndices does, in integer arithmetic.
+ *
+ * The fast path comes from the parent's: the parent's TypedArray holds every element of the slice,
+ * at `first` and `step` in the parent's element numbering, so the new view reads the same array at a
+ * new `_eoff` and `_es0`, with no useTyped() and no new TypedArray. A slice of all of a parent on
+ * the exact path (`subarray()`, `subarray(0)`) shares the parent's exact TypedArray. Otherwise a
+ * unit-stride view needs an exact TypedArray of its own, and a view whose parent has no TypedArray
+ * path, or over a resizable ArrayBuffer, has its paths worked out as any view's (setUpPaths() in
+ * memoryview.ts). There a shrink can cut off the parent's tail (its fixed-length TypedArray then
+ * reads as empty) and leave the slice inside what remains, and tolist() and equals() count on a live
+ * view's TypedArray holding every element.
+ *
+ * One function, written out, on purpose: at more than V8's 460 bytes of bytecode it is never inlined,
+ * which leaves V8's inlining budget of the code calling subarray() to the constructor, which
+ * subarray() calls itself (a `new` there also tells V8 that the result is an object, so loops over
+ * the new view need no check for a small integer). Inlined, this used up the budget first, and the
+ * constructor, then called, cost as much as the rest together.
+ */
+export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown, step: unknown): number {
+  const st = step === undefined || step === null ? 1 : step
+  if (typeof st !== 'number' || (st | 0) !== st || st === 0) return 0
+  const length = parent._len0
+  // A bound below -length clamps to the first element (one before it for a negative step), one at
+  // or past the end to the end (the last element for a negative step).
+  let a = st < 0 ? length - 1 : 0
+  if (start !== undefined && start !== null) {
+    if (typeof start !== 'number' || (start | 0) !== start) return 0
+    a = start
+    if (a < 0) {
+      a += length
+      if (a < 0) a = st < 0 ? -1 : 0
+    } else if (a >= length) a = st < 0 ? length - 1 : length
+  }
+  let b = st < 0 ? -1 : length
+  if (stop !== undefined && stop !== null) {
+    if (typeof stop !== 'number' || (stop | 0) !== stop) return 0
+    b = stop
+    if (b < 0) {
+      b += length
+      if (b < 0) b = st < 0 ? -1 : 0
+    } else if (b >= length) b = st < 0 ? length - 1 : length
+  }
+  let n = 0
+  if (st === 1) n = a < b ? b - a : 0
+  else if (st < 0) n = b < a ? Math.floor((a - b - 1) / -st) + 1 : 0
+  else n = a < b ? Math.floor((b - a - 1) / st) + 1 : 0
+  sliced.first = a
+  sliced.length = n
+  const exact = parent._ta1
+  let ta: TypedArray | null = null
+  let isExact = false
+  let eoff = 0
+  let es = 0
+  if (parent._mbuf.resizable) {
+    // Worked out as any view's, see above.
+  } else if (parent._stride0 * st !== parent._fmt.itemsize) {
+    if (exact !== null) {
+      ta = exact
+      eoff = a
+      es = st
+    } else if (parent._tas !== null) {
+      ta = parent._tas
+      eoff = parent._eoff + a * parent._es0
+      es = parent._es0 * st
+    }
+  } else if (exact !== null && st === 1 && n === length) {
+    // All of the parent (a is then 0): the same elements, the same exact TypedArray.
+    ta = exact
+    isExact = true
+    eoff = parent._eoff
+    es = parent._es0
+  }
+  sliced.ta = ta
+  sliced.exact = isExact
+  sliced.eoff = eoff
+  sliced.es = es
+  return st
+}
+
+/** A slice bound: null for Python's None. `name` is the argument's name, for the message. */
+function sliceBound(v: unknown, name: string): number | null {
+  if (v === undefined || v === null) return null
+  const k = toIndex(v)
+  if (k === null) {
+    throw typeError(
+      codes.INVALID_INDEX,
+      `slice indices must be integers or None: subarray() argument '${name}' is ${describeValue(v)}; ` +
+        'pass an integral number, a bigint, undefined or null',
+    )
+  }
+  return k
+}
+
+/**
+ * subarray()'s checks of its arguments, in CPython's order, then PySlice_AdjustIndices: returns the
+ * step and leaves the first index and the length in `sliced.first` and `sliced.length`. The
+ * general path (_subarray()): bigint bounds, bounds outside int32, n-D views and every call that
+ * throws.
+ */
+export function sliceParams(ndim: number, length: number, start: unknown, stop: unknown, step: unknown): number {
+  if (ndim === 0) throw typeError(codes.INVALID_INDEX, 'invalid indexing of 0-dim memory: a 0-d view cannot be sliced; read it with get()')
+  let st = sliceBound(step, 'step') ?? 1
+  if (st === 0) {
+    throw rangeError(codes.OUT_OF_RANGE, "slice step cannot be zero: subarray() argument 'step' must be non-zero, or undefined for 1")
+  }
+  const a = sliceBound(start, 'start')
+  const b = sliceBound(stop, 'stop')
+  if (st < -Number.MAX_SAFE_INTEGER) st = -Number.MAX_SAFE_INTEGER
+  adjustSlice(length, a, b, st)
+  return st
+}
+
+/** CPython's PySlice_AdjustIndices: clamps start/stop into `sliced.first` and `sliced.length`. */
+function adjustSlice(length: number, start: number | null, stop: number | null, step: number): void {
+  let a = start ?? (step < 0 ? Infinity : 0)
+  let b = stop ?? (step < 0 ? -Infinity : Infinity)
+  if (a < 0) {
+    a += length
+    if (a < 0) a = step < 0 ? -1 : 0
+  } else if (a >= length) a = step < 0 ? length - 1 : length
+  if (b < 0) {
+    b += length
+    if (b < 0) b = step < 0 ? -1 : 0
+  } else if (b >= length) b = step < 0 ? length - 1 : length
+  sliced.first = a
+  if (step < 0) sliced.length = b < a ? Math.floor((a - b - 1) / -step) + 1 : 0
+  else sliced.length = a < b ? Math.floor((b - a - 1) / step) + 1 : 0
+}
