@@ -1,64 +1,122 @@
 /**
  * Fast element access, kept out of memoryview.ts, which holds the CPython semantics (STYLE.md): the
- * TypedArrays each view reads through (set up by useTyped() when the view is made; a strided
- * subarray() of a 1-D view instead reuses its parent's, except over a resizable ArrayBuffer, see
- * slicePaths() there) and the element
- * index of a 3-D/4-D get() or set(). Iteration and the typed comparison behind equals() live in
- * copies.ts.
+ * TypedArrays each view reads through (planned by planPaths() just before the view is made; a
+ * strided subarray() of a 1-D view instead reuses its parent's, except over a resizable
+ * ArrayBuffer, see slice1() in slice.ts) and the element index of a 3-D/4-D get() or set().
+ * Iteration and the typed comparison behind equals() live in copies.ts.
  *
- * Assumptions: a view's `_ta1` holds exactly its elements (unit stride); `_tas`, `_ta2` and `_tan`
- * hold its element [k0, ..., kn] at `_eoff + sum(k[d] * es[d])` (`_es0`, `_es1`, `_nd`) whenever
+ * Assumptions: a view's `_ta1` holds exactly its elements (unit stride); `_tas`, `_ta2` and `_nd`'s
+ * array hold its element [k0, ..., kn] at `_eoff + sum(k[d] * es[d])` (`_es0`, `_es1`, `_nd`) whenever
  * every index is inside the shape, which every caller checks first, so no other element is ever
  * indexed. A TypedArray over detached memory reads as empty (length 0, undefined), which sends the
  * caller to the slow path and its RELEASED or OUT_OF_BOUNDS error. A view of 3 or more dimensions
- * reads through its `_nd` (which holds `_tan` and `_eoff` too), and release() clears that.
+ * reads through its `_nd` (which holds its TypedArray and `_eoff` too), and release() clears that.
  */
-import type { TypedArray, TypedArrayCtor } from './format'
+import type { Format, TypedArray } from './format'
+import type { ManagedBuffer } from './managed-buffer'
 import type { MemoryView } from './memoryview'
 import { extent } from './shape'
 
 /**
- * Gives a new view its TypedArray path when its strides are whole elements of `Ctor`: the managed
- * buffer's shared TypedArray when the offset is too, else one over the view's own bytes when they
- * start aligned; none otherwise (the DataView slow path then serves every access).
+ * The fast-path fields the next MemoryView constructor assigns, worked out just before `new` by
+ * planPaths(), samePaths() or the code that derives a view (subarray()). The constructor assigns
+ * each field exactly once, with its final value: V8 then treats the fields as constant, and in a
+ * loop over a view it can see (a module-level or long-lived view) folds `_ta1` and the rest to the
+ * values themselves, as it does for a plain TypedArray. A second store (as when these were set up
+ * after construction) makes the field mutable for every view, and every access loads it again.
+ * release() does store them again: after the first release in a process the fields are mutable, the
+ * code that folded them is deoptimized once, and access runs at the speed of a loaded field.
  */
-export function useTyped(view: MemoryView<string>, Ctor: TypedArrayCtor): void {
+export const paths = {
+  ta1: null as TypedArray | null,
+  ta1w: null as TypedArray | null,
+  tas: null as TypedArray | null,
+  tasw: null as TypedArray | null,
+  ta2: null as TypedArray | null,
+  ta2w: null as TypedArray | null,
+  nd: null as NdLayout | null,
+  eoff: 0,
+  es0: 0,
+  es1: 0,
+}
+
+/** No TypedArray path: every access goes through the DataView slow path. */
+export function noPaths(): void {
+  paths.ta1 = null
+  paths.ta1w = null
+  paths.tas = null
+  paths.tasw = null
+  paths.ta2 = null
+  paths.ta2w = null
+  paths.nd = null
+  paths.eoff = 0
+  paths.es0 = 0
+  paths.es1 = 0
+}
+
+/** The paths of a view with exactly `same`'s layout (toreadonly(), memoryview(view)): its own, read-only when `readonly`. */
+export function samePaths(same: MemoryView<string>, readonly: boolean): void {
+  paths.ta1 = same._ta1
+  paths.ta1w = readonly ? null : same._ta1
+  paths.tas = same._tas
+  paths.tasw = readonly ? null : same._tas
+  paths.ta2 = same._ta2
+  paths.ta2w = readonly ? null : same._ta2
+  paths.nd = same._nd
+  paths.eoff = same._eoff
+  paths.es0 = same._es0
+  paths.es1 = same._es1
+}
+
+/**
+ * Plans a new view's TypedArray path into `paths`, when its format has a TypedArray and its strides
+ * are whole elements of it: the managed buffer's shared TypedArray when the offset is too, else one
+ * over the view's own bytes when they start aligned; none otherwise (the DataView slow path then
+ * serves every access). `shape` and `strides` are null for a 1-D view (then `len0` and `stride0`).
+ */
+export function planPaths(
+  mbuf: ManagedBuffer, off: number, format: Format, shape: readonly number[] | null, strides: readonly number[] | null,
+  len0: number, stride0: number, readonly: boolean,
+): void {
+  noPaths()
+  const Ctor = format.typed
+  const ndim = shape === null ? 1 : shape.length
+  if (Ctor === null || ndim === 0) return
   const size = Ctor.BYTES_PER_ELEMENT
-  const strides = view._strides
-  for (let d = 0; d < strides.length; d++) if (strides[d] % size !== 0) return
-  const mbuf = view._mbuf
-  let ta = view._off % size === 0 ? mbuf.typed(Ctor) : null
-  let eoff = view._off / size
+  if (strides === null) {
+    if (stride0 % size !== 0) return
+  } else {
+    for (let d = 0; d < ndim; d++) if (strides[d] % size !== 0) return
+  }
+  let ta = off % size === 0 ? mbuf.typed(Ctor) : null
+  let eoff = off / size
   if (ta === null) {
-    const [low, high] = extent(view._shape, strides, size)
-    const start = mbuf.byteOffset + view._off + low
-    if (high === low || start % size !== 0 || mbuf.dv === null || view._outOfBounds()) return
+    const [low, high] = extent(shape ?? [len0], strides ?? [stride0], size)
+    const start = mbuf.byteOffset + off + low
+    if (high === low || start % size !== 0 || mbuf.dv === null) return
+    // As MemoryView._outOfBounds(): detached, or (resizable) cut off by a shrink.
+    if (mbuf.resizable ? mbuf.outOfBounds(off + low, off + high) : mbuf.outOfBounds()) return
     ta = new Ctor(mbuf.buffer, start, (high - low) / size)
     // Not -low / size: that is -0 when the view starts its array (low 0), and one -0 stored in
     // `_eoff` makes V8 hold that field as a double in every view, slowing every indexed path.
     eoff = (0 - low) / size
   }
-  view._eoff = eoff
-  view._es0 = view._stride0 / size
-  const ndim = view._ndim
-  const readonly = view._readonly
-  if (ndim === 1 && view._stride0 === size) {
+  paths.eoff = eoff
+  paths.es0 = stride0 / size
+  if (ndim === 1 && stride0 === size) {
     // An exact TypedArray: the managed buffer's own when the view is all of it, else a new one.
-    const n = view._len0
-    const exact = eoff === 0 && ta.length === n ? ta : new Ctor(ta.buffer, n === 0 ? 0 : ta.byteOffset + eoff * size, n)
-    view._ta1 = exact
-    view._ta1w = readonly ? null : exact
+    const exact = eoff === 0 && ta.length === len0 ? ta : new Ctor(ta.buffer, len0 === 0 ? 0 : ta.byteOffset + eoff * size, len0)
+    paths.ta1 = exact
+    paths.ta1w = readonly ? null : exact
   } else if (ndim === 1) {
-    view._tas = ta
-    view._tasw = readonly ? null : ta
+    paths.tas = ta
+    paths.tasw = readonly ? null : ta
   } else if (ndim === 2) {
-    view._es1 = view._stride1 / size
-    view._ta2 = ta
-    view._ta2w = readonly ? null : ta
+    paths.es1 = strides![1] / size
+    paths.ta2 = ta
+    paths.ta2w = readonly ? null : ta
   } else {
-    view._tan = ta
-    view._tanw = readonly ? null : ta
-    view._nd = new NdLayout(ta, eoff, view._shape, strides, size)
+    paths.nd = new NdLayout(ta, eoff, shape!, strides!, size)
   }
 }
 
@@ -67,8 +125,8 @@ export function useTyped(view: MemoryView<string>, Ctor: TypedArrayCtor): void {
  * TypedArray: the array, its shape and element strides as plain fields of one object (every
  * such view has this one hidden class), so that get() loads one field of the view, and elementN()
  * reads numbers, not the elements of arrays whose kinds differ between views (packed, holey).
- * toreadonly() and memoryview(view) share it: get() only reads through it, set() writes through the
- * view's own `_tanw`.
+ * toreadonly() and memoryview(view) share it: get() only reads through it, set() writes through it
+ * only when the view itself is writable.
  *
  * Ownership rules: release() clears the view's `_nd` along with its TypedArrays, so a released view
  * never reads through `ta`; a view whose memory was detached or closed reads through `ta` as empty.
@@ -76,7 +134,7 @@ export function useTyped(view: MemoryView<string>, Ctor: TypedArrayCtor): void {
 export class NdLayout {
   // Declared, not class fields: a class field is first defined as undefined, after which V8 keeps
   // every field tagged, and each read in elementN() pays a Smi check and an untagging.
-  /** The view's `_tan`. */
+  /** The view's TypedArray. */
   declare readonly ta: TypedArray
   /** Element index of element [0, ..., 0] in `ta` (the view's `_eoff`). */
   declare readonly eoff: number

@@ -38,7 +38,7 @@ import { typedArrayTag, viewByteLength } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, isCContiguousView, isFContiguousView, product } from './shape'
 import { hashBytes } from './hash'
-import { NdLayout, elementN, useTyped } from './access'
+import { NdLayout, elementN, paths, planPaths, samePaths } from './access'
 import { slice1, sliceParams, sliced as slicedResults, toIndex } from './slice'
 import { assignFrom, equalBytes, equalCached, equalViews, hexOf, iterate, toBytes, toList, typedArrayOf } from './copies'
 import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArrayOf, ValueOf } from './value-types'
@@ -52,8 +52,11 @@ const INTERNAL = Symbol('memoryview.internal')
  * load from the module's exports (about 1.5 ns more per subarray()).
  */
 const sliced = slicedResults
-/** A view with exactly the new view's layout (toreadonly(), memoryview(view)), whose fast paths it copies. */
-let pSame: MemoryView<string> | null = null
+/**
+ * planPaths()'s results, bound once here: the constructor reads them through this binding in fewer
+ * bytes of bytecode than through the import (it is near V8's inlining limit).
+ */
+const p = paths
 /** The last number `_id` handed out: views are numbered when first displayed, not when made. */
 let lastId = 0
 
@@ -80,8 +83,8 @@ class ViewExtras {
 }
 
 /**
- * The layout of a public source: a view (or the owner of a mapped file or shared memory) shares its
- * managed buffer and is left in `pSame` for setUpPaths(), anything else is resolved.
+ * The layout of a public source, with its fast paths planned into `paths`: a view (or the owner of
+ * a mapped file or shared memory) shares its managed buffer and fast paths, anything else is resolved.
  * @throws as the MemoryView constructor.
  */
 function sourceLayout(source: Source | MemoryView<string>): Resolved {
@@ -92,40 +95,15 @@ function sourceLayout(source: Source | MemoryView<string>): Resolved {
     // A mapped file or shared memory: memoryview(owner) shares the owner's managed buffer.
     from = (source as { [OWNED_VIEW](): MemoryView })[OWNED_VIEW]()
   }
-  if (from === null) return resolveSource(source)
-  from._checkReleased()
-  pSame = from
-  return from._copyInit()
-}
-
-/**
- * The fast paths of a new view, set up right after its constructor (by the constructor itself for
- * public sources, by _make() and toreadonly() for derived views; slice1() derives a 1-D slice's
- * from its parent's and calls this only when it cannot).
- * A view with the layout of `pSame` (toreadonly(), memoryview(view)) copies them instead of working
- * them out.
- */
-function setUpPaths(view: MemoryView<string>): void {
-  const same = pSame
-  if (same !== null) {
-    pSame = null
-    const readonly = view._readonly
-    view._ta1 = same._ta1
-    view._ta1w = readonly ? null : same._ta1
-    view._tas = same._tas
-    view._tasw = readonly ? null : same._tas
-    view._ta2 = same._ta2
-    view._ta2w = readonly ? null : same._ta2
-    view._tan = same._tan
-    view._tanw = readonly ? null : same._tan
-    view._nd = same._nd
-    view._eoff = same._eoff
-    view._es0 = same._es0
-    view._es1 = same._es1
-    return
+  if (from === null) {
+    const r = resolveSource(source)
+    const n = r.shape.length
+    planPaths(r.mbuf, r.offset, r.format, r.shape, r.strides, n > 0 ? r.shape[0] : 0, n > 0 ? r.strides[0] : 0, r.readonly)
+    return r
   }
-  const typed = view._fmt.typed
-  if (typed !== null && view._ndim !== 0) useTyped(view, typed)
+  from._checkReleased()
+  samePaths(from, from._readonly)
+  return from._copyInit()
 }
 
 /** subarray() of an n-D view: the other dimensions are the parent's (out of line: 1-D is the common case). */
@@ -225,7 +203,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /**
    * @internal For 1-D views with any other stride (step, negative, zero): a TypedArray holding the
    * view's elements at `_eoff + k * _es0` (the managed buffer's, one over the view's own bytes, or
-   * the parent's when subarray() derived the view, see slicePaths()); null otherwise and after release.
+   * the parent's when subarray() derived the view, see slice1()); null otherwise and after release.
    */
   declare _tas: TypedArray | null
   /** @internal `_tas` when the view is writable, else null. */
@@ -237,13 +215,12 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   declare _ta2: TypedArray | null
   /** @internal `_ta2` when the view is writable, else null: set(i, j, v)'s one check for both. */
   declare _ta2w: TypedArray | null
-  /** @internal The same for views of 3 or more dimensions (their shape and element strides are `_nd`). */
-  declare _tan: TypedArray | null
-  /** @internal `_tan` when the view is writable, else null. */
-  declare _tanw: TypedArray | null
-  /** @internal What get()/set() with 3 or 4 indices read through (`_tan`, `_eoff`, shape, element strides) when the view has `_tan`, else null; release() clears it. */
+  /**
+   * @internal What get()/set() with 3 or 4 indices read through (the TypedArray, `_eoff`, shape and
+   * element strides) when a view of 3 or more dimensions has a TypedArray path, else null; release() clears it.
+   */
   declare _nd: NdLayout | null
-  /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_tan`. */ declare _eoff: number
+  /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_nd`'s array. */ declare _eoff: number
   /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ declare _es0: number
   /** @internal */ declare _es1: number
   /**
@@ -308,18 +285,22 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._off = offset!
     this._fmt = format!
     this._conv = format!.convert
-    this._ta1 = null
-    this._ta1w = null
-    this._tas = null
-    this._tasw = null
-    this._ta2 = null
-    this._ta2w = null
-    this._tan = null
-    this._tanw = null
-    this._nd = null
-    this._eoff = 0
-    this._es0 = 0
-    this._es1 = 0
+    // The fast paths planned just before `new` (see `paths` in access.ts): assigned once, never
+    // set up afterwards, so that V8 can treat them as constant.
+    this._ta1 = p.ta1
+    this._ta1w = p.ta1w
+    this._tas = p.tas
+    this._tasw = p.tasw
+    this._ta2 = p.ta2
+    this._ta2w = p.ta2w
+    this._nd = p.nd
+    this._eoff = p.eoff
+    this._es0 = p.es0
+    this._es1 = p.es1
+    // The plan must not keep the memory alive (a mapping its owner never closed is unmapped when
+    // the last TypedArray over it is collected).
+    p.ta1 = p.ta1w = p.tas = p.tasw = p.ta2 = p.ta2w = null
+    p.nd = null
     // Never mutated after this point; the public getters hand out frozen copies made on first use.
     this._shp = shape!
     this._str = strides!
@@ -330,7 +311,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._readonly = readonly!
     this._released = false
     this._x = null
-    if (isPublic) setUpPaths(this)
     mbuf!.addView(this)
   }
 
@@ -436,9 +416,10 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
   ): MemoryView<G> {
     const n = shape.length
-    const view = new MemoryView<G>(INTERNAL, mbuf, offset, format, shape, strides, n > 0 ? shape[0] : 0, n > 0 ? strides[0] : 0, readonly)
-    setUpPaths(view)
-    return view
+    const len0 = n > 0 ? shape[0] : 0
+    const stride0 = n > 0 ? strides[0] : 0
+    planPaths(mbuf, offset, format, shape, strides, len0, stride0, readonly)
+    return new MemoryView<G>(INTERNAL, mbuf, offset, format, shape, strides, len0, stride0, readonly)
   }
 
   /** @internal */
@@ -752,8 +733,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * slow path then does). Out of set() to keep that under V8's inlining limit.
    */
   private _setN(nargs: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown): boolean {
-    // The layout's array is the view's `_tanw` whenever the view is writable; reading it there
-    // spares a null test and a check of the array's kind, and `_readonly` and `_ndim` fold to
+    // The layout's array is the view's own and may be written whenever the view is writable; reading
+    // it there spares a null test and a check of the array's kind, and `_readonly` and `_ndim` fold to
     // constants when the view is one.
     const nd = this._nd
     if (nd !== null && !this._readonly && nargs - 1 === this._ndim) {
@@ -869,26 +850,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const st = this._ndim === 1 ? slice1(this, start, stop, step) : 0
     if (st === 0) return this._subarray(start, stop, step)
     // A 1-D view with no shape or strides arrays until asked for (see _shape), and the fast path
-    // slice1() chose.
+    // slice1() planned.
     const stride = this._stride0
-    const view = new MemoryView<F>(INTERNAL, this._mbuf, this._off + stride * sliced.first, this._fmt, null, null, sliced.length, stride * st, this._readonly)
-    const ta = sliced.ta
-    if (ta === null) {
-      setUpPaths(view)
-      return view
-    }
-    sliced.ta = null
-    const writable = view._readonly ? null : ta
-    if (sliced.exact) {
-      view._ta1 = ta
-      view._ta1w = writable
-    } else {
-      view._tas = ta
-      view._tasw = writable
-    }
-    view._eoff = sliced.eoff
-    view._es0 = sliced.es
-    return view
+    return new MemoryView<F>(INTERNAL, this._mbuf, this._off + stride * sliced.first, this._fmt, null, null, sliced.length, stride * st, this._readonly)
   }
 
   /** @internal subarray() of an n-D view, or with bounds that are bigints, beyond int32 or invalid. */
@@ -905,10 +869,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   toreadonly(): MemoryView<F> {
     this._checkReleased()
     // The same layout: `_shp` and `_str` are null in a 1-D view made by subarray() (see _shape).
-    pSame = this
-    const view = new MemoryView<F>(INTERNAL, this._mbuf, this._off, this._fmt, this._shp, this._str, this._len0, this._stride0, true)
-    setUpPaths(view)
-    return view
+    samePaths(this, true)
+    return new MemoryView<F>(INTERNAL, this._mbuf, this._off, this._fmt, this._shp, this._str, this._len0, this._stride0, true)
   }
 
   /**
@@ -1238,8 +1200,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._tasw = null
     this._ta2 = null
     this._ta2w = null
-    this._tan = null
-    this._tanw = null
     // get() with 3 or 4 indices reads through the layout's TypedArray.
     this._nd = null
     if (this._x !== null) this._x.rb = null

@@ -8,6 +8,7 @@
 import { codes, rangeError, typeError } from './errors'
 import { TypedArray, describeValue } from './format'
 import type { MemoryView } from './memoryview'
+import { noPaths, paths, planPaths, samePaths } from './access'
 
 /** An integral index, or null when the value is not an index at all. */
 export function toIndex(v: unknown): number | null {
@@ -17,7 +18,8 @@ export function toIndex(v: unknown): number | null {
 }
 
 /**
- * slice1()'s results besides the step it returns (adjustSlice() fills in `first` and `length` too):
+ * slice1()'s layout results besides the step it returns (adjustSlice() fills them in too; the fast
+ * path goes to `paths` in access.ts):
  * one object's fields rather than a new object per call, which subarray() would allocate, or module
  * `let` variables, which V8 checks for their temporal dead zone on every access.
  */
@@ -26,28 +28,20 @@ export const sliced = {
   first: 0,
   /** The number of elements of the slice. */
   length: 0,
-  /** The TypedArray the new view reads through (null: set its paths up as any view's, memoryview.ts's setUpPaths()). */
-  ta: null as TypedArray | null,
-  /** True when `ta` is the exact path (`_ta1`), false for the strided one (`_tas`). */
-  exact: false,
-  /** The new view's `_eoff` and `_es0` in `ta`. */
-  eoff: 0,
-  es: 0,
 }
 
 /**
  * subarray() of a 1-D view in the common call, every argument an int32 number or absent
- * (undefined/null) and the step not 0: returns the step and leaves the slice's layout and fast path
- * in `sliced`; 0 for any other call, which _subarray() then checks in CPython's order.
+ * (undefined/null) and the step not 0: returns the step, leaves the slice's layout in `sliced` and
+ * plans its fast path into `paths` (access.ts); 0 for any other call, which _subarray() then checks in CPython's order.
  * The bounds are clamped as PySlice_AdjustIndices does, in integer arithmetic.
  *
  * The fast path comes from the parent's: the parent's TypedArray holds every element of the slice,
  * at `first` and `step` in the parent's element numbering, so the new view reads the same array at a
- * new `_eoff` and `_es0`, with no useTyped() and no new TypedArray. A slice of all of a parent on
+ * new `_eoff` and `_es0`, with no planPaths() and no new TypedArray. A slice of all of a parent on
  * the exact path (`subarray()`, `subarray(0)`) shares the parent's exact TypedArray. Otherwise a
  * unit-stride view needs an exact TypedArray of its own, and a view whose parent has no TypedArray
- * path, or over a resizable ArrayBuffer, has its paths worked out as any view's (setUpPaths() in
- * memoryview.ts). There a shrink can cut off the parent's tail (its fixed-length TypedArray then
+ * path, or over a resizable ArrayBuffer, has its paths worked out as any view's (planPaths()). There a shrink can cut off the parent's tail (its fixed-length TypedArray then
  * reads as empty) and leave the slice inside what remains, and tolist() and equals() count on a live
  * view's TypedArray holding every element.
  *
@@ -57,6 +51,15 @@ export const sliced = {
  * the new view need no check for a small integer). Inlined, this used up the budget first, and the
  * constructor, then called, cost as much as the rest together.
  */
+/** The paths of a strided 1-D view reading `ta` from element `eoff` in steps of `es`. */
+function stridedPath(ta: TypedArray, eoff: number, es: number, readonly: boolean): void {
+  noPaths()
+  paths.tas = ta
+  paths.tasw = readonly ? null : ta
+  paths.eoff = eoff
+  paths.es0 = es
+}
+
 export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown, step: unknown): number {
   const st = step === undefined || step === null ? 1 : step
   if (typeof st !== 'number' || (st | 0) !== st || st === 0) return 0
@@ -87,34 +90,27 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
   else n = a < b ? Math.floor((b - a - 1) / st) + 1 : 0
   sliced.first = a
   sliced.length = n
+  const readonly = parent._readonly
   const exact = parent._ta1
-  let ta: TypedArray | null = null
-  let isExact = false
-  let eoff = 0
-  let es = 0
+  const stride = parent._stride0 * st
   if (parent._mbuf.resizable) {
     // Worked out as any view's, see above.
-  } else if (parent._stride0 * st !== parent._fmt.itemsize) {
+  } else if (stride !== parent._fmt.itemsize) {
     if (exact !== null) {
-      ta = exact
-      eoff = a
-      es = st
-    } else if (parent._tas !== null) {
-      ta = parent._tas
-      eoff = parent._eoff + a * parent._es0
-      es = parent._es0 * st
+      stridedPath(exact, a, st, readonly)
+      return st
+    }
+    const tas = parent._tas
+    if (tas !== null) {
+      stridedPath(tas, parent._eoff + a * parent._es0, parent._es0 * st, readonly)
+      return st
     }
   } else if (exact !== null && st === 1 && n === length) {
     // All of the parent (a is then 0): the same elements, the same exact TypedArray.
-    ta = exact
-    isExact = true
-    eoff = parent._eoff
-    es = parent._es0
+    samePaths(parent, readonly)
+    return st
   }
-  sliced.ta = ta
-  sliced.exact = isExact
-  sliced.eoff = eoff
-  sliced.es = es
+  planPaths(parent._mbuf, parent._off + parent._stride0 * a, parent._fmt, null, null, n, stride, readonly)
   return st
 }
 
