@@ -374,6 +374,45 @@ describe('64 fast paths: which path each layout takes', () => {
     })
   })
 
+  describe('the fast-path fields are assigned once, so that V8 keeps them constant', () => {
+    // V8 folds a constant field of an object it can see (a long-lived view) into the code: then
+    // get(i) costs what ta[i] costs. A second store to the field, in any view, makes it mutable
+    // for every view. The trace of field changes ("[generalizing]_ta1:...const}->...mutable}")
+    // shows such a store.
+    const FIELDS = ['_ta1', '_ta1w', '_tas', '_tasw', '_ta2', '_ta2w', '_nd', '_eoff', '_es0', '_es1']
+    function generalized(body: string): string[] {
+      const entry = path.join(__dirname, '..', 'lib', 'index.js')
+      const script = `const { memoryview, MemoryView } = require(${JSON.stringify(entry)})\n${body}`
+      const r = spawnSync(process.execPath, ['--trace-generalization', '-e', script], { encoding: 'utf8', timeout: 60000 })
+      expect(r.status, r.stderr).to.equal(0)
+      return r.stdout.split('\n').filter((l) => l.startsWith('[generalizing]'))
+    }
+    const mutable = (lines: string[]): string[] =>
+      lines.filter((l) => FIELDS.some((f) => l.startsWith(`[generalizing]${f}:`)) && /const\}->[^ ]*mutable\}/.test(l))
+
+    it('views made every way (sources, subarray, cast, toreadonly, memoryview(view), 1-D to 4-D) leave every field constant', () => {
+      const lines = generalized([
+        'const d = new Float64Array(96)',
+        'const m = memoryview(d)',
+        'const made = [m, m.subarray(1, -1), m.subarray(null, null, 2), m.subarray(null, null, -1), m.subarray(null, null, 2).subarray(1, null, 3),',
+        '  m.subarray(), m.toreadonly(), memoryview(m), new MemoryView(new Uint8Array(8)), m.cast("B"), m.cast("B").subarray(1).cast("B"),',
+        '  m.cast("B").cast("d", [8, 12]), m.cast("B").cast("d", [8, 12]).subarray(null, null, 2), m.cast("B").cast("d", [2, 4, 12]),',
+        '  m.cast("B").cast("d", [2, 2, 2, 12]).toreadonly(), m.cast("B").cast("?"), m.subarray(0n, 5n), memoryview(new DataView(d.buffer, 1, 16))]',
+        'let s = 0',
+        'for (const v of made) s += v.nbytes',
+      ].join('\n'))
+      // The trace does show the fields (each is a constant the first time a view is made): without
+      // such lines the flag's output changed and this test would check nothing.
+      expect(lines.some((l) => l.startsWith('[generalizing]_ta1:')), lines.slice(0, 20).join('\n')).to.equal(true)
+      expect(mutable(lines)).to.deep.equal([])
+    })
+
+    it('release() stores them again: after it they are mutable (the code that folded them is deoptimized once)', () => {
+      const lines = generalized('const m = memoryview(new Float64Array(4)); m.subarray(1); m.release()')
+      expect(mutable(lines).some((l) => l.startsWith('[generalizing]_ta1:'))).to.equal(true)
+    })
+  })
+
   describe('SharedMemory creation: reserved by default, sparse with { reserve: false }', () => {
     const SIZE = 4 << 20
     /** Blocks /dev/shm has allocated to the segment (512-byte units, as stat(2) counts them). */
