@@ -21,7 +21,7 @@
  * Closing external memory detaches its ArrayBuffer, so every DataView and TypedArray access to it
  * fails; views then report ERR_MEMORYVIEW_RELEASED through `released`.
  */
-import { BufferError, codes } from './errors'
+import { BufferError, NOT_CLONEABLE_GUARD, codes } from './errors'
 import type { TypedArray, TypedArrayCtor } from './format'
 import { abByteLength, bufferByteLength, isArrayBuffer, isDetached, isResizable } from './intrinsics'
 
@@ -142,6 +142,12 @@ function emitReleaseWarning(err: unknown): void {
 }
 
 export class ManagedBuffer {
+  /**
+   * The first own property on purpose: a view's first property is its managed buffer, so
+   * structuredClone()/postMessage() of a view reach this guard first and throw
+   * ERR_MEMORYVIEW_NOT_CLONEABLE (see NOT_CLONEABLE_GUARD).
+   */
+  readonly _noclone: object = NOT_CLONEABLE_GUARD
   /**
    * The DataView behind `dv`: undefined until first asked for, since most views read through
    * TypedArrays and making one costs view creation about a quarter of its time (memoryview(typedArray)).

@@ -8,7 +8,7 @@
 import { codes, rangeError, typeError } from './errors'
 import { TypedArray, describeValue } from './format'
 import type { MemoryView } from './memoryview'
-import { noPaths, paths, planPaths, samePaths } from './access'
+import { paths, planPaths, samePaths } from './access'
 
 /** An integral index, or null when the value is not an index at all. */
 export function toIndex(v: unknown): number | null {
@@ -53,11 +53,17 @@ export const sliced = {
  */
 /** The paths of a strided 1-D view reading `ta` from element `eoff` in steps of `es`. */
 function stridedPath(ta: TypedArray, eoff: number, es: number, readonly: boolean): void {
-  noPaths()
+  // Every field written once (not noPaths() first): this runs on every strided subarray().
+  paths.ta1 = null
+  paths.ta1w = null
   paths.tas = ta
   paths.tasw = readonly ? null : ta
+  paths.ta2 = null
+  paths.ta2w = null
+  paths.nd = null
   paths.eoff = eoff
   paths.es0 = es
+  paths.es1 = 0
 }
 
 export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown, step: unknown): number {
