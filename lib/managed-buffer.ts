@@ -141,13 +141,20 @@ function emitReleaseWarning(err: unknown): void {
   }
 }
 
-export class ManagedBuffer {
+/**
+ * Gives ManagedBuffer its first own property: a base class's fields are defined before the
+ * subclass's constructor parameters are stored, which TypeScript otherwise stores first.
+ */
+class NotCloneable {
   /**
    * The first own property on purpose: a view's first property is its managed buffer, so
-   * structuredClone()/postMessage() of a view reach this guard first and throw
-   * ERR_MEMORYVIEW_NOT_CLONEABLE (see NOT_CLONEABLE_GUARD).
+   * structuredClone()/postMessage() of a view reach this guard before anything else (before
+   * copying or failing on the buffer) and throw ERR_MEMORYVIEW_NOT_CLONEABLE (see NOT_CLONEABLE_GUARD).
    */
   readonly _noclone: object = NOT_CLONEABLE_GUARD
+}
+
+export class ManagedBuffer extends NotCloneable {
   /**
    * The DataView behind `dv`: undefined until first asked for, since most views read through
    * TypedArrays and making one costs view creation about a quarter of its time (memoryview(typedArray)).
@@ -187,6 +194,7 @@ export class ManagedBuffer {
     readonly obj: unknown,
     private hook: (() => void) | null = null,
   ) {
+    super()
     // The intrinsic getter: an own `resizable: false` on a resizable buffer must not pass for fixed.
     this.detachable = isArrayBuffer(buffer)
     this.resizable = this.detachable && isResizable(buffer)

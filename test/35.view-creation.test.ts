@@ -78,6 +78,11 @@ describe('35 view creation: a small view object, the same semantics', () => {
       const mbuf = (m as unknown as { _mbuf: object })._mbuf
       expect(Object.keys(mbuf)[0]).to.equal('_noclone')
       expect(() => (mbuf as { _noclone: { memoryview: unknown } })._noclone.memoryview).to.throw(TypeError)
+      // Met before the buffer, which would otherwise be copied whole or, detached, fail with V8's own error.
+      const ab = new ArrayBuffer(16)
+      const v = memoryview(ab)
+      structuredClone(ab, { transfer: [ab] })
+      expectError(() => structuredClone(v), TypeError, NOT_CLONEABLE)
     })
     it("what element access never reads is not a field of its own (exports, hash, repr number, shape copies, flags)", () => {
       const own = Object.keys(memoryview(doubles(4)).subarray(1, 3))
