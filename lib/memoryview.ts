@@ -695,11 +695,17 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   private _setS(k: number, b: unknown): boolean {
     const ts = this._tasw
     if (ts !== null && k >>> 0 === k && k < this._len0) {
-      // A store into a detached TypedArray is silently dropped: check it is attached.
-      // Element 0 skips the multiply, as in get(): -0 would make it floating point.
+      // The index is computed in the step's sign: 0 times a negative step is -0, which would turn
+      // the multiply's feedback to floating point for every call. For a view V8 can see, `es0` is a
+      // constant and the test folds away, where a test of `k` (element 0) was a branch per store.
       const eoff = this._eoff
-      const e = k === 0 ? eoff : eoff + k * this._es0
-      if (e < ts.length) {
+      const es0 = this._es0
+      const e = es0 < 0 ? eoff - k * (0 - es0) : eoff + k * es0
+      // A store into a detached TypedArray is silently dropped: check it is attached. Reading the
+      // element (undefined once detached) costs less than `e < ts.length`: for a view V8 can see,
+      // it checks `e` against the length it folded, as the store itself does, and loads the line
+      // the store writes anyway.
+      if (ts[e] !== undefined) {
         ts[e] = this._conv(b) as never
         return true
       }
