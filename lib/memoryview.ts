@@ -566,7 +566,12 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
           // Detached memory reads as undefined. Element 0 skips the multiply: 0 times a negative
           // step is -0, which would turn that multiply's feedback to floating point for every call.
           // `_eoff` is read once, before the branch, so that neither branch has a load without
-          // feedback (optimized code that never saw element 0 would deoptimize on it).
+          // feedback (optimized code that never saw element 0 would deoptimize on it). For a view V8
+          // cannot see (made in the loop's function), this path costs about twice ta[p]: TurboFan
+          // does not peel a loop that get() is inlined into (its untaken branches leave the loop
+          // through deoptimizations), so each field and the TypedArray's map, length and data are
+          // loaded again per element. Dropping the test of element 0 or using Math.imul saves under
+          // 10% there (measured), so the test stays.
           const eoff = this._eoff
           const v = ts[k0 === 0 ? eoff : eoff + k0 * this._es0]
           if (v !== undefined) return v
