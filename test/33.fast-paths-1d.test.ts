@@ -4,7 +4,8 @@
  * V8 itself reports about those paths, never timing: that get() and set() are inlined into the
  * caller's loop for every 1-D layout (they stay under V8's inlining budget), that such a loop stays
  * optimized when it reaches element 0, and that the element index of a strided view stays integer
- * arithmetic for negative steps. Then what the strided path gives at element 0 and at both ends,
+ * arithmetic for negative steps, and that set() on a strided view still finds memory detached under
+ * its optimized loop (it checks attachment by reading the element). Then what the strided path gives at element 0 and at both ends,
  * for layouts only the buffer protocol makes (a zero stride, a negative stride from the last byte).
  */
 import { describe, it, before } from 'mocha'
@@ -85,6 +86,31 @@ describe('33 fast paths, 1-D: what V8 makes of get(i) and set(i, v)', function (
         expect(seen).to.include('SignedSmall')
         expect(seen!.filter((k) => k !== 'None' && k !== 'SignedSmall')).to.deep.equal([])
       })
+    }
+  })
+
+  describe('set(i, v) on a strided view checks its memory is attached, also in optimized code', () => {
+    // _setS() checks attachment by reading the element, not `e < ts.length`: in a loop over a view
+    // V8 can see, that read is bounds-checked against the length V8 folded into the code, which
+    // is only sound because detaching any buffer throws that code away. A store into detached memory
+    // is dropped silently, so a missed detach would show as no error.
+    interface TransferCase { case: string; optimized: boolean; code: string | null; stored: number; before: number }
+    let cases: TransferCase[] = []
+    before(() => {
+      cases = runFixture('transfer', []).trim().split('\n').map((l) => JSON.parse(l) as TransferCase)
+    })
+    it('8 cases ran: buffer transferred after or during an optimized loop; d step 2, d step -1, B step -3, q step 2', () => {
+      expect(cases.map((c) => c.case)).to.deep.equal(['after', 'during'].flatMap((w) => ['d step 2', 'd step -1', 'B step -3', 'q step 2'].map((c) => `${w} ${c}`)))
+    })
+    for (const when of ['after', 'during']) {
+      for (const layout of ['d step 2', 'd step -1', 'B step -3', 'q step 2']) {
+        it(`${when} ${layout}: the loop was optimized; the next store throws OUT_OF_BOUNDS; the moved memory holds only the stores made before`, () => {
+          const c = cases.find((x) => x.case === `${when} ${layout}`)!
+          expect(c.optimized).to.equal(true)
+          expect(c.code).to.equal('ERR_MEMORYVIEW_OUT_OF_BOUNDS')
+          expect(c.stored).to.equal(c.before)
+        })
+      }
     }
   })
 
