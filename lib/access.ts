@@ -29,11 +29,8 @@ import { extent } from './shape'
  */
 export const paths = {
   ta1: null as TypedArray | null,
-  ta1w: null as TypedArray | null,
   tas: null as TypedArray | null,
-  tasw: null as TypedArray | null,
   ta2: null as TypedArray | null,
-  ta2w: null as TypedArray | null,
   nd: null as NdLayout | null,
   eoff: 0,
   es0: 0,
@@ -43,25 +40,19 @@ export const paths = {
 /** No TypedArray path: every access goes through the DataView slow path. */
 export function noPaths(): void {
   paths.ta1 = null
-  paths.ta1w = null
   paths.tas = null
-  paths.tasw = null
   paths.ta2 = null
-  paths.ta2w = null
   paths.nd = null
   paths.eoff = 0
   paths.es0 = 0
   paths.es1 = 0
 }
 
-/** The paths of a view with exactly `same`'s layout (toreadonly(), memoryview(view)): its own, read-only when `readonly`. */
-export function samePaths(same: MemoryView<string>, readonly: boolean): void {
+/** The paths of a view with exactly `same`'s layout (toreadonly(), memoryview(view)): the same arrays (stores check `_readonly`). */
+export function samePaths(same: MemoryView<string>): void {
   paths.ta1 = same._ta1
-  paths.ta1w = readonly ? null : same._ta1
   paths.tas = same._tas
-  paths.tasw = readonly ? null : same._tas
   paths.ta2 = same._ta2
-  paths.ta2w = readonly ? null : same._ta2
   paths.nd = same._nd
   paths.eoff = same._eoff
   paths.es0 = same._es0
@@ -76,7 +67,7 @@ export function samePaths(same: MemoryView<string>, readonly: boolean): void {
  */
 export function planPaths(
   mbuf: ManagedBuffer, off: number, format: Format, shape: readonly number[] | null, strides: readonly number[] | null,
-  len0: number, stride0: number, readonly: boolean,
+  len0: number, stride0: number,
 ): void {
   noPaths()
   const Ctor = format.typed
@@ -107,14 +98,11 @@ export function planPaths(
     // An exact TypedArray: the managed buffer's own when the view is all of it, else a new one.
     const exact = eoff === 0 && ta.length === len0 ? ta : new Ctor(ta.buffer, len0 === 0 ? 0 : ta.byteOffset + eoff * size, len0)
     paths.ta1 = exact
-    paths.ta1w = readonly ? null : exact
   } else if (ndim === 1) {
     paths.tas = ta
-    paths.tasw = readonly ? null : ta
   } else if (ndim === 2) {
     paths.es1 = strides![1] / size
     paths.ta2 = ta
-    paths.ta2w = readonly ? null : ta
   } else {
     paths.nd = new NdLayout(ta, eoff, shape!, strides!, size)
   }

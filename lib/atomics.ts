@@ -11,7 +11,7 @@
  * A native call per operation would cost 20–130 ns against a few ns.
  *
  * Assumptions: the fast path serves one index on a 1-D view with unit stride through the view's own
- * element TypedArray (`_ta1`, or `_ta1w` for writes), once the slow path has verified the view's
+ * element TypedArray (`_ta1`; writes also check `_readonly`), once the slow path has verified the view's
  * managed buffer (shareable memory) and format (atomic, aligned): a one-entry cache of the last
  * verified pair, so that no field is added to views. Everything else — other views, n-D, bigint
  * indices, errors — goes through the slow path, which checks in this order: released, format,
@@ -218,8 +218,8 @@ function load(this: MemoryView<string>, i?: unknown): unknown {
 
 function store(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
   if (arguments.length === 2 && typeof i === 'number' && this._mbuf === okMbuf && this._fmt === okFmt) {
-    const ta = this._ta1w
-    if (ta !== null) {
+    const ta = this._ta1
+    if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
       if (k >>> 0 === k && k < ta.length) return Atomics.store(ta as AnyTa, k, this._conv(v) as Num)
     }
@@ -229,8 +229,8 @@ function store(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
 
 function add(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
   if (arguments.length === 2 && typeof i === 'number' && this._mbuf === okMbuf && this._fmt === okFmt) {
-    const ta = this._ta1w
-    if (ta !== null) {
+    const ta = this._ta1
+    if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
       if (k >>> 0 === k && k < ta.length) return Atomics.add(ta as AnyTa, k, this._conv(v) as Num)
     }
@@ -240,8 +240,8 @@ function add(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
 
 function sub(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
   if (arguments.length === 2 && typeof i === 'number' && this._mbuf === okMbuf && this._fmt === okFmt) {
-    const ta = this._ta1w
-    if (ta !== null) {
+    const ta = this._ta1
+    if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
       if (k >>> 0 === k && k < ta.length) return Atomics.sub(ta as AnyTa, k, this._conv(v) as Num)
     }
@@ -251,8 +251,8 @@ function sub(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
 
 function and(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
   if (arguments.length === 2 && typeof i === 'number' && this._mbuf === okMbuf && this._fmt === okFmt) {
-    const ta = this._ta1w
-    if (ta !== null) {
+    const ta = this._ta1
+    if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
       if (k >>> 0 === k && k < ta.length) return Atomics.and(ta as AnyTa, k, this._conv(v) as Num)
     }
@@ -262,8 +262,8 @@ function and(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
 
 function or(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
   if (arguments.length === 2 && typeof i === 'number' && this._mbuf === okMbuf && this._fmt === okFmt) {
-    const ta = this._ta1w
-    if (ta !== null) {
+    const ta = this._ta1
+    if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
       if (k >>> 0 === k && k < ta.length) return Atomics.or(ta as AnyTa, k, this._conv(v) as Num)
     }
@@ -273,8 +273,8 @@ function or(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
 
 function xor(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
   if (arguments.length === 2 && typeof i === 'number' && this._mbuf === okMbuf && this._fmt === okFmt) {
-    const ta = this._ta1w
-    if (ta !== null) {
+    const ta = this._ta1
+    if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
       if (k >>> 0 === k && k < ta.length) return Atomics.xor(ta as AnyTa, k, this._conv(v) as Num)
     }
@@ -284,8 +284,8 @@ function xor(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
 
 function exchange(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
   if (arguments.length === 2 && typeof i === 'number' && this._mbuf === okMbuf && this._fmt === okFmt) {
-    const ta = this._ta1w
-    if (ta !== null) {
+    const ta = this._ta1
+    if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
       if (k >>> 0 === k && k < ta.length) return Atomics.exchange(ta as AnyTa, k, this._conv(v) as Num)
     }
@@ -295,8 +295,8 @@ function exchange(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
 
 function compareExchange(this: MemoryView<string>, i?: unknown, e?: unknown, r?: unknown): unknown {
   if (arguments.length === 3 && typeof i === 'number' && this._mbuf === okMbuf && this._fmt === okFmt) {
-    const ta = this._ta1w
-    if (ta !== null) {
+    const ta = this._ta1
+    if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
       if (k >>> 0 === k && k < ta.length) {
         // Both converted before the exchange: a bad replacement must not leave a half-done operation.

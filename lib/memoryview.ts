@@ -98,11 +98,11 @@ function sourceLayout(source: Source | MemoryView<string>): Resolved {
   if (from === null) {
     const r = resolveSource(source)
     const n = r.shape.length
-    planPaths(r.mbuf, r.offset, r.format, r.shape, r.strides, n > 0 ? r.shape[0] : 0, n > 0 ? r.strides[0] : 0, r.readonly)
+    planPaths(r.mbuf, r.offset, r.format, r.shape, r.strides, n > 0 ? r.shape[0] : 0, n > 0 ? r.strides[0] : 0)
     return r
   }
   from._checkReleased()
-  samePaths(from, from._readonly)
+  samePaths(from)
   return from._copyInit()
 }
 
@@ -193,28 +193,23 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /**
    * @internal A TypedArray over exactly the elements of a 1-D view with unit stride, so that get(i) is
    * `ta[i]` after one check against `ta.length` (which also covers detached memory, read as length
-   * 0). Made by the constructor, so that views made and dropped inside a loop take the same path as
+   * 0). Made with the view, so that views made and dropped inside a loop take the same path as
    * long-lived ones. Null for other strides, formats with no TypedArray, unaligned views, and after
-   * release.
+   * release. Shared with a toreadonly() view: set() stores through it only when `_readonly` is false
+   * (a field V8 folds for a view it can see, as it folds these).
    */
   declare _ta1: TypedArray | null
-  /** @internal `_ta1` when the view is writable, else null: set()'s one check for both. */
-  declare _ta1w: TypedArray | null
   /**
    * @internal For 1-D views with any other stride (step, negative, zero): a TypedArray holding the
    * view's elements at `_eoff + k * _es0` (the managed buffer's, one over the view's own bytes, or
    * the parent's when subarray() derived the view, see slice1()); null otherwise and after release.
    */
   declare _tas: TypedArray | null
-  /** @internal `_tas` when the view is writable, else null. */
-  declare _tasw: TypedArray | null
   /**
    * @internal A TypedArray over the managed buffer whose elements are this 2-D view's elements, when
    * the format has one and the view is aligned to it; null otherwise (the 2-D fast path's only check).
    */
   declare _ta2: TypedArray | null
-  /** @internal `_ta2` when the view is writable, else null: set(i, j, v)'s one check for both. */
-  declare _ta2w: TypedArray | null
   /**
    * @internal What get()/set() with 3 or 4 indices read through (the TypedArray, `_eoff`, shape and
    * element strides) when a view of 3 or more dimensions has a TypedArray path, else null; release() clears it.
@@ -287,18 +282,15 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     // The fast paths planned just before `new` (see `paths` in access.ts): assigned once, never
     // set up afterwards, so that V8 can treat them as constant.
     this._ta1 = p.ta1
-    this._ta1w = p.ta1w
     this._tas = p.tas
-    this._tasw = p.tasw
     this._ta2 = p.ta2
-    this._ta2w = p.ta2w
     this._nd = p.nd
     this._eoff = p.eoff
     this._es0 = p.es0
     this._es1 = p.es1
     // The plan must not keep the memory alive (a mapping its owner never closed is unmapped when
     // the last TypedArray over it is collected).
-    p.ta1 = p.ta1w = p.tas = p.tasw = p.ta2 = p.ta2w = null
+    p.ta1 = p.tas = p.ta2 = null
     p.nd = null
     // Never mutated after this point; the public getters hand out frozen copies made on first use.
     this._shp = shape!
@@ -417,7 +409,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const n = shape.length
     const len0 = n > 0 ? shape[0] : 0
     const stride0 = n > 0 ? strides[0] : 0
-    planPaths(mbuf, offset, format, shape, strides, len0, stride0, readonly)
+    planPaths(mbuf, offset, format, shape, strides, len0, stride0)
     return new MemoryView<G>(INTERNAL, mbuf, offset, format, shape, strides, len0, stride0, readonly)
   }
 
@@ -674,9 +666,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const nargs = arguments.length
     if (nargs === 2 && typeof a === 'number') {
       const k = a < 0 ? a + this._len0 : a
-      const ta = this._ta1w
+      const ta = this._ta1
       if (ta !== null) {
-        if (k >>> 0 === k && k < ta.length) {
+        if (!this._readonly && k >>> 0 === k && k < ta.length) {
           ta[k] = this._conv(b) as never
           return
         }
@@ -697,8 +689,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * budget, which the 3-D/4-D path needs.
    */
   private _setS(k: number, b: unknown): boolean {
-    const ts = this._tasw
-    if (ts !== null && k >>> 0 === k && k < this._len0) {
+    const ts = this._tas
+    if (ts !== null && !this._readonly && k >>> 0 === k && k < this._len0) {
       // The index is computed in the step's sign: 0 times a negative step is -0, which would turn
       // the multiply's feedback to floating point for every call. For a view V8 can see, `es0` is a
       // constant and the test folds away, where a test of `k` (element 0) was a branch per store.
@@ -722,8 +714,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * V8's inlining limit; small enough to be inlined itself.
    */
   private _set2(a: unknown, b: unknown, c: unknown): void {
-    const ta = this._ta2w
-    if (ta !== null && typeof a === 'number' && typeof b === 'number') {
+    const ta = this._ta2
+    if (ta !== null && !this._readonly && typeof a === 'number' && typeof b === 'number') {
       const k0 = a < 0 ? a + this._len0 : a
       const k1 = b < 0 ? b + this._len1 : b
       if (k0 >>> 0 === k0 && k0 < this._len0 && k1 >>> 0 === k1 && k1 < this._len1) {
@@ -879,7 +871,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   toreadonly(): MemoryView<F> {
     this._checkReleased()
     // The same layout: `_shp` and `_str` are null in a 1-D view made by subarray() (see _shape).
-    samePaths(this, true)
+    samePaths(this)
     return new MemoryView<F>(INTERNAL, this._mbuf, this._off, this._fmt, this._shp, this._str, this._len0, this._stride0, true)
   }
 
@@ -1205,11 +1197,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const mbuf = this._mbuf
     this._mbuf = RELEASED_MBUF
     this._ta1 = null
-    this._ta1w = null
     this._tas = null
-    this._tasw = null
     this._ta2 = null
-    this._ta2w = null
     // get() with 3 or 4 indices reads through the layout's TypedArray.
     this._nd = null
     if (this._x !== null) this._x.rb = null

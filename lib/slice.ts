@@ -52,14 +52,11 @@ export const sliced = {
  * constructor, then called, cost as much as the rest together.
  */
 /** The paths of a strided 1-D view reading `ta` from element `eoff` in steps of `es`. */
-function stridedPath(ta: TypedArray, eoff: number, es: number, readonly: boolean): void {
+function stridedPath(ta: TypedArray, eoff: number, es: number): void {
   // Every field written once (not noPaths() first): this runs on every strided subarray().
   paths.ta1 = null
-  paths.ta1w = null
   paths.tas = ta
-  paths.tasw = readonly ? null : ta
   paths.ta2 = null
-  paths.ta2w = null
   paths.nd = null
   paths.eoff = eoff
   paths.es0 = es
@@ -96,27 +93,26 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
   else n = a < b ? Math.floor((b - a - 1) / st) + 1 : 0
   sliced.first = a
   sliced.length = n
-  const readonly = parent._readonly
   const exact = parent._ta1
   const stride = parent._stride0 * st
   if (parent._mbuf.resizable) {
     // Worked out as any view's, see above.
   } else if (stride !== parent._fmt.itemsize) {
     if (exact !== null) {
-      stridedPath(exact, a, st, readonly)
+      stridedPath(exact, a, st)
       return st
     }
     const tas = parent._tas
     if (tas !== null) {
-      stridedPath(tas, parent._eoff + a * parent._es0, parent._es0 * st, readonly)
+      stridedPath(tas, parent._eoff + a * parent._es0, parent._es0 * st)
       return st
     }
   } else if (exact !== null && st === 1 && n === length) {
     // All of the parent (a is then 0): the same elements, the same exact TypedArray.
-    samePaths(parent, readonly)
+    samePaths(parent)
     return st
   }
-  planPaths(parent._mbuf, parent._off + parent._stride0 * a, parent._fmt, null, null, n, stride, readonly)
+  planPaths(parent._mbuf, parent._off + parent._stride0 * a, parent._fmt, null, null, n, stride)
   return st
 }
 
