@@ -40,9 +40,10 @@ const sabByteLengthGet =
 
 /** The TypedArray's constructor name, or undefined for anything that is not a TypedArray (a DataView). */
 export const typedArrayTag = getter<unknown, string | undefined>(typedArrayProto, Symbol.toStringTag)!
-const taBuffer = getter<ArrayBufferView, ArrayBuffer | SharedArrayBuffer>(typedArrayProto, 'buffer')!
-const taByteOffset = getter<ArrayBufferView, number>(typedArrayProto, 'byteOffset')!
-const taByteLength = getter<ArrayBufferView, number>(typedArrayProto, 'byteLength')!
+/** A real TypedArray's buffer, byteOffset and byteLength (each throws TypeError for anything else). */
+export const taBuffer = getter<ArrayBufferView, ArrayBuffer | SharedArrayBuffer>(typedArrayProto, 'buffer')!
+export const taByteOffset = getter<ArrayBufferView, number>(typedArrayProto, 'byteOffset')!
+export const taByteLength = getter<ArrayBufferView, number>(typedArrayProto, 'byteLength')!
 const dvBuffer = getter<DataView, ArrayBuffer | SharedArrayBuffer>(DataView.prototype, 'buffer')!
 const dvByteOffset = getter<DataView, number>(DataView.prototype, 'byteOffset')!
 const dvByteLength = getter<DataView, number>(DataView.prototype, 'byteLength')!
@@ -69,6 +70,11 @@ export function bufferByteLength(b: ArrayBuffer | SharedArrayBuffer): number {
 /** True for a resizable ArrayBuffer (SharedArrayBuffers only grow, so they are never "resizable" here). */
 export function isResizable(b: ArrayBuffer | SharedArrayBuffer): boolean {
   return abResizableGet !== null && isArrayBuffer(b) && abResizableGet(b)
+}
+
+/** isResizable() for a value the caller knows is a real ArrayBuffer (one brand check fewer). */
+export function isResizableArrayBuffer(b: ArrayBuffer): boolean {
+  return abResizableGet !== null && abResizableGet(b)
 }
 
 /** True for a detached ArrayBuffer; where `detached` is missing, a detached buffer refuses a DataView. */

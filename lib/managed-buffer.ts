@@ -23,7 +23,7 @@
  */
 import { BufferError, NOT_CLONEABLE_GUARD, codes } from './errors'
 import type { TypedArray, TypedArrayCtor } from './format'
-import { abByteLength, bufferByteLength, isArrayBuffer, isDetached, isResizable } from './intrinsics'
+import { abByteLength, bufferByteLength, isArrayBuffer, isDetached, isResizableArrayBuffer } from './intrinsics'
 
 export type Region = ArrayBuffer | SharedArrayBuffer
 
@@ -197,7 +197,7 @@ export class ManagedBuffer extends NotCloneable {
     super()
     // The intrinsic getter: an own `resizable: false` on a resizable buffer must not pass for fixed.
     this.detachable = isArrayBuffer(buffer)
-    this.resizable = this.detachable && isResizable(buffer)
+    this.resizable = this.detachable && isResizableArrayBuffer(buffer as ArrayBuffer)
     this.external = externalOf(buffer) ?? null
     // A resizable buffer's DataView is made now, while its offset is inside the buffer: made after a
     // shrink below it, the constructor would throw. A fixed-length buffer can only be detached, which
