@@ -915,7 +915,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     if (dest === null) return this._castSlow(format, shape)
     const size = dest.itemsize
     const n = (this._len0 * this._fmt.itemsize) / size
-    planPaths(this._mbuf, this._off, dest, null, null, n, size, this._readonly)
+    planPaths(this._mbuf, this._off, dest, null, null, n, size)
     return new MemoryView(INTERNAL, this._mbuf, this._off, dest, null, null, n, size, this._readonly)
   }
 
