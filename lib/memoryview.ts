@@ -1039,7 +1039,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       }
       assignFrom(this, s)
     } finally {
-      if (temporary) s.release()
+      if (temporary) s._drop()
     }
   }
 
@@ -1167,7 +1167,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     try {
       return equalViews(this, w)
     } finally {
-      if (temporary) w.release()
+      if (temporary) w._drop()
     }
   }
 
@@ -1235,6 +1235,18 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._nd = null
     if (this._x !== null) this._x.rb = null
     mbuf.removeView(this)
+  }
+
+  /**
+   * @internal The end of a view this package made for itself and never handed out (a temporary of
+   * assign() or equals(), a native acquisition's): the owner stops counting it, as release() would,
+   * but its fast-path fields are not stored again. Such a store makes them mutable in every view,
+   * and V8 then stops folding them for long-lived views (see `paths` in access.ts).
+   */
+  _drop(): void {
+    if (this._released) return
+    this._released = true
+    this._mbuf.removeView(this)
   }
 
   /** `using m = memoryview(x)`: release() at the end of the scope. */

@@ -251,7 +251,7 @@ function acquire(value: unknown, rawFlags: unknown): ArrayBufferView {
   try {
     return acquireView(view, flags, true)
   } catch (err) {
-    view.release()
+    view._drop()
     throw err
   }
 }
@@ -269,7 +269,7 @@ function release(id: number): void {
     entry.release()
   } else if (!ArrayBuffer.isView(entry)) {
     entry.pin.release()
-    entry.view.release()
+    entry.view._drop()
   }
 }
 

@@ -404,7 +404,7 @@ describe('64 fast paths: which path each layout takes', () => {
     const mutable = (lines: string[]): string[] =>
       lines.filter((l) => FIELDS.some((f) => l.startsWith(`[generalizing]${f}:`)) && /const\}->[^ ]*mutable\}/.test(l))
 
-    it('views made every way (sources, subarray, cast, toreadonly, memoryview(view), 1-D to 4-D) leave every field constant', () => {
+    it('views made every way (sources, subarray, cast, toreadonly, memoryview(view), 1-D to 4-D), and equals()/assign() of plain sources (temporary views), leave every field constant', () => {
       const lines = generalized([
         'const d = new Float64Array(96)',
         'const m = memoryview(d)',
@@ -414,6 +414,8 @@ describe('64 fast paths: which path each layout takes', () => {
         '  m.cast("B").cast("d", [2, 2, 2, 12]).toreadonly(), m.cast("B").cast("?"), m.subarray(0n, 5n), memoryview(new DataView(d.buffer, 1, 16))]',
         'let s = 0',
         'for (const v of made) s += v.nbytes',
+        // Temporary views of equals() and assign() are dropped without storing to their fields.
+        'm.equals(new Float64Array(96)); m.equals(Buffer.alloc(3)); m.subarray(0, 4).assign(new Float64Array(4)); m.equals(null)',
       ].join('\n'))
       // The trace does show the fields (each is a constant the first time a view is made): without
       // such lines the flag's output changed and this test would check nothing.
