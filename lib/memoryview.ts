@@ -351,20 +351,23 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   /** @internal CPython's C-contiguous flag (init_flags), worked out on first read for 2 or more dimensions. */
   get _c(): boolean {
-    const ndim = this._ndim
-    if (ndim === 1) return this._stride0 === this._fmt.itemsize || this._len0 === 1
-    if (ndim === 0) return true
-    const x = this._more()
-    return (x.c ??= isCContiguousView(this._shape, this._strides, this._fmt.itemsize))
+    return this._contiguous(false)
   }
 
   /** @internal CPython's Fortran-contiguous flag, as `_c`. */
   get _f(): boolean {
+    return this._contiguous(true)
+  }
+
+  /** @internal `_f` when `fortran`, else `_c`: the two are the same for 0 and 1 dimensions. */
+  private _contiguous(fortran: boolean): boolean {
     const ndim = this._ndim
     if (ndim === 1) return this._stride0 === this._fmt.itemsize || this._len0 === 1
     if (ndim === 0) return true
     const x = this._more()
-    return (x.f ??= isFContiguousView(this._shape, this._strides, this._fmt.itemsize))
+    const size = this._fmt.itemsize
+    if (fortran) return (x.f ??= isFContiguousView(this._shape, this._strides, size))
+    return (x.c ??= isCContiguousView(this._shape, this._strides, size))
   }
 
   /** @internal Exports held on this view: release() refuses while there are any. */

@@ -10,11 +10,10 @@
 import { describe, it } from 'mocha'
 import { expect } from 'chai'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { BUFFER_PROTOCOL, MemoryView, memoryview } from 'memoryview'
 import { expectError, OUT_OF_BOUNDS, RELEASED } from './helpers/errors'
+import { expectCleanClose } from './helpers/close-fixture'
 
 /** What a TypedIterator holds: the view, its TypedArray, the first position and step, the next position and the end. */
 interface TypedState {
@@ -47,7 +46,6 @@ function doubles(n: number): Float64Array {
 }
 
 const entry = path.join(__dirname, '..', 'lib', 'index.js')
-const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures')
 
 describe('36 iteration paths: what for-of over a 1-D view reads through', () => {
   describe('the TypedArray the iterator reads is the view\'s own, never a copy', () => {
@@ -165,18 +163,7 @@ describe('36 iteration paths: what for-of over a 1-D view reads through', () => 
 
     it('a mapping closed inside optimized for-of loops (unit, step 2, step -1): RELEASED, clean exit', function () {
       this.timeout(60000)
-      const dir = mkdtempSync(path.join(tmpdir(), 'mv36-'))
-      try {
-        const fixture = path.join(fixtures, 'iteration-after-close.js')
-        const r = spawnSync(process.execPath, [fixture, entry, path.join(dir, 'f.bin')], { encoding: 'utf8', timeout: 60000 })
-        expect(r.signal, r.stderr).to.equal(null)
-        expect(r.status, r.stderr).to.equal(0)
-        const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { failures: string[]; checked: number }
-        expect(out.failures).to.deep.equal([])
-        expect(out.checked).to.equal(3)
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
+      expectCleanClose('iteration-after-close.js', 3)
     })
   })
 

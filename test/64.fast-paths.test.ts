@@ -7,11 +7,11 @@
 import { describe, it } from 'mocha'
 import { expect } from 'chai'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { statSync } from 'node:fs'
 import path from 'node:path'
 import { MemoryView, SharedMemory, memoryview } from 'memoryview'
 import { expectError, INDEX, READONLY } from './helpers/errors'
+import { expectCleanClose } from './helpers/close-fixture'
 
 /** The internal fields a view's fast paths read through (null when that path does not apply). */
 interface Paths {
@@ -372,19 +372,7 @@ describe('64 fast paths: which path each layout takes', () => {
     })
     it('a mapping closed under optimized get/set loops of every layout: RELEASED, TypedArrays empty, clean exit', function () {
       this.timeout(60000)
-      const dir = mkdtempSync(path.join(tmpdir(), 'mv64-'))
-      try {
-        const entry = path.join(__dirname, '..', 'lib', 'index.js')
-        const fixture = path.join(__dirname, '..', '..', 'test', 'fixtures', 'fast-paths-after-close.js')
-        const r = spawnSync(process.execPath, [fixture, entry, path.join(dir, 'f.bin')], { encoding: 'utf8', timeout: 60000 })
-        expect(r.signal, r.stderr).to.equal(null)
-        expect(r.status, r.stderr).to.equal(0)
-        const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { failures: string[]; checked: number }
-        expect(out.failures).to.deep.equal([])
-        expect(out.checked).to.equal(36)
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
+      expectCleanClose('fast-paths-after-close.js', 36)
     })
   })
 
