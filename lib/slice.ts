@@ -30,27 +30,6 @@ export const sliced = {
   length: 0,
 }
 
-/**
- * subarray() of a 1-D view in the common call, every argument an int32 number or absent
- * (undefined/null) and the step not 0: returns the step, leaves the slice's layout in `sliced` and
- * plans its fast path into `paths` (access.ts); 0 for any other call, which _subarray() then checks in CPython's order.
- * The bounds are clamped as PySlice_AdjustIndices does, in integer arithmetic.
- *
- * The fast path comes from the parent's: the parent's TypedArray holds every element of the slice,
- * at `first` and `step` in the parent's element numbering, so the new view reads the same array at a
- * new `_eoff` and `_es0`, with no planPaths() and no new TypedArray. A slice of all of a parent on
- * the exact path (`subarray()`, `subarray(0)`) shares the parent's exact TypedArray. Otherwise a
- * unit-stride view needs an exact TypedArray of its own, and a view whose parent has no TypedArray
- * path, or over a resizable ArrayBuffer, has its paths worked out as any view's (planPaths()). There a shrink can cut off the parent's tail (its fixed-length TypedArray then
- * reads as empty) and leave the slice inside what remains, and tolist() and equals() count on a live
- * view's TypedArray holding every element.
- *
- * One function, written out, on purpose: at more than V8's 460 bytes of bytecode it is never inlined,
- * which leaves V8's inlining budget of the code calling subarray() to the constructor, which
- * subarray() calls itself (a `new` there also tells V8 that the result is an object, so loops over
- * the new view need no check for a small integer). Inlined, this used up the budget first, and the
- * constructor, then called, cost as much as the rest together.
- */
 /** The paths of a strided 1-D view reading `ta` from element `eoff` in steps of `es`. */
 function stridedPath(ta: TypedArray, eoff: number, es: number): void {
   // Every field written once (not noPaths() first): this runs on every strided subarray().
@@ -63,6 +42,29 @@ function stridedPath(ta: TypedArray, eoff: number, es: number): void {
   paths.es1 = 0
 }
 
+/**
+ * subarray() of a 1-D view in the common call, every argument an int32 number or absent
+ * (undefined/null) and the step not 0: returns the step, leaves the slice's layout in `sliced` and
+ * plans its fast path into `paths` (access.ts); 0 for any other call, which _subarray() then
+ * checks in CPython's order.
+ * The bounds are clamped as PySlice_AdjustIndices does, in integer arithmetic.
+ *
+ * The fast path comes from the parent's: the parent's TypedArray holds every element of the slice,
+ * at `first` and `step` in the parent's element numbering, so the new view reads the same array at a
+ * new `_eoff` and `_es0`, with no planPaths() and no new TypedArray. A slice of all of a parent on
+ * the exact path (`subarray()`, `subarray(0)`) shares the parent's exact TypedArray. Otherwise a
+ * unit-stride view needs an exact TypedArray of its own, and a view whose parent has no TypedArray
+ * path, or over a resizable ArrayBuffer, has its paths worked out as any view's (planPaths()): over a
+ * resizable ArrayBuffer a shrink can cut off the parent's tail (its fixed-length TypedArray then
+ * reads as empty) and leave the slice inside what remains, and tolist() and equals() count on a live
+ * view's TypedArray holding every element.
+ *
+ * One function, written out, on purpose: at more than V8's 460 bytes of bytecode it is never inlined,
+ * which leaves V8's inlining budget of the code calling subarray() to the constructor, which
+ * subarray() calls itself (a `new` there also tells V8 that the result is an object, so loops over
+ * the new view need no check for a small integer). Inlined, this used up the budget first, and the
+ * constructor, then called, cost as much as the rest together.
+ */
 export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown, step: unknown): number {
   const st = step === undefined || step === null ? 1 : step
   if (typeof st !== 'number' || (st | 0) !== st || st === 0) return 0
