@@ -249,11 +249,18 @@ describe('64 fast paths: which path each layout takes', () => {
         expect(Object.getPrototypeOf(paths(m)._nd)).to.equal(Object.getPrototypeOf(paths(m.subarray(1))._nd))
       }
     })
-    it('3-D and 4-D readonly views store through no TypedArray: set() reaches the READONLY error', () => {
-      const m = memoryview(doubles(24)).cast('B').cast('d', [2, 3, 4]).toreadonly()
-      expect(pathOf(m)).to.equal('n-D')
-      expect(paths(m)._readonly).to.equal(true)
-      expectError(() => m.set(0, 0, 0, 1), TypeError, READONLY)
+    it('3-D and 4-D readonly views store through no TypedArray: set() reaches the READONLY error, memory untouched', () => {
+      for (const shape of [[2, 3, 4], [2, 3, 2, 2]]) {
+        const ta = doubles(24)
+        const m = memoryview(ta).cast('B').cast('d', shape).toreadonly()
+        expect(pathOf(m)).to.equal('n-D')
+        expect(paths(m)._readonly).to.equal(true)
+        // set() with as many indices as dimensions, then the value.
+        const set = (...args: number[]): void => (m as unknown as { set(...a: number[]): void }).set(...args)
+        expectError(() => set(...shape.map((n) => n - 1), 1), TypeError, READONLY)
+        expectError(() => set(...shape.map(() => 0), 1), TypeError, READONLY)
+        expect(Array.from(ta)).to.deep.equal(Array.from(doubles(24)))
+      }
     })
   })
 
