@@ -154,8 +154,8 @@ export class NdLayout {
  * The element of `nd.ta` that get() with 3 or 4 indices (set() with 3 or 4 indices and a value)
  * addresses, or -1 when this path cannot serve the call (the slow path then raises CPython's
  * error). `nidx` is the number of indices, which the caller has checked is the view's ndim: that
- * test reads the view's `_ndim`, a field V8 folds to a constant when the view is one. Written out index by index in integer arithmetic: V8
- * then keeps every offset a small integer. The caller reads or writes the element itself: a value
+ * test reads the view's `_ndim`, a field V8 folds to a constant when the view is one. Written out
+ * index by index in integer arithmetic: V8 then keeps every offset a small integer. The caller reads or writes the element itself: a value
  * returned through here would be merged with -1's kind and boxed on every call.
  */
 export function elementN(nd: NdLayout, nidx: number, i: unknown, j: unknown, k: unknown, l: unknown): number {
