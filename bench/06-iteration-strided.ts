@@ -1,8 +1,8 @@
 /**
  * Iteration with for...of over a 1-D 'd' view against for...of over a Float64Array (no target: both
  * go through the iterator protocol); for...of over a step-2 'd' view against a JS index loop over the
- * raw Float64Array, run to the end and stopped by `break`, each loop optimized first on a short view
- * (bench/16 times the same loop unprimed, where V8's on-stack replacement dominates); and tobytes() of
+ * raw Float64Array, run to the end and stopped by `break`, each loop optimized first on 64 elements
+ * (bench/16 times the run-to-the-end loop too, primed on 16, beside ndarray); and tobytes() of
  * a strided view (every other element) against a hand-written gather loop into a new Buffer.
  * Targets (issue 9): strided copies and iteration <= 1.5x the hand-written loop.
  */

@@ -88,7 +88,7 @@ export function exportToNative(source: unknown): NativeExportHandle {
   try {
     descriptor = view[BUFFER_PROTOCOL]() as BufferDescriptor
   } catch (err) {
-    own?.release()
+    own?._drop()
     throw err
   }
   let done = false
@@ -98,7 +98,9 @@ export function exportToNative(source: unknown): NativeExportHandle {
     try {
       descriptor.release?.()
     } finally {
-      own?.release()
+      // The view this call made for itself was never handed out: _drop(), not release(), which would
+      // store to its fast-path fields and make them mutable in every view (see MemoryView._drop).
+      own?._drop()
     }
   }
   try {

@@ -418,6 +418,17 @@ describe('64 fast paths: which path each layout takes', () => {
       expect(mutable(lines)).to.deep.equal([])
     })
 
+    it('exportToNative() of a plain source ends its own view without storing to its fields when the handle is released', () => {
+      const lines = generalized([
+        'const { exportToNative } = require(' + JSON.stringify(path.join(__dirname, '..', 'lib', 'index.js')) + ')',
+        'memoryview(new Float64Array(8)).subarray(1)',
+        'exportToNative(Buffer.alloc(16)).release()',
+        'exportToNative(new Float64Array(4)).release()',
+      ].join('\n'))
+      expect(lines.some((l) => l.startsWith('[generalizing]_ta1:')), lines.slice(0, 20).join('\n')).to.equal(true)
+      expect(mutable(lines)).to.deep.equal([])
+    })
+
     it('release() stores them again: after it they are mutable (the code that folded them is deoptimized once)', () => {
       const lines = generalized('const m = memoryview(new Float64Array(4)); m.subarray(1); m.release()')
       expect(mutable(lines).some((l) => l.startsWith('[generalizing]_ta1:'))).to.equal(true)

@@ -559,6 +559,9 @@ void TestWait() {
           "a wait is woken by WakeAddress from another thread", Rc(got_rc));
   }
   {
+    // Cancelled at once: the thread has usually not reached the wait yet, so
+    // this is mostly the cancel word seen before sleeping (the next case
+    // cancels a waiter that sleeps; the two differ only in that pause).
     uint32_t cancel = 0;
     WaitResult got = WaitResult::kOk;
     int got_rc = -1;
