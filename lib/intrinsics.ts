@@ -69,7 +69,7 @@ export function bufferByteLength(b: ArrayBuffer | SharedArrayBuffer): number {
 
 /** True for a resizable ArrayBuffer (SharedArrayBuffers only grow, so they are never "resizable" here). */
 export function isResizable(b: ArrayBuffer | SharedArrayBuffer): boolean {
-  return abResizableGet !== null && isArrayBuffer(b) && abResizableGet(b)
+  return isArrayBuffer(b) && isResizableArrayBuffer(b)
 }
 
 /** isResizable() for a value the caller knows is a real ArrayBuffer (one brand check fewer). */
