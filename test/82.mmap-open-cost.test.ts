@@ -266,7 +266,7 @@ describe('82 mmap() of a small file: which path it takes', () => {
   // /proc/self/smaps and MAP_NORESERVE are Linux's; the other systems have no commit charge to skip.
   if (process.platform === 'linux') {
     describe('swap reservation (Linux)', () => {
-      it("a 'read' mapping reserves no swap (nr, no ac); a 'copy' mapping keeps its reservation (ac)", () => {
+      it("a 'read' mapping reserves no swap (nr, no ac); a 'copy' mapping keeps its reservation (ac); a 'write' one is shared (sh)", () => {
         const flags = (access: Access): string[] => {
           const m = mmap(file, { access })
           try {
@@ -283,6 +283,9 @@ describe('82 mmap() of a small file: which path it takes', () => {
         const copy = flags('copy')
         expect(copy).to.include('ac')
         expect(copy).not.to.include('nr')
+        const write = flags('write')
+        expect(write).to.include('sh')
+        expect(write).not.to.include('ac')
         expect(vmFlagsOf(file)).to.deep.equal([]) // close() unmapped both
       })
     })
