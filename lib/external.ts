@@ -24,10 +24,11 @@ import { BUFFER_PROTOCOL, BufferDescriptor, OWNED_VIEW } from './sources'
 
 /**
  * The state of memory an ExternalOwner maps, with where the memory comes from, so that share() can
- * name the shared memory or file under any view of it through the registry that already maps each
- * ArrayBuffer to its state. Primitive fields on purpose: a state referring to its owner (which holds
- * the ArrayBuffer keying the registry) kept the buffers alive through scavenges, and even one more
- * object per mapping made 100,000 open/close cycles grow the heap (test/73).
+ * name the shared memory or file under any view of it through the record each ArrayBuffer already
+ * carries (registerExternal()). Primitive fields on purpose: when the records were kept in a WeakMap
+ * keyed by the buffer, a state referring to its owner (which holds the buffer) kept the buffers alive
+ * through scavenges, and even one more object per mapping made 100,000 open/close cycles grow the
+ * heap (test/73).
  * @internal
  */
 export class OwnedExternalMemory extends ExternalMemory {

@@ -69,7 +69,7 @@ export function bufferByteLength(b: ArrayBuffer | SharedArrayBuffer): number {
 
 /** True for a resizable ArrayBuffer (SharedArrayBuffers only grow, so they are never "resizable" here). */
 export function isResizable(b: ArrayBuffer | SharedArrayBuffer): boolean {
-  return abResizableGet !== null && isArrayBuffer(b) && abResizableGet(b)
+  return isArrayBuffer(b) && isResizableArrayBuffer(b)
 }
 
 /** isResizable() for a value the caller knows is a real ArrayBuffer (one brand check fewer). */
@@ -90,13 +90,11 @@ export function isDetached(b: ArrayBuffer | SharedArrayBuffer): boolean {
   }
 }
 
-/** The true buffer, byteOffset and byteLength of a real TypedArray or DataView. */
+/** The true buffer, byteOffset and byteLength of a real DataView. */
 export interface ViewFields {
   buffer: ArrayBuffer | SharedArrayBuffer
   byteOffset: number
   byteLength: number
-  /** The TypedArray kind, undefined for a DataView. */
-  tag: string | undefined
 }
 
 /**
@@ -107,14 +105,12 @@ export function viewBuffer(v: ArrayBufferView): ArrayBuffer | SharedArrayBuffer 
   return typedArrayTag(v) === undefined ? dvBuffer(v as DataView) : taBuffer(v)
 }
 
-/** Fields of a real ArrayBufferView whose buffer is attached (checked by the caller first). */
-export function viewFields(v: ArrayBufferView): ViewFields {
-  const tag = typedArrayTag(v)
-  if (tag === undefined) {
-    const dv = v as DataView
-    return { buffer: dvBuffer(dv), byteOffset: dvByteOffset(dv), byteLength: dvByteLength(dv), tag }
-  }
-  return { buffer: taBuffer(v), byteOffset: taByteOffset(v), byteLength: taByteLength(v), tag }
+/**
+ * Fields of a real DataView whose buffer is attached (checked by the caller first). A TypedArray's
+ * are read with taBuffer(), taByteOffset() and taByteLength(), which do not throw when detached.
+ */
+export function dataViewFields(dv: DataView): ViewFields {
+  return { buffer: dvBuffer(dv), byteOffset: dvByteOffset(dv), byteLength: dvByteLength(dv) }
 }
 
 /** The true byteLength of a real ArrayBufferView (0 for a TypedArray over a detached buffer). */

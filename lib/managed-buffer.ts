@@ -10,10 +10,10 @@
  *     `release` hook runs exactly once: this is how a buffer-protocol exporter learns that nobody
  *     uses its descriptor any more.
  *   - External memory (a mapped file, shared memory) has one ExternalMemory record per ArrayBuffer
- *     over it, found through a registry, so every ManagedBuffer over that ArrayBuffer (also one made
- *     from a TypedArray the user took from a view) shares it. It counts the exports held on all those
- *     views; its owner closes it only when there are none, and after that every view reads as
- *     released.
+ *     over it, kept in a private field of the buffer (see ExternalTag), so every ManagedBuffer over
+ *     that ArrayBuffer (also one made from a TypedArray the user took from a view) shares it. It
+ *     counts the exports held on all those views; its owner closes it only when there are none, and
+ *     after that every view reads as released.
  *
  * Assumptions: `dv` covers exactly the region (a resizable buffer's tracks the buffer's length; a
  * fixed-length buffer found detached when it is first asked for gets an empty stand-in); a view's

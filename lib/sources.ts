@@ -12,7 +12,7 @@ import { Format, parseAnyFormat, parseSingleFormat } from './format'
 import { ManagedBuffer, externalOf } from './managed-buffer'
 import { cStrides, extent } from './shape'
 import {
-  bufferByteLength, isAnyArrayBuffer, isDetached, isView, taBuffer, taByteLength, taByteOffset, typedArrayTag, viewBuffer, viewFields,
+  bufferByteLength, isAnyArrayBuffer, isDetached, isView, taBuffer, taByteLength, taByteOffset, typedArrayTag, viewBuffer, dataViewFields,
 } from './intrinsics'
 
 /** The buffer-protocol method name: `obj[BUFFER_PROTOCOL]()` returns a {@link BufferDescriptor}. */
@@ -146,7 +146,7 @@ export function resolveSource(source: unknown): Resolved {
     }
     // Before byteOffset: a DataView over a detached buffer throws on reading it.
     checkAttached(viewBuffer(source))
-    const { buffer, byteOffset, byteLength } = viewFields(source)
+    const { buffer, byteOffset, byteLength } = dataViewFields(source as DataView)
     // A DataView is bytes, like Python's view of a bytearray.
     return plain(buffer, byteOffset, byteLength, source, BYTES)
   }

@@ -555,9 +555,7 @@ Napi::Value UnmapIdJs(const Napi::CallbackInfo& info) {
       auto it = Table().find(by_id->second);
       if (it != Table().end() && it->second->env == static_cast<napi_env>(env) &&
           !it->second->has_buffer) {
-        taken = std::move(it->second);
-        Table().erase(it);
-        Ids().erase(by_id);
+        taken = TakeLocked(by_id->second, id);
       }
     }
   }
@@ -797,13 +795,13 @@ Napi::Value LiveMappingsJs(const Napi::CallbackInfo& info) {
 Napi::Value ResizeMappingJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::shared_ptr<MapState> state = LiveMapping(info, "resize()");
-  std::string path;
+  PathArg path;
   int fd = -1;
   if (info[1].IsString()) {
-    path = info[1].As<Napi::String>().Utf8Value();
-    if (path.empty() || path.find('\0') != std::string::npos) {
+    path.Read(env, info[1]);
+    if (path.empty()) {
       ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
-                 "path must be non-empty, without null bytes");
+                 "path must be non-empty");
     }
   } else {
     fd = static_cast<int>(IntegerArg(info, 2, "fd"));
@@ -824,7 +822,7 @@ Napi::Value ResizeMappingJs(const Napi::CallbackInfo& info) {
   MapResult result;
   int rc = RemapFile(path.empty() ? nullptr : path.c_str(), fd, state->dev,
                      state->ino, state->offset, new_length, &result);
-  if (rc != 0) ThrowSystemError(env, rc, result.syscall, path);
+  if (rc != 0) ThrowSystemError(env, rc, result.syscall, path.c_str());
   // The new mapping gets its own ArrayBuffer (MapResultToJs unmaps it again
   // if that fails); only then is the old one detached and unmapped.
   Napi::Value fresh =

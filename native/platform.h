@@ -67,7 +67,8 @@ int64_t AllocationGranularity();
 // nothing, and a file it created is removed again. Access:
 //   kRead  - MAP_PRIVATE, PROT_READ|PROT_WRITE on a read-only fd: a stray
 //            write lands in a private copy-on-write page, never faults and
-//            never reaches the file;
+//            never reaches the file; with MAP_NORESERVE where the system has
+//            it (no swap is reserved for such copies);
 //   kCopy  - the same mapping, handed out writable;
 //   kWrite - MAP_SHARED, PROT_READ|PROT_WRITE on a read-write fd.
 int MapFile(const char* path, int fd, Access access, int64_t offset,

@@ -3,7 +3,8 @@
 // (platform_posix.cc, platform_win32.cc), so that a refusal or a count is the
 // same on every OS. Only those files include this header.
 //
-// Ownership rules: none (pure functions: no system call, nothing opened).
+// Ownership rules: none (nothing opened; every function but AdviseAndTouch(),
+// which calls the layer's Advise(), is pure: no system call).
 
 #ifndef MEMORYVIEW_NATIVE_PLATFORM_PLAN_H_
 #define MEMORYVIEW_NATIVE_PLATFORM_PLAN_H_
@@ -73,6 +74,18 @@ inline void TouchPages(const void* addr, int64_t start, int64_t end,
   unsigned char sink = 0;
   for (int64_t at = start; at < end; at += page) sink ^= base[at];
   (void)sink;
+}
+
+// Prefetch() of every platform layer, whose own page size is `page`: the
+// advice to read ahead, then one byte of every page read (TouchPages()).
+inline int AdviseAndTouch(void* addr, int64_t offset, int64_t length,
+                          int64_t page) {
+  int rc = Advise(addr, offset, length, Advice::kWillNeed);
+  if (rc != 0) return rc;
+  int64_t start, end;
+  PageSpan(page, offset, length, &start, &end);
+  TouchPages(addr, start, end, page);
+  return 0;
 }
 
 }  // namespace memoryview

@@ -327,13 +327,7 @@ int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident) {
 }
 
 int Prefetch(void* addr, int64_t offset, int64_t length) {
-  int rc = Advise(addr, offset, length, Advice::kWillNeed);
-  if (rc != 0) return rc;
-  int64_t start, end;
-  PageSpan(AllocationGranularity(), offset, length, &start, &end);
-  int64_t page = AllocationGranularity();
-  TouchPages(addr, start, end, page);
-  return 0;
+  return AdviseAndTouch(addr, offset, length, AllocationGranularity());
 }
 
 int MapFileRange(int fd, int64_t offset, int64_t length, void** addr,

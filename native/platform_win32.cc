@@ -710,13 +710,7 @@ int Resident(void* addr, int64_t offset, int64_t length, int64_t* resident) {
 }
 
 int Prefetch(void* addr, int64_t offset, int64_t length) {
-  int rc = Advise(addr, offset, length, Advice::kWillNeed);
-  if (rc != 0) return rc;
-  int64_t start, end;
-  PageSpan(PageSize(), offset, length, &start, &end);
-  int64_t page = PageSize();
-  TouchPages(addr, start, end, page);
-  return 0;
+  return AdviseAndTouch(addr, offset, length, PageSize());
 }
 
 // Windows has no advice for a file's cache pages apart from flags fixed at

@@ -13,6 +13,7 @@
  */
 import { describe, it, before, after } from 'mocha'
 import { expect } from 'chai'
+import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -97,7 +98,7 @@ describe('82 mmap() of a small file: which path it takes', () => {
   })
 
   describe('native calls', () => {
-    it('mmap(path) with offset 0 is one native call (mapFileId), also the first in the process; close() of an untouched file one more (unmapId)', () => {
+    it('mmap(path) with offset 0 is one native call (mapFileId); close() of an untouched file one more (unmapId)', () => {
       let m: ReturnType<typeof mmap> | undefined
       try {
         expect(nativeCalls(() => { m = mmap(file) })).to.deep.equal(['mapFileId'])
@@ -105,6 +106,25 @@ describe('82 mmap() of a small file: which path it takes', () => {
       } finally {
         m?.close()
       }
+    })
+
+    it('the first mmap() of a process makes the same two calls (it asks no granularity: in a fresh child process)', () => {
+      // In this process an earlier test may already have asked (and cached) the granularity.
+      const script = `
+        const path = require('node:path')
+        const [entry, file] = process.argv.slice(1)
+        const { mmap } = require(entry)
+        const binding = require(path.join(path.dirname(entry), 'binding.js')).requireBinding('test')
+        const calls = []
+        for (const name of Object.keys(binding)) {
+          const real = binding[name]
+          if (typeof real === 'function') binding[name] = function (...args) { calls.push(name); return real.apply(this, args) }
+        }
+        mmap(file).close()
+        console.log(JSON.stringify(calls))`
+      const r = spawnSync(process.execPath, ['-e', script, require.resolve('memoryview'), file], { encoding: 'utf8' })
+      expect(r.status, r.stderr).to.equal(0)
+      expect(JSON.parse(r.stdout)).to.deep.equal(['mapFileId', 'unmapId'])
     })
 
     it('mmap(fd) and close() make the same two calls, for every access mode', () => {
@@ -246,7 +266,7 @@ describe('82 mmap() of a small file: which path it takes', () => {
   // /proc/self/smaps and MAP_NORESERVE are Linux's; the other systems have no commit charge to skip.
   if (process.platform === 'linux') {
     describe('swap reservation (Linux)', () => {
-      it("a 'read' mapping reserves no swap (nr, no ac); a 'copy' mapping keeps its reservation (ac)", () => {
+      it("a 'read' mapping reserves no swap (nr, no ac); a 'copy' mapping keeps its reservation (ac); a 'write' one is shared (sh)", () => {
         const flags = (access: Access): string[] => {
           const m = mmap(file, { access })
           try {
@@ -263,6 +283,9 @@ describe('82 mmap() of a small file: which path it takes', () => {
         const copy = flags('copy')
         expect(copy).to.include('ac')
         expect(copy).not.to.include('nr')
+        const write = flags('write')
+        expect(write).to.include('sh')
+        expect(write).not.to.include('ac')
         expect(vmFlagsOf(file)).to.deep.equal([]) // close() unmapped both
       })
     })
