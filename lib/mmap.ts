@@ -3,7 +3,9 @@
  *
  * Access modes (Python's ACCESS_READ / ACCESS_WRITE / ACCESS_COPY):
  *   'read'  - `buf` is readonly. The mapping is private and copy-on-write, so even a write through a
- *             TypedArray taken with toTypedArray() neither faults nor reaches the file.
+ *             TypedArray taken with toTypedArray() neither faults nor reaches the file. On Linux it
+ *             reserves no swap for such copies (MAP_NORESERVE), so a file longer than RAM plus swap
+ *             maps too; 'copy' mappings keep the reservation.
  *   'write' - shared mapping: writes reach the file (flush() forces them to disk).
  *   'copy'  - private copy-on-write mapping: `buf` is writable, writes never reach the file.
  */
@@ -20,7 +22,7 @@ import type { MemoryView } from './memoryview'
 
 /**
  * How a file is mapped, as Python's `mmap.ACCESS_READ` / `ACCESS_WRITE` / `ACCESS_COPY`: `'read'`
- * (readonly `buf`, private copy-on-write mapping), `'write'` (shared: writes reach the file),
+ * (readonly `buf`, private copy-on-write mapping that reserves no swap on Linux), `'write'` (shared: writes reach the file),
  * `'copy'` (private copy-on-write: writable `buf`, writes never reach the file).
  */
 export type Access = 'read' | 'write' | 'copy'
