@@ -107,6 +107,43 @@ function sourceLayout(source: Source | MemoryView<string>): Resolved {
 }
 
 /**
+ * `new MemoryView(source)` of a public source: the constructor's stores, in the constructor's order
+ * (one hidden class for every view; test 35 checks it), out of the constructor so that the
+ * constructor stays small enough to be inlined with subarray() (see the constructor).
+ * @throws as the MemoryView constructor.
+ */
+function initFromSource(view: MemoryView<string>, source: Source | MemoryView<string>): void {
+  const r = sourceLayout(source)
+  const shape = r.shape
+  const strides = r.strides
+  const ndim = shape.length
+  const q = p
+  view._mbuf = r.mbuf
+  view._off = r.offset
+  view._fmt = r.format
+  view._conv = r.format.convert
+  view._ta1 = q.ta1
+  view._tas = q.tas
+  view._ta2 = q.ta2
+  view._nd = q.nd
+  view._eoff = q.eoff
+  view._es0 = q.es0
+  view._es1 = q.es1
+  q.ta1 = q.tas = q.ta2 = null
+  q.nd = null
+  view._shp = shape
+  view._str = strides
+  view._ndim = ndim
+  view._len0 = ndim > 0 ? shape[0] : 0
+  view._stride0 = ndim > 0 ? strides[0] : 0
+  view._len1 = ndim > 1 ? shape[1] : 0
+  view._readonly = r.readonly
+  view._released = false
+  view._x = null
+  r.mbuf.addView(view)
+}
+
+/**
  * The format of `view.cast(format)` when that cast is 1-D to 1-D and passes every check of
  * _castSlow() (a string format, not released, C-contiguous, a known single format, a byte format on
  * one side, whole items); null when any check fails or does not apply: _castSlow() then decides,
@@ -274,40 +311,38 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     source: unknown, mbuf?: ManagedBuffer, offset?: number, format?: Format, shape?: readonly number[] | null,
     strides?: readonly number[] | null, len0?: number, stride0?: number, readonly?: boolean,
   ) {
-    // Kept under V8's inlining limit (460 bytes of bytecode), so that the code making a derived view
-    // builds it inline: the public sources and the fast-path setup are calls. Derived views get
-    // their fast paths from the code that made them (_make(), slice1(), toreadonly()).
-    const isPublic = source !== INTERNAL
-    if (isPublic) {
-      const r = sourceLayout(source as Source)
-      mbuf = r.mbuf
-      offset = r.offset
-      format = r.format
-      shape = r.shape
-      strides = r.strides
-      readonly = r.readonly
-      len0 = shape.length > 0 ? shape[0] : 0
-      stride0 = shape.length > 0 ? strides[0] : 0
+    // Small (V8 inlines at most 460 bytes of bytecode, and the code that calls subarray() has 920 for
+    // subarray(), slice1() and this together), so that the code making a derived view builds it
+    // inline. Derived views get their fast paths from the code that made them (_make(), slice1(),
+    // toreadonly()); a public source is built out of line by initFromSource(), which stores the
+    // same fields in the same order.
+    if (source !== INTERNAL) {
+      initFromSource(this, source as Source)
+      return
     }
     const ndim = shape === null ? 1 : shape!.length
-    // Every field is assigned here, always in this order, so that every view has one hidden class.
+    // Every field is assigned here (and in initFromSource()), always in this order, so that every
+    // view has one hidden class.
     this._mbuf = mbuf!
     this._off = offset!
     this._fmt = format!
     this._conv = format!.convert
     // The fast paths planned just before `new` (see `paths` in access.ts): assigned once, never
     // set up afterwards, so that V8 can treat them as constant.
-    this._ta1 = p.ta1
-    this._tas = p.tas
-    this._ta2 = p.ta2
-    this._nd = p.nd
-    this._eoff = p.eoff
-    this._es0 = p.es0
-    this._es1 = p.es1
+    // Read through a local: each read of the module binding `p` costs a check that it is initialised
+    // (its temporal dead zone), 7 bytes of bytecode against the inlining limit.
+    const q = p
+    this._ta1 = q.ta1
+    this._tas = q.tas
+    this._ta2 = q.ta2
+    this._nd = q.nd
+    this._eoff = q.eoff
+    this._es0 = q.es0
+    this._es1 = q.es1
     // The plan must not keep the memory alive (a mapping its owner never closed is unmapped when
     // the last TypedArray over it is collected).
-    p.ta1 = p.tas = p.ta2 = null
-    p.nd = null
+    q.ta1 = q.tas = q.ta2 = null
+    q.nd = null
     // Never mutated after this point; the public getters hand out frozen copies made on first use.
     this._shp = shape!
     this._str = strides!
@@ -318,7 +353,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._readonly = readonly!
     this._released = false
     this._x = null
-    mbuf!.addView(this)
+    // Tested here rather than only in addView(): a call never made costs no inlining budget.
+    if (mbuf!.hook !== null) mbuf!.addView(this)
   }
 
   /** @internal The view's extras, made on first use. */

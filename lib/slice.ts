@@ -10,6 +10,9 @@ import { TypedArray, describeValue } from './format'
 import type { MemoryView } from './memoryview'
 import { paths, planPaths, samePaths } from './access'
 
+/** `paths` bound once: read through the import, every access would load it from the module's exports. */
+const p = paths
+
 /** An integral index, or null when the value is not an index at all. */
 export function toIndex(v: unknown): number | null {
   if (typeof v === 'number') return Number.isInteger(v) ? v : null
@@ -30,86 +33,93 @@ export const sliced = {
   length: 0,
 }
 
-/** The paths of a strided 1-D view reading `ta` from element `eoff` in steps of `es`. */
-function stridedPath(ta: TypedArray, eoff: number, es: number): void {
-  // Every field written once (not noPaths() first): this runs on every strided subarray().
-  paths.ta1 = null
-  paths.tas = ta
-  paths.ta2 = null
-  paths.nd = null
-  paths.eoff = eoff
-  paths.es0 = es
-  paths.es1 = 0
-}
-
 /**
  * subarray() of a 1-D view in the common call, every argument an int32 number or absent
  * (undefined/null) and the step not 0: returns the step, leaves the slice's layout in `sliced` and
  * plans its fast path into `paths` (access.ts); 0 for any other call, which _subarray() then
  * checks in CPython's order.
- * The bounds are clamped as PySlice_AdjustIndices does, in integer arithmetic.
+ * The bounds are clamped as PySlice_AdjustIndices does: a bound below -length to the first element
+ * (one before it for a negative step), one at or past the end to the end (the last element for a
+ * negative step).
  *
- * The fast path comes from the parent's: the parent's TypedArray holds every element of the slice,
- * at `first` and `step` in the parent's element numbering, so the new view reads the same array at a
- * new `_eoff` and `_es0`, with no planPaths() and no new TypedArray. A slice of all of a parent on
- * the exact path (`subarray()`, `subarray(0)`) shares the parent's exact TypedArray. Otherwise a
- * unit-stride view needs an exact TypedArray of its own, and a view whose parent has no TypedArray
- * path, or over a resizable ArrayBuffer, has its paths worked out as any view's (planPaths()): over a
- * resizable ArrayBuffer a shrink can cut off the parent's tail (its fixed-length TypedArray then
- * reads as empty) and leave the slice inside what remains, and tolist() and equals() count on a live
- * view's TypedArray holding every element.
+ * A strided slice of a view with an exact TypedArray (the common case: `memoryview(ta).subarray(a,
+ * b, 2)`) reads the parent's array at `_eoff` `first` and `_es0` `step`, with no planPaths() and no
+ * new TypedArray. Every other slice is planned by planSlice().
  *
- * One function, written out, on purpose: at more than V8's 460 bytes of bytecode it is never inlined,
- * which leaves V8's inlining budget of the code calling subarray() to the constructor, which
- * subarray() calls itself (a `new` there also tells V8 that the result is an object, so loops over
- * the new view need no check for a small integer). Inlined, this used up the budget first, and the
- * constructor, then called, cost as much as the rest together.
+ * Small on purpose: V8 inlines a function of at most 460 bytes of bytecode, and the code calling
+ * subarray() has 920 bytes for everything it inlines, subarray(), this and the constructor among
+ * them (test 35 checks that all three are inlined). Called rather than inlined, this cost
+ * subarray() a third of its time. So the code is written for size: one test of `!= null` for
+ * undefined and null, few locals (past 16 registers every instruction is longer).
  */
 export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown, step: unknown): number {
-  const st = step === undefined || step === null ? 1 : step
+  const st = step != null ? step : 1
   if (typeof st !== 'number' || (st | 0) !== st || st === 0) return 0
+  const neg = st < 0
   const length = parent._len0
-  // A bound below -length clamps to the first element (one before it for a negative step), one at
-  // or past the end to the end (the last element for a negative step).
-  let a = st < 0 ? length - 1 : 0
-  if (start !== undefined && start !== null) {
+  // The clamped bounds: `lo` and `hi` are also where an absent bound starts or stops.
+  const lo = neg ? -1 : 0
+  const hi = neg ? length - 1 : length
+  let a = neg ? hi : 0
+  if (start != null) {
     if (typeof start !== 'number' || (start | 0) !== start) return 0
-    a = start
-    if (a < 0) {
-      a += length
-      if (a < 0) a = st < 0 ? -1 : 0
-    } else if (a >= length) a = st < 0 ? length - 1 : length
+    // A negative bound counts from the end. `start | 0` is `start` except for -0, which it makes 0
+    // (a -0 stored in `_eoff` would make V8 hold that field as a double in every view).
+    a = start < 0 ? start + length : start | 0
+    a = a < lo ? lo : a > hi ? hi : a
   }
-  let b = st < 0 ? -1 : length
-  if (stop !== undefined && stop !== null) {
+  let b = neg ? lo : hi
+  if (stop != null) {
     if (typeof stop !== 'number' || (stop | 0) !== stop) return 0
-    b = stop
-    if (b < 0) {
-      b += length
-      if (b < 0) b = st < 0 ? -1 : 0
-    } else if (b >= length) b = st < 0 ? length - 1 : length
+    b = stop < 0 ? stop + length : stop
+    b = b < lo ? lo : b > hi ? hi : b
   }
-  let n = 0
-  if (st === 1) n = a < b ? b - a : 0
-  else if (st < 0) n = b < a ? Math.floor((a - b - 1) / -st) + 1 : 0
-  else n = a < b ? Math.floor((b - a - 1) / st) + 1 : 0
+  // PySlice_AdjustIndices' length from the distance from `a` to `b` in the step's direction, less
+  // one (exact integer division: every value here is an integer below 2 ** 53).
+  const d = (neg ? a - b : b - a) - 1
+  const n = d < 0 ? 0 : (d - (d % st)) / (neg ? -st : st) + 1
   sliced.first = a
   sliced.length = n
   const exact = parent._ta1
+  if (exact === null || st === 1 || parent._mbuf.resizable) return planSlice(parent, a, n, st)
+  // Every field written once (not noPaths() first).
+  const q = p
+  q.ta1 = null
+  q.tas = exact
+  q.ta2 = null
+  q.nd = null
+  q.eoff = a
+  q.es0 = st
+  q.es1 = 0
+  return st
+}
+
+/**
+ * slice1()'s paths for a slice that is not a strided slice of an exact TypedArray (see slice1()).
+ * A strided slice of a strided view reads its parent's `_tas` at a new `_eoff` and `_es0` (the
+ * parent's array holds every element of the slice). A slice of all of a parent on the exact path
+ * (`subarray()`, `subarray(0)`) shares the parent's exact TypedArray. Otherwise a unit-stride view
+ * needs an exact TypedArray of its own, and a view whose parent has no TypedArray path, or over a
+ * resizable ArrayBuffer, has its paths worked out as any view's (planPaths()): over a resizable
+ * ArrayBuffer a shrink can cut off the parent's tail (its fixed-length TypedArray then reads as
+ * empty) and leave the slice inside what remains, and tolist() and equals() count on a live view's
+ * TypedArray holding every element. Returns `st`.
+ */
+function planSlice(parent: MemoryView<string>, a: number, n: number, st: number): number {
+  const tas = parent._tas
   const stride = parent._stride0 * st
   if (parent._mbuf.resizable) {
     // Worked out as any view's, see above.
-  } else if (stride !== parent._fmt.itemsize) {
-    if (exact !== null) {
-      stridedPath(exact, a, st)
-      return st
-    }
-    const tas = parent._tas
-    if (tas !== null) {
-      stridedPath(tas, parent._eoff + a * parent._es0, parent._es0 * st)
-      return st
-    }
-  } else if (exact !== null && st === 1 && n === length) {
+  } else if (tas !== null && stride !== parent._fmt.itemsize) {
+    p.ta1 = null
+    p.tas = tas
+    p.ta2 = null
+    p.nd = null
+    p.eoff = parent._eoff + a * parent._es0
+    p.es0 = parent._es0 * st
+    p.es1 = 0
+    return st
+  } else if (parent._ta1 !== null && st === 1 && n === parent._len0) {
     // All of the parent (a is then 0): the same elements, the same exact TypedArray.
     samePaths(parent)
     return st
