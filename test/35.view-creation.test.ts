@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { BufferError, MemoryView, memoryview } from 'memoryview'
 import { EXPORTED, INVALID_INDEX, NOT_CLONEABLE, OUT_OF_RANGE, RELEASED, expectError } from './helpers/errors'
+import { makeExporter } from './helpers/sources'
 
 /** The internal fields these tests look at. */
 interface Internals {
@@ -145,6 +146,55 @@ describe('35 view creation: a small view object, the same semantics', () => {
         expect(got.tolist(), `[${a}:${b}:${c}]`).to.deep.equal(expected[k])
         expect(got.length, `len([${a}:${b}:${c}])`).to.equal(expected[k].length)
       })
+    })
+    it('clamping as Python on 0, 1 and 2 elements too (empty views, negative steps): every bound in [-4, 4] and None, steps ±1..±3', () => {
+      const values = [null, -4, -3, -2, -1, 0, 1, 2, 3, 4]
+      const cases: Array<[number | null, number | null, number | null]> = []
+      for (const a of values) for (const b of values) for (const c of [null, 1, 2, 3, -1, -2, -3]) cases.push([a, b, c])
+      for (const length of [0, 1, 2]) {
+        const expected = pythonSlices(length, cases)
+        const m = memoryview(doubles(length))
+        cases.forEach(([a, b, c], k) => {
+          expect(m.subarray(a, b, c).tolist(), `len ${length} [${a}:${b}:${c}]`).to.deep.equal(expected[k])
+        })
+      }
+    })
+    it('slices of a reversed and of a strided view read the root TypedArray and match Python', () => {
+      const values = [null, -25, -7, -1, 0, 2, 6, 25]
+      const cases: Array<[number | null, number | null, number | null]> = []
+      for (const a of values) for (const b of values) for (const c of [null, 1, 2, -1, -3]) cases.push([a, b, c])
+      const root = memoryview(doubles(20))
+      for (const [name, parent, parentSlice] of [
+        ['[::-1]', root.subarray(null, null, -1), [null, null, -1]],
+        ['[1::3]', root.subarray(1, null, 3), [1, null, 3]],
+      ] as Array<[string, MemoryView<string>, [number | null, number | null, number | null]]>) {
+        const rows = pythonSlices(20, [parentSlice])[0]
+        const expected = pythonSlices(rows.length, cases).map((ks) => ks.map((k) => rows[k]))
+        cases.forEach(([a, b, c], k) => {
+          const s = parent.subarray(a, b, c)
+          expect(s.tolist(), `${name}[${a}:${b}:${c}]`).to.deep.equal(expected[k])
+          if (expected[k].length > 1 && internals(s)._tas !== null) expect(internals(s)._tas, `${name}[${a}:${b}:${c}]`).to.equal(internals(root)._ta1)
+        })
+      }
+    })
+    it('a bound of -0 is 0, and the strided view it makes has `_eoff` +0 (a -0 would make V8 hold the field as a double)', () => {
+      const m = memoryview(doubles(10))
+      for (const s of [m.subarray(-0, null, 2), m.subarray(-0, 8, 3), m.subarray(null, -0, -2)]) {
+        expect(Object.is(internals(s)._eoff, -0), 'no -0').to.equal(false)
+      }
+      expect(m.subarray(-0, null, 2).tolist()).to.deep.equal([0, 2, 4, 6, 8])
+      expect(m.subarray(null, -0, -2).tolist()).to.deep.equal([9, 7, 5, 3, 1])
+    })
+    it('views over a source with a release hook are counted on the fast path too: the hook runs after the last one is released', () => {
+      const { exporter, calls } = makeExporter(new Uint8Array(16))
+      const m = memoryview(exporter)
+      const s = m.subarray(1, 12, 2)
+      const t = s.subarray(null, null, -1)
+      m.release()
+      s.release()
+      expect(calls.release).to.equal(0)
+      t.release()
+      expect(calls).to.deep.equal({ acquire: 1, release: 1 })
     })
     it('bigint bounds and bounds outside int32 take the general path with the same results', () => {
       const m = memoryview(doubles(9))
