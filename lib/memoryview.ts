@@ -907,9 +907,12 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const st = this._ndim === 1 ? slice1(this, start, stop, step) : 0
     if (st === 0) return this._subarray(start, stop, step)
     // A 1-D view with no shape or strides arrays until asked for (see _shape), and the fast path
-    // slice1() planned.
+    // slice1() planned. `out`: each read of a module binding costs bytecode (a check that it is
+    // initialised), and this, slice1() and the constructor must fit V8's inlining budget together
+    // (see slice1()).
+    const out = sliced
     const stride = this._stride0
-    return new MemoryView<F>(INTERNAL, this._mbuf, this._off + stride * sliced.first, this._fmt, null, null, sliced.length, stride * st, this._readonly)
+    return new MemoryView<F>(INTERNAL, this._mbuf, this._off + stride * out.first, this._fmt, null, null, out.length, stride * st, this._readonly)
   }
 
   /** @internal subarray() of an n-D view, or with bounds that are bigints, beyond int32 or invalid. */

@@ -74,14 +74,17 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
     b = stop < 0 ? stop + length : stop
     b = b < lo ? lo : b > hi ? hi : b
   }
-  // PySlice_AdjustIndices' length from the distance from `a` to `b` in the step's direction, less
-  // one (exact integer division: every value here is an integer below 2 ** 53).
-  const d = (neg ? a - b : b - a) - 1
-  const n = d < 0 ? 0 : (d - (d % st)) / (neg ? -st : st) + 1
-  sliced.first = a
-  sliced.length = n
+  // PySlice_AdjustIndices' length, (b - a - 1) / st + 1 for a positive step and (a - b - 1) / -st + 1
+  // for a negative one, is the number of steps from `a` towards `b` rounded up, or 0. In doubles
+  // it is exact: |b - a| < 2 ** 53, so the quotient is within half an ulp of its true value, nearer
+  // than the 1 / |st| between a fraction and the next integer.
+  const k = Math.ceil((b - a) / st)
+  const n = k > 0 ? k : 0
+  const out = sliced
+  out.first = a
+  out.length = n
   const exact = parent._ta1
-  if (exact === null || st === 1 || parent._mbuf.resizable) return planSlice(parent, a, n, st)
+  if (exact === null || st === 1 || parent._mbuf.resizable) return planSlice(parent, st)
   // Every field written once (not noPaths() first).
   const q = p
   q.ta1 = null
@@ -103,9 +106,11 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
  * resizable ArrayBuffer, has its paths worked out as any view's (planPaths()): over a resizable
  * ArrayBuffer a shrink can cut off the parent's tail (its fixed-length TypedArray then reads as
  * empty) and leave the slice inside what remains, and tolist() and equals() count on a live view's
- * TypedArray holding every element. Returns `st`.
+ * TypedArray holding every element. The slice is the one in `sliced`; returns `st`.
  */
-function planSlice(parent: MemoryView<string>, a: number, n: number, st: number): number {
+function planSlice(parent: MemoryView<string>, st: number): number {
+  const a = sliced.first
+  const n = sliced.length
   const tas = parent._tas
   const stride = parent._stride0 * st
   if (parent._mbuf.resizable) {
