@@ -68,6 +68,19 @@ describe('35 view creation: a small view object, the same semantics', () => {
       released.release()
       expect(Object.keys(released), 'a released view').to.deep.equal(reference)
     })
+    it('V8 gives views from the public constructor and from every derived path the same map (%HaveSameMap)', () => {
+      // The public constructor stores its fields in initFromSource(), the derived paths in the
+      // constructor itself: the same fields in the same order must give the same map.
+      const script = [
+        `const { memoryview, MemoryView } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'index.js'))});`,
+        'const m = memoryview(new Float64Array(12));',
+        "const views = [new MemoryView(new Uint8Array(4)), m.subarray(1, 9, 2), m.subarray(2, 5), m.subarray(1n, 9n, 2n), m.toreadonly(), memoryview(m), m.cast('B'), m.cast('B').cast('d', [3, 4])];",
+        "console.log(views.map((v) => %HaveSameMap(m, v)).join(' '));",
+      ].join('\n')
+      const run = spawnSync(process.execPath, ['--allow-natives-syntax', '-e', script], { encoding: 'utf8' })
+      expect(run.status, run.stderr).to.equal(0)
+      expect(run.stdout.trim()).to.equal(Array(8).fill('true').join(' '))
+    })
     it('holds only what element access and slicing read: at most 20 own properties', () => {
       // The fields get()/set() read, the layout, and `_x`; every further field costs each creation.
       expect(Object.keys(memoryview(doubles(4)).subarray(1, 3)).length).to.be.at.most(20)
