@@ -6,7 +6,7 @@
  * Assumptions: the parent view is live (subarray() checked it) and 1-D for slice1().
  */
 import { codes, rangeError, typeError } from './errors'
-import { TypedArray, describeValue } from './format'
+import { describeValue } from './format'
 import type { MemoryView } from './memoryview'
 import { paths, planPaths, samePaths } from './access'
 
@@ -43,8 +43,9 @@ export const sliced = {
  * negative step).
  *
  * A strided slice of a view with an exact TypedArray (the common case: `memoryview(ta).subarray(a,
- * b, 2)`) reads the parent's array at `_eoff` `first` and `_es0` `step`, with no planPaths() and no
- * new TypedArray. Every other slice is planned by planSlice().
+ * b, 2)`) reads the parent's array, which holds every element of the slice, with `_eoff` = `first`
+ * and `_es0` = `step`: no planPaths() and no new TypedArray. Every other slice is planned by
+ * planSlice().
  *
  * Small on purpose: V8 inlines a function of at most 460 bytes of bytecode, and the code calling
  * subarray() has 920 bytes for everything it inlines, subarray(), this and the constructor among
