@@ -38,7 +38,7 @@ import { typedArrayTag, viewByteLength } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, isCContiguousView, isFContiguousView, product } from './shape'
 import { hashBytes } from './hash'
-import { NdLayout, elementN, paths, planPaths, samePaths } from './access'
+import { NdLayout, elementN, noPaths, paths, planPaths, samePaths } from './access'
 import { slice1, sliceParams, sliced as slicedResults, toIndex } from './slice'
 import { assignFrom, equalBytes, equalCached, equalViews, hexOf, iterate, toBytes, toList, typedArrayOf } from './copies'
 import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArrayOf, ValueOf } from './value-types'
@@ -48,15 +48,15 @@ export type Index = number | bigint
 
 const INTERNAL = Symbol('memoryview.internal')
 /**
- * slice1()'s results, bound once here: read through the import, every access would be a property
- * load from the module's exports (about 1.5 ns more per subarray()).
+ * slice1()'s results and planPaths()'s, bound once here: read through an import, every access would
+ * be a property load from the module's exports. `var`, not `const`: a `const` read from a function
+ * costs a check that it is initialised (its temporal dead zone), bytecode that counts against V8's
+ * inlining budget (subarray(), slice1() and the constructor must fit it together, see slice1()).
  */
-const sliced = slicedResults
-/**
- * planPaths()'s results, bound once here: the constructor reads them through this binding in fewer
- * bytes of bytecode than through the import (it is near V8's inlining limit).
- */
-const p = paths
+// eslint-disable-next-line no-var
+var sliced = slicedResults
+// eslint-disable-next-line no-var
+var p = paths
 /** The last number `_id` handed out: views are numbered when first displayed, not when made. */
 let lastId = 0
 
@@ -329,8 +329,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._conv = format!.convert
     // The fast paths planned just before `new` (see `paths` in access.ts): assigned once, never
     // set up afterwards, so that V8 can treat them as constant.
-    // Read through a local: each read of the module binding `p` costs a check that it is initialised
-    // (its temporal dead zone), 7 bytes of bytecode against the inlining limit.
     const q = p
     this._ta1 = q.ta1
     this._tas = q.tas
@@ -903,20 +901,25 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_INDEX for non-integral bounds or a 0-d view.
    */
   subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView<F> {
-    this._checkReleased()
+    // CPython first checks that the view is not released. slice1() returns 0 for a released view,
+    // or one whose memory is gone, and runs no user code (it reads numbers and the view's fields),
+    // so _subarray() then raises that error before it looks at the arguments: CPython's order, in
+    // fewer bytes of bytecode than _checkReleased() here (see slice1() for why bytes count).
     const st = this._ndim === 1 ? slice1(this, start, stop, step) : 0
-    if (st === 0) return this._subarray(start, stop, step)
+    if (!st) return this._subarray(start, stop, step)
     // A 1-D view with no shape or strides arrays until asked for (see _shape), and the fast path
-    // slice1() planned. `out`: each read of a module binding costs bytecode (a check that it is
-    // initialised), and this, slice1() and the constructor must fit V8's inlining budget together
-    // (see slice1()).
+    // slice1() planned.
     const out = sliced
     const stride = this._stride0
     return new MemoryView<F>(INTERNAL, this._mbuf, this._off + stride * out.first, this._fmt, null, null, out.length, stride * st, this._readonly)
   }
 
-  /** @internal subarray() of an n-D view, or with bounds that are bigints, beyond int32 or invalid. */
+  /** @internal subarray() of an n-D or released view, or with bounds that are bigints, beyond int32 or invalid. */
   _subarray(start: unknown, stop: unknown, step: unknown): MemoryView<F> {
+    // Also the path of released views (see subarray()), for which slice1() may have planned paths:
+    // the plan must not keep the memory alive.
+    noPaths()
+    this._checkReleased()
     const st = sliceParams(this._ndim, this._len0, start, stop, step)
     // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
     const shape = [sliced.length]

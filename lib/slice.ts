@@ -3,15 +3,22 @@
  * on the general path (sliceParams()) and on the integer fast path of a 1-D view (slice1()), which
  * also picks the new view's TypedArray path from its parent's. memoryview.ts builds the view.
  *
- * Assumptions: the parent view is live (subarray() checked it) and 1-D for slice1().
+ * Assumptions: slice1()'s parent is 1-D and may be released: slice1() runs no user code and returns
+ * 0 for a released view or one whose memory is gone (through planSlice()), so that subarray() leaves
+ * CPython's released check to _subarray().
  */
 import { codes, rangeError, typeError } from './errors'
 import { describeValue } from './format'
 import type { MemoryView } from './memoryview'
 import { paths, planPaths, samePaths } from './access'
 
-/** `paths` bound once: read through the import, every access would load it from the module's exports. */
-const p = paths
+/**
+ * `paths` bound once: read through the import, every access would load it from the module's
+ * exports. `var`, not `const`: a `const` read from a function costs a check that it is initialised
+ * (its temporal dead zone), bytecode that counts against V8's inlining budget (see slice1()).
+ */
+// eslint-disable-next-line no-var
+var p = paths
 
 /** An integral index, or null when the value is not an index at all. */
 export function toIndex(v: unknown): number | null {
@@ -55,25 +62,25 @@ export const sliced = {
  */
 export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown, step: unknown): number {
   const st = step != null ? step : 1
-  if (typeof st !== 'number' || (st | 0) !== st || st === 0) return 0
-  const neg = st < 0
+  if (typeof st !== 'number' || (st | 0) !== st || !st) return 0
+  // -1 for a negative step, else 0 (an int32 shifted: fewer bytes than a comparison). It is also the
+  // lower clamp, `hi` the upper one, and they are where an absent bound starts or stops.
+  const neg = st >> 31
   const length = parent._len0
-  // The clamped bounds: `lo` and `hi` are also where an absent bound starts or stops.
-  const lo = neg ? -1 : 0
-  const hi = neg ? length - 1 : length
-  let a = neg ? hi : 0
+  const hi = length + neg
+  let a = neg && hi
   if (start != null) {
     if (typeof start !== 'number' || (start | 0) !== start) return 0
     // A negative bound counts from the end. `start | 0` is `start` except for -0, which it makes 0
     // (a -0 stored in `_eoff` would make V8 hold that field as a double in every view).
     a = start < 0 ? start + length : start | 0
-    a = a < lo ? lo : a > hi ? hi : a
+    a = a < neg ? neg : a > hi ? hi : a
   }
-  let b = neg ? lo : hi
+  let b = neg || hi
   if (stop != null) {
     if (typeof stop !== 'number' || (stop | 0) !== stop) return 0
     b = stop < 0 ? stop + length : stop
-    b = b < lo ? lo : b > hi ? hi : b
+    b = b < neg ? neg : b > hi ? hi : b
   }
   // PySlice_AdjustIndices' length, (b - a - 1) / st + 1 for a positive step and (a - b - 1) / -st + 1
   // for a negative one, is the number of steps from `a` towards `b` rounded up, or 0. In doubles
@@ -84,8 +91,10 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
   const out = sliced
   out.first = a
   out.length = n
+  // A released view has no `_ta1`, so planSlice() sees it; memory that is gone is tested here.
   const exact = parent._ta1
-  if (exact === null || st === 1 || parent._mbuf.resizable) return planSlice(parent, st)
+  const mbuf = parent._mbuf
+  if (exact === null || st === 1 || mbuf.resizable || mbuf.released) return planSlice(parent, st)
   // Every field written once (not noPaths() first).
   const q = p
   q.ta1 = null
@@ -107,9 +116,13 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
  * resizable ArrayBuffer, has its paths worked out as any view's (planPaths()): over a resizable
  * ArrayBuffer a shrink can cut off the parent's tail (its fixed-length TypedArray then reads as
  * empty) and leave the slice inside what remains, and tolist() and equals() count on a live view's
- * TypedArray holding every element. The slice is the one in `sliced`; returns `st`.
+ * TypedArray holding every element. The slice is the one in `sliced`; returns `st`, or 0 for a view
+ * whose memory is gone.
  */
 function planSlice(parent: MemoryView<string>, st: number): number {
+  // A released view, or one whose memory is gone (closed, or the exporter's hook ran), has no paths
+  // to plan (planPaths() would throw): 0 sends subarray() to _subarray(), which raises CPython's error.
+  if (parent._released || parent._mbuf.released) return 0
   const a = sliced.first
   const n = sliced.length
   const tas = parent._tas
