@@ -61,7 +61,7 @@ export const sliced = {
  * undefined and null, few locals (past 16 registers every instruction is longer).
  */
 export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown, step: unknown): number {
-  const st = step != null ? step : 1
+  const st = step != null ? step : 1 // eslint-disable-line eqeqeq
   if (typeof st !== 'number' || (st | 0) !== st || !st) return 0
   // -1 for a negative step, else 0 (an int32 shifted: fewer bytes than a comparison). It is also the
   // lower clamp, `hi` the upper one, and they are where an absent bound starts or stops.
@@ -69,7 +69,7 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
   const length = parent._len0
   const hi = length + neg
   let a = neg && hi
-  if (start != null) {
+  if (start != null) { // eslint-disable-line eqeqeq
     if (typeof start !== 'number' || (start | 0) !== start) return 0
     // A negative bound counts from the end. `start | 0` is `start` except for -0, which it makes 0
     // (a -0 stored in `_eoff` would make V8 hold that field as a double in every view).
@@ -77,7 +77,7 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
     a = a < neg ? neg : a > hi ? hi : a
   }
   let b = neg || hi
-  if (stop != null) {
+  if (stop != null) { // eslint-disable-line eqeqeq
     if (typeof stop !== 'number' || (stop | 0) !== stop) return 0
     b = stop < 0 ? stop + length : stop
     b = b < neg ? neg : b > hi ? hi : b
