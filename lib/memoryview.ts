@@ -38,7 +38,7 @@ import { typedArrayTag, viewByteLength } from './intrinsics'
 import { BUFFER_PROTOCOL, BufferDescriptor, MAX_NDIM, OWNED_VIEW, Resolved, Source, resolveSource } from './sources'
 import { cStrides, extent, isCContiguousView, isFContiguousView, product } from './shape'
 import { hashBytes } from './hash'
-import { NdLayout, elementN, noPaths, paths, planPaths, samePaths } from './access'
+import { NdLayout, elementN, paths, planPaths, samePaths } from './access'
 import { slice1, sliceParams, sliced as slicedResults, toIndex } from './slice'
 import { assignFrom, equalBytes, equalCached, equalViews, hexOf, iterate, toBytes, toList, typedArrayOf } from './copies'
 import type { FormatOfSource, FormatString, NestedList, StoreValueOf, TypedArrayOf, ValueOf } from './value-types'
@@ -916,9 +916,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   /** @internal subarray() of an n-D or released view, or with bounds that are bigints, beyond int32 or invalid. */
   _subarray(start: unknown, stop: unknown, step: unknown): MemoryView<F> {
-    // Also the path of released views (see subarray()), for which slice1() may have planned paths:
-    // the plan must not keep the memory alive.
-    noPaths()
+    // CPython's released check, which subarray() leaves to this (slice1() returns 0 for a released
+    // view before planning anything).
     this._checkReleased()
     const st = sliceParams(this._ndim, this._len0, start, stop, step)
     // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
