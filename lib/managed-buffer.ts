@@ -192,7 +192,12 @@ export class ManagedBuffer extends NotCloneable {
     readonly byteOffset: number,
     readonly byteLength: number,
     readonly obj: unknown,
-    private hook: (() => void) | null = null,
+    /**
+     * The exporter's release hook until it has run, else null. Views are counted (addView()) only
+     * while it is set; the view constructor tests it itself, so that for the common source with no
+     * hook the call is never made and V8 spends none of its inlining budget on addView().
+     */
+    public hook: (() => void) | null = null,
   ) {
     super()
     // The intrinsic getter: an own `resizable: false` on a resizable buffer must not pass for fixed.
@@ -269,7 +274,7 @@ export class ManagedBuffer extends NotCloneable {
     if (this.external !== null) this.external.exports += delta
   }
 
-  /** Registers a new view; `view` is only used as a GC token. */
+  /** Registers a new view; `view` is only used as a GC token. Callers may skip it while `hook` is null. */
   addView(view: object): void {
     if (this.hook === null) return
     this.views++

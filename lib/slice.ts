@@ -3,12 +3,22 @@
  * on the general path (sliceParams()) and on the integer fast path of a 1-D view (slice1()), which
  * also picks the new view's TypedArray path from its parent's. memoryview.ts builds the view.
  *
- * Assumptions: the parent view is live (subarray() checked it) and 1-D for slice1().
+ * Assumptions: slice1()'s parent is 1-D and may be released: slice1() runs no user code and returns
+ * 0 for a released view or one whose memory is gone (through planSlice()), so that subarray() leaves
+ * CPython's released check to _subarray().
  */
 import { codes, rangeError, typeError } from './errors'
-import { TypedArray, describeValue } from './format'
+import { describeValue } from './format'
 import type { MemoryView } from './memoryview'
 import { paths, planPaths, samePaths } from './access'
+
+/**
+ * `paths` bound once: read through the import, every access would load it from the module's
+ * exports. `var`, not `const`: a `const` read from a function costs a check that it is initialised
+ * (its temporal dead zone), bytecode that counts against V8's inlining budget (see slice1()).
+ */
+// eslint-disable-next-line no-var
+var p = paths
 
 /** An integral index, or null when the value is not an index at all. */
 export function toIndex(v: unknown): number | null {
@@ -30,86 +40,108 @@ export const sliced = {
   length: 0,
 }
 
-/** The paths of a strided 1-D view reading `ta` from element `eoff` in steps of `es`. */
-function stridedPath(ta: TypedArray, eoff: number, es: number): void {
-  // Every field written once (not noPaths() first): this runs on every strided subarray().
-  paths.ta1 = null
-  paths.tas = ta
-  paths.ta2 = null
-  paths.nd = null
-  paths.eoff = eoff
-  paths.es0 = es
-  paths.es1 = 0
-}
-
 /**
  * subarray() of a 1-D view in the common call, every argument an int32 number or absent
  * (undefined/null) and the step not 0: returns the step, leaves the slice's layout in `sliced` and
  * plans its fast path into `paths` (access.ts); 0 for any other call, which _subarray() then
  * checks in CPython's order.
- * The bounds are clamped as PySlice_AdjustIndices does, in integer arithmetic.
+ * The bounds are clamped as PySlice_AdjustIndices does: a bound below -length to the first element
+ * (one before it for a negative step), one at or past the end to the end (the last element for a
+ * negative step).
  *
- * The fast path comes from the parent's: the parent's TypedArray holds every element of the slice,
- * at `first` and `step` in the parent's element numbering, so the new view reads the same array at a
- * new `_eoff` and `_es0`, with no planPaths() and no new TypedArray. A slice of all of a parent on
- * the exact path (`subarray()`, `subarray(0)`) shares the parent's exact TypedArray. Otherwise a
- * unit-stride view needs an exact TypedArray of its own, and a view whose parent has no TypedArray
- * path, or over a resizable ArrayBuffer, has its paths worked out as any view's (planPaths()): over a
- * resizable ArrayBuffer a shrink can cut off the parent's tail (its fixed-length TypedArray then
- * reads as empty) and leave the slice inside what remains, and tolist() and equals() count on a live
- * view's TypedArray holding every element.
+ * A strided slice of a view with an exact TypedArray (the common case: `memoryview(ta).subarray(a,
+ * b, 2)`) reads the parent's array, which holds every element of the slice, with `_eoff` = `first`
+ * and `_es0` = `step`: no planPaths() and no new TypedArray. Every other slice is planned by
+ * planSlice().
  *
- * One function, written out, on purpose: at more than V8's 460 bytes of bytecode it is never inlined,
- * which leaves V8's inlining budget of the code calling subarray() to the constructor, which
- * subarray() calls itself (a `new` there also tells V8 that the result is an object, so loops over
- * the new view need no check for a small integer). Inlined, this used up the budget first, and the
- * constructor, then called, cost as much as the rest together.
+ * Small on purpose: V8 inlines a function of at most 460 bytes of bytecode, and the code calling
+ * subarray() has 920 bytes for everything it inlines, subarray(), this and the constructor among
+ * them; it admits each at 1.2 times its size, and subarray() once optimized by itself at 1.2 times
+ * subarray() plus all it inlined (subarray() 146 + this 348 + constructor 232 + released getter
+ * 24 = 750 bytes, 900 < 920 on Node 20; test 35 checks the sizes and that all three are inlined).
+ * Called rather than inlined, this cost subarray() a third of its time (23.3 against 19 ns). So the
+ * code is written for size: `!= null` for undefined and null (one test), `st >> 31` for the sign,
+ * no released check of its own (see the fast path's condition and planSlice()).
  */
 export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown, step: unknown): number {
-  const st = step === undefined || step === null ? 1 : step
-  if (typeof st !== 'number' || (st | 0) !== st || st === 0) return 0
+  const st = step != null ? step : 1 // eslint-disable-line eqeqeq
+  if (typeof st !== 'number' || (st | 0) !== st || !st) return 0
+  // -1 for a negative step, else 0 (an int32 shifted: fewer bytes than a comparison). It is also the
+  // lower clamp, `hi` the upper one, and they are where an absent bound starts or stops.
+  const neg = st >> 31
   const length = parent._len0
-  // A bound below -length clamps to the first element (one before it for a negative step), one at
-  // or past the end to the end (the last element for a negative step).
-  let a = st < 0 ? length - 1 : 0
-  if (start !== undefined && start !== null) {
+  const hi = length + neg
+  let a = neg && hi
+  if (start != null) { // eslint-disable-line eqeqeq
     if (typeof start !== 'number' || (start | 0) !== start) return 0
-    a = start
-    if (a < 0) {
-      a += length
-      if (a < 0) a = st < 0 ? -1 : 0
-    } else if (a >= length) a = st < 0 ? length - 1 : length
+    // A negative bound counts from the end. `start | 0` is `start` except for -0, which it makes 0
+    // (a -0 stored in `_eoff` would make V8 hold that field as a double in every view).
+    a = start < 0 ? start + length : start | 0
+    a = a < neg ? neg : a > hi ? hi : a
   }
-  let b = st < 0 ? -1 : length
-  if (stop !== undefined && stop !== null) {
+  let b = neg || hi
+  if (stop != null) { // eslint-disable-line eqeqeq
     if (typeof stop !== 'number' || (stop | 0) !== stop) return 0
-    b = stop
-    if (b < 0) {
-      b += length
-      if (b < 0) b = st < 0 ? -1 : 0
-    } else if (b >= length) b = st < 0 ? length - 1 : length
+    b = stop < 0 ? stop + length : stop
+    b = b < neg ? neg : b > hi ? hi : b
   }
-  let n = 0
-  if (st === 1) n = a < b ? b - a : 0
-  else if (st < 0) n = b < a ? Math.floor((a - b - 1) / -st) + 1 : 0
-  else n = a < b ? Math.floor((b - a - 1) / st) + 1 : 0
-  sliced.first = a
-  sliced.length = n
+  // PySlice_AdjustIndices' length, (b - a - 1) / st + 1 for a positive step and (a - b - 1) / -st + 1
+  // for a negative one, is the number of steps from `a` towards `b` rounded up, or 0. In doubles
+  // it is exact: |b - a| < 2 ** 53, so the quotient is within half an ulp of its true value, nearer
+  // than the 1 / |st| between a fraction and the next integer.
+  const k = Math.ceil((b - a) / st)
+  const n = k > 0 ? k : 0
+  const out = sliced
+  out.first = a
+  out.length = n
+  // A released view has no `_ta1`, so planSlice() sees it; memory that is gone is tested here.
   const exact = parent._ta1
+  const mbuf = parent._mbuf
+  if (exact === null || st === 1 || mbuf.resizable || mbuf.released) return planSlice(parent, st)
+  // Every field written once (not noPaths() first).
+  const q = p
+  q.ta1 = null
+  q.tas = exact
+  q.ta2 = null
+  q.nd = null
+  q.eoff = a
+  q.es0 = st
+  q.es1 = 0
+  return st
+}
+
+/**
+ * slice1()'s paths for a slice that is not a strided slice of an exact TypedArray (see slice1()).
+ * A strided slice of a strided view reads its parent's `_tas` at a new `_eoff` and `_es0` (the
+ * parent's array holds every element of the slice). A slice of all of a parent on the exact path
+ * (`subarray()`, `subarray(0)`) shares the parent's exact TypedArray. Otherwise a unit-stride view
+ * needs an exact TypedArray of its own, and a view whose parent has no TypedArray path, or over a
+ * resizable ArrayBuffer, has its paths worked out as any view's (planPaths()): over a resizable
+ * ArrayBuffer a shrink can cut off the parent's tail (its fixed-length TypedArray then reads as
+ * empty) and leave the slice inside what remains, and tolist() and equals() count on a live view's
+ * TypedArray holding every element. The slice is the one in `sliced`; returns `st`, or 0 for a view
+ * whose memory is gone.
+ */
+function planSlice(parent: MemoryView<string>, st: number): number {
+  // A released view, or one whose memory is gone (closed, or the exporter's hook ran), has no paths
+  // to plan (planPaths() would throw): 0 sends subarray() to _subarray(), which raises CPython's error.
+  if (parent._released || parent._mbuf.released) return 0
+  const a = sliced.first
+  const n = sliced.length
+  const tas = parent._tas
   const stride = parent._stride0 * st
   if (parent._mbuf.resizable) {
     // Worked out as any view's, see above.
-  } else if (stride !== parent._fmt.itemsize) {
-    if (exact !== null) {
-      stridedPath(exact, a, st)
-      return st
-    }
-    const tas = parent._tas
-    if (tas !== null) {
-      stridedPath(tas, parent._eoff + a * parent._es0, parent._es0 * st)
-      return st
-    }
-  } else if (exact !== null && st === 1 && n === length) {
+  } else if (tas !== null && stride !== parent._fmt.itemsize) {
+    p.ta1 = null
+    p.tas = tas
+    p.ta2 = null
+    p.nd = null
+    p.eoff = parent._eoff + a * parent._es0
+    p.es0 = parent._es0 * st
+    p.es1 = 0
+    return st
+  } else if (parent._ta1 !== null && st === 1 && n === parent._len0) {
     // All of the parent (a is then 0): the same elements, the same exact TypedArray.
     samePaths(parent)
     return st

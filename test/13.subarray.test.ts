@@ -34,6 +34,14 @@ describe('13 subarray (Python slices)', () => {
       ['m[-0:]', [-0], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]],
       ['m[2**53:] (huge number)', [2 ** 53], []],
       ['m[:-(2**60):-1]', [undefined, -(2 ** 60), -1], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]],
+      ['m[5:5:-1]', [5, 5, -1], []],
+      ['m[-1:-1]', [-1, -1], []],
+      ['m[3:-100:-2]', [3, -100, -2], [3, 1]],
+      ['m[9::-4]', [9, undefined, -4], [9, 5, 1]],
+      ['m[:0:-1]', [null, 0, -1], [9, 8, 7, 6, 5, 4, 3, 2, 1]],
+      ['m[-11:11:3]', [-11, 11, 3], [0, 3, 6, 9]],
+      ['m[11:-11:-3]', [11, -11, -3], [9, 6, 3, 0]],
+      ['m[-0::-1]', [-0, null, -1], [0]],
     ]
     for (const [name, args, want] of rows) {
       it(name, () => {
@@ -42,6 +50,15 @@ describe('13 subarray (Python slices)', () => {
         expect(s.shape).to.deep.equal([want.length])
         expect([...s]).to.deep.equal(want)
       })
+    }
+  })
+
+  it('an empty view: every slice is empty, with any step (memoryview(b"")[::-1], [5:-5:-2], [:3:2])', () => {
+    const m = memoryview(new Uint8Array(0))
+    for (const args of [[null, null, -1], [5, -5, -2], [null, 3, 2], [-1, null, -1], [0, 0, 1]]) {
+      const s = (m.subarray as any)(...args)
+      expect(s.tolist(), String(args)).to.deep.equal([])
+      expect(s.shape, String(args)).to.deep.equal([0])
     }
   })
 
