@@ -76,28 +76,30 @@ struct MapState {
   bool unmapped_ = false;
 };
 
-// Live mappings by address. Process-wide (worker threads map too), so
-// guarded by a mutex; an address is unique while it is mapped. The table is
-// the mapping's only owner: whoever takes a state out of it (unmap(),
-// unmapId(), the finalizer, the environment's cleanup hook, or the failure
-// path of MakeBuffer) unmaps it, and nobody else can, so the mapping is
-// unmapped exactly once whatever order they run in.
+// Live mappings by id, and by address once they have an ArrayBuffer.
+// Process-wide (worker threads map too), so guarded by one mutex. Ids()
+// holds every live mapping (an id is never reused); Table() indexes by
+// address only the mappings that have (or are getting) their one
+// ArrayBuffer, through which unmap(), flush() and the finalizer find them:
+// a mapping opened and closed untouched (mmap(path).close()) is one insert
+// and one erase of Ids(), not two of each. The tables are the mapping's only
+// owner: whoever takes a state out of them (unmap(), unmapId(), the
+// finalizer, the environment's cleanup hook, or the failure path of
+// MakeBuffer) unmaps it, and nobody else can, so the mapping is unmapped
+// exactly once whatever order they run in.
 std::mutex table_mutex;
 std::unordered_map<void*, std::shared_ptr<MapState>>& Table() {
   static auto* table = new std::unordered_map<void*, std::shared_ptr<MapState>>();
   return *table;
 }
-
-// The address of each live mapping by id, for the calls that name a mapping
-// by the id JS holds before (or without) an ArrayBuffer over it. Guarded by
-// table_mutex, kept in step with Table().
-std::unordered_map<uintptr_t, void*>& Ids() {
-  static auto* ids = new std::unordered_map<uintptr_t, void*>();
+std::unordered_map<uintptr_t, std::shared_ptr<MapState>>& Ids() {
+  static auto* ids = new std::unordered_map<uintptr_t, std::shared_ptr<MapState>>();
   return *ids;
 }
 
-// Removes and returns the live mapping at `addr`, if any (and, with `id`,
-// only if it is that mapping). The caller holds table_mutex.
+// Removes and returns the live mapping with an ArrayBuffer at `addr`, if any
+// (and, with `id`, only if it is that mapping). The caller holds
+// table_mutex.
 std::shared_ptr<MapState> TakeLocked(void* addr, uintptr_t id) {
   auto it = Table().find(addr);
   if (it == Table().end() || (id != 0 && it->second->id != id)) return nullptr;
@@ -116,11 +118,10 @@ std::shared_ptr<MapState> Take(void* addr, uintptr_t id = 0) {
 std::shared_ptr<MapState> FindId(uintptr_t id) {
   std::lock_guard<std::mutex> lock(table_mutex);
   auto it = Ids().find(id);
-  if (it == Ids().end()) return nullptr;
-  auto st = Table().find(it->second);
-  return st == Table().end() ? nullptr : st->second;
+  return it == Ids().end() ? nullptr : it->second;
 }
 
+// The live mapping whose ArrayBuffer's data is at `addr`, if any.
 std::shared_ptr<MapState> Find(void* addr) {
   std::lock_guard<std::mutex> lock(table_mutex);
   auto it = Table().find(addr);
@@ -222,22 +223,28 @@ std::shared_ptr<MapState> Register(Napi::Env env, int rc,
   state->ino = result.ino;
   state->offset = result.offset;
   live_mappings++;
-  // In the table before any buffer exists, so that a finalizer run during
-  // its creation finds it (and unmaps it) instead of touching freed memory.
   std::lock_guard<std::mutex> lock(table_mutex);
-  Table()[result.addr] = state;
-  Ids()[state->id] = result.addr;
+  Ids().emplace(state->id, state);
   return state;
 }
 
 // Creates the one external ArrayBuffer over a registered mapping. On failure
 // the mapping is unmapped (the finalizer may already have done it, during the
 // failed creation) and the runtime's error replaced by ours.
-Napi::ArrayBuffer MakeBuffer(Napi::Env env, MapState* state, bool segment) {
+Napi::ArrayBuffer MakeBuffer(Napi::Env env,
+                             const std::shared_ptr<MapState>& state,
+                             bool segment) {
   state->has_buffer = true;
   void* addr = state->addr;
   size_t length = state->length;
   uintptr_t id = state->id;
+  {
+    // Indexed by address before the buffer exists, so that a finalizer run
+    // during its creation finds it (and unmaps it) instead of touching
+    // freed memory.
+    std::lock_guard<std::mutex> lock(table_mutex);
+    Table()[addr] = state;
+  }
   // Called directly rather than through Napi::ArrayBuffer::New, whose
   // failure path deletes its own finalizer data even when the runtime has
   // already run (and deleted) it: a double free.
@@ -276,7 +283,7 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
                           int64_t max_length) {
   std::shared_ptr<MapState> state =
       Register(env, rc, result, path, segment, max_length);
-  return MakeBuffer(env, state.get(), segment);
+  return MakeBuffer(env, state, segment);
 }
 
 // The ABI 8 result of mapFileId()/openSharedMemoryId(): the mapping's id
@@ -535,7 +542,7 @@ Napi::Value MappingBufferJs(const Napi::CallbackInfo& info) {
                "this mapping already has its ArrayBuffer");
   }
   bool segment = info[1].ToBoolean().Value();
-  return MakeBuffer(env, state.get(), segment);
+  return MakeBuffer(env, state, segment);
 }
 
 Napi::Value UnmapIdJs(const Napi::CallbackInfo& info) {
@@ -550,13 +557,12 @@ Napi::Value UnmapIdJs(const Napi::CallbackInfo& info) {
     // has_buffer is only written on the owning environment's thread, which,
     // the env being ours, is this one.
     std::lock_guard<std::mutex> lock(table_mutex);
-    auto by_id = Ids().find(id);
-    if (by_id != Ids().end()) {
-      auto it = Table().find(by_id->second);
-      if (it != Table().end() && it->second->env == static_cast<napi_env>(env) &&
-          !it->second->has_buffer) {
-        taken = TakeLocked(by_id->second, id);
-      }
+    auto it = Ids().find(id);
+    if (it != Ids().end() && it->second->env == static_cast<napi_env>(env) &&
+        !it->second->has_buffer) {
+      // Bufferless, so not in Table().
+      taken = std::move(it->second);
+      Ids().erase(it);
     }
   }
   if (taken == nullptr) return Napi::Boolean::New(env, false);
@@ -574,11 +580,11 @@ void UnmapBufferlessOf(void* arg) {
   std::vector<std::shared_ptr<MapState>> taken;
   {
     std::lock_guard<std::mutex> lock(table_mutex);
-    for (auto it = Table().begin(); it != Table().end();) {
+    for (auto it = Ids().begin(); it != Ids().end();) {
+      // Bufferless, so not in Table().
       if (it->second->env == env && !it->second->has_buffer) {
-        Ids().erase(it->second->id);
         taken.push_back(std::move(it->second));
-        it = Table().erase(it);
+        it = Ids().erase(it);
       } else {
         ++it;
       }

@@ -2,12 +2,14 @@
 //
 // Ownership rules:
 // - A mapping is owned by a MapState held (std::shared_ptr) by one
-//   process-wide table keyed by the mapping's address, through which
-//   unmap()/flush() find it from the ArrayBuffer JS passes in, with an index
-//   by id for the lazy calls (ABI 8: mapFileId, openSharedMemoryId,
-//   mappingBuffer, unmapId), where JS holds the mapping's never-reused id
-//   and makes the one external ArrayBuffer only when a view needs it. A
-//   mapping is reachable by id only from the environment that made it.
+//   process-wide table keyed by the mapping's never-reused id, which the
+//   lazy calls take (ABI 8: mapFileId, openSharedMemoryId, mappingBuffer,
+//   unmapId; JS holds the id and makes the one external ArrayBuffer only
+//   when a view needs it). Once the mapping has its ArrayBuffer it is also
+//   indexed by address, through which unmap()/flush() find it from the
+//   buffer JS passes in; a mapping opened and closed untouched never enters
+//   that index. A mapping is reachable by id only from the environment that
+//   made it.
 // - A mapping without an ArrayBuffer is unmapped by unmapId() (close(), or
 //   the owner's FinalizationRegistry when the owner was collected unclosed)
 //   or, at the environment's teardown, by its cleanup hook. Once it has an
