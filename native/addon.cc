@@ -91,7 +91,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"unmap", UnmapJs},
       {"flush", FlushJs},
       {"mapFile", MapFileJs},
-      {"mapFileId", MapFileIdJs},
       {"openSharedMemoryId", OpenSharedMemoryIdJs},
       {"mappingBuffer", MappingBufferJs},
       {"unmapId", UnmapIdJs},
@@ -116,6 +115,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const Entry& entry : kFunctions) {
     exports.Set(entry.name, Napi::Function::New(env, entry.fn, entry.name));
   }
+  // mapFileId() runs on every mmap() and takes more arguments than a
+  // Napi::CallbackInfo holds without a heap allocation: a plain Node-API
+  // callback (mapping.cc).
+  napi_value map_file_id = nullptr;
+  NAPI_THROW_IF_FAILED(env,
+                       napi_create_function(env, "mapFileId", NAPI_AUTO_LENGTH,
+                                            MapFileIdJs, nullptr, &map_file_id),
+                       exports);
+  exports.Set("mapFileId", map_file_id);
   return exports;
 }
 

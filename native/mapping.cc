@@ -171,10 +171,36 @@ constexpr char kCodeTooLarge[] = "ERR_MEMORYVIEW_TOO_LARGE";
   }
 }
 
+// The arguments of a call read once into an array on the stack. A
+// Napi::CallbackInfo keeps six inline and allocates the rest on the heap,
+// with a second napi_get_cb_info(), on every call: mapFileId() has eight and
+// runs on every mmap(). Reads like a CallbackInfo (Env(), operator[]; a
+// missing argument is undefined), so the helpers below take either.
+template <size_t N>
+class StackArgs {
+ public:
+  StackArgs(napi_env env, napi_callback_info info) : env_(env) {
+    size_t argc = N;
+    // Fills the arguments not passed with undefined.
+    if (napi_get_cb_info(env, info, &argc, argv_, nullptr, nullptr) !=
+        napi_ok) {
+      throw Napi::Error::New(env);
+    }
+  }
+  Napi::Env Env() const { return Napi::Env(env_); }
+  Napi::Value operator[](size_t index) const {
+    return Napi::Value(env_, index < N ? argv_[index] : nullptr);
+  }
+
+ private:
+  napi_env env_;
+  napi_value argv_[N];
+};
+
 // The integer JS validated; native code checks again because a wrong value
 // here would reach mmap(). `name` is the argument's name, for the message.
-int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index,
-                   const char* name) {
+template <typename Info>
+int64_t IntegerArg(const Info& info, size_t index, const char* name) {
   Napi::Value value = info[index];
   double d = 0;
   // One Node-API call on the way to mmap(): napi_get_value_double refuses
@@ -290,7 +316,8 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
 // and length written into the caller's Float64Array(2) `out` (argument
 // `index`), so that a mapping costs one call and no allocation. Nothing is
 // mapped yet when `out` is wrong.
-double* OutArg(const Napi::CallbackInfo& info, size_t index) {
+template <typename Info>
+double* OutArg(const Info& info, size_t index) {
   napi_env env = info.Env();
   napi_value value = info[index];
   napi_typedarray_type type = napi_int8_array;
@@ -409,14 +436,15 @@ class PathArg {
   PathArg(const PathArg&) = delete;
   PathArg& operator=(const PathArg&) = delete;
 
-  // Reads `value` (a string); throws ERR_MEMORYVIEW_INVALID_ARG for a NUL
-  // in it, which open() would silently take as the end of the path.
-  void Read(napi_env env, napi_value value) {
+  // Reads `value` when it is a string (false, nothing read, when it is not:
+  // the caller asked for no separate type check); throws
+  // ERR_MEMORYVIEW_INVALID_ARG for a NUL in it, which open() would silently
+  // take as the end of the path.
+  bool Read(napi_env env, napi_value value) {
     size_t size = 0;
     if (napi_get_value_string_utf8(env, value, stack_, sizeof(stack_),
                                    &size) != napi_ok) {
-      ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
-                 "path must be a string");
+      return false;
     }
     data_ = stack_;
     // Within 4 bytes of the end the copy may have been cut (even inside a
@@ -434,6 +462,7 @@ class PathArg {
                      std::to_string(static_cast<const char*>(nul) - data_) +
                      ")");
     }
+    return true;
   }
   // The path, NUL-terminated; "" until Read() (a file descriptor was given).
   const char* c_str() const { return data_; }
@@ -453,13 +482,12 @@ int64_t Granularity() {
 }
 
 // What mapFile() and mapFileId() share: checks the arguments and maps.
-int MapFileArgs(const Napi::CallbackInfo& info, MapResult* result,
-                PathArg* path, int64_t* max_length) {
+template <typename Info>
+int MapFileArgs(const Info& info, MapResult* result, PathArg* path,
+                int64_t* max_length) {
   Napi::Env env = info.Env();
   int fd = -1;
-  if (info[0].IsString()) {
-    path->Read(env, info[0]);
-  } else {
+  if (!path->Read(env, info[0])) {
     fd = static_cast<int>(IntegerArg(info, 1, "fd"));
   }
   int64_t access = IntegerArg(info, 2, "access");
@@ -508,14 +536,23 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
                        max_length);
 }
 
-Napi::Value MapFileIdJs(const Napi::CallbackInfo& info) {
-  double* out = OutArg(info, 7);
-  MapResult result;
-  PathArg path;
-  int64_t max_length = 0;
-  int rc = MapFileArgs(info, &result, &path, &max_length);
-  return LazyResultToJs(info.Env(), rc, result, path.c_str(), false,
-                        max_length, out);
+napi_value MapFileIdJs(napi_env env, napi_callback_info cbinfo) {
+  // A plain Node-API callback (StackArgs: its eight arguments are more than
+  // a CallbackInfo keeps inline), so it turns the addon's C++ exceptions
+  // into JS ones itself, as node-addon-api's wrapper does for the others.
+  try {
+    StackArgs<8> info(env, cbinfo);
+    double* out = OutArg(info, 7);
+    MapResult result;
+    PathArg path;
+    int64_t max_length = 0;
+    int rc = MapFileArgs(info, &result, &path, &max_length);
+    return LazyResultToJs(info.Env(), rc, result, path.c_str(), false,
+                          max_length, out);
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
 }
 
 Napi::Value OpenSharedMemoryIdJs(const Napi::CallbackInfo& info) {

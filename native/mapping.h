@@ -57,7 +57,7 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info);
 // more starts a garbage collection; an owner that is closed untouched never
 // needs one). `out` (a Float64Array(2)) receives [id, length].
 // JS: mapFileId(path, fd, access, offset, length, size, maxLength, out)
-Napi::Value MapFileIdJs(const Napi::CallbackInfo& info);
+napi_value MapFileIdJs(napi_env env, napi_callback_info info);
 // JS: openSharedMemoryId(name, create, size, maxLength, reserve, out):
 //     creates or opens POSIX shared memory (a named file mapping on Windows)
 //     and maps all of it, lazily as above; shared memory has no eager form.
