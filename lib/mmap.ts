@@ -421,7 +421,7 @@ export class MappedFile extends ExternalOwner {
  * @throws {Error} with the errno name as `code` (ENOENT, EACCES, EISDIR, ...) when a system call fails.
  *   A failed call leaves no mapping, file descriptor or new file behind.
  */
-export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {}): MappedFile {
+export function mmap(pathOrFd: string | URL | number, options?: MmapOptions): MappedFile {
   let path: string | null = null
   let fd = -1
   if (typeof pathOrFd === 'string') {
@@ -435,19 +435,27 @@ export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {})
   } else {
     throw typeError(codes.INVALID_ARG, `mmap() needs a path, a file: URL or a file descriptor, not ${typeof pathOrFd}`)
   }
-  if (options === null || typeof options !== 'object') throw typeError(codes.INVALID_ARG, 'options must be an object')
-  const access = options.access === undefined ? 'read' : options.access
-  if (!Object.prototype.hasOwnProperty.call(ACCESS, access)) {
-    throw typeError(codes.INVALID_ARG, `access must be 'read', 'write' or 'copy', not ${String(access)}`)
-  }
-  const offset = options.offset === undefined ? 0 : integerOption('offset', options.offset, 0)
-  const length = options.length === undefined ? 0 : integerOption('length', options.length, 0)
+  // No options (the usual call) reads no option and allocates no `{}` for them.
+  let access: Access = 'read'
+  let offset = 0
+  let length = 0
   let size = -1
-  if (options.size !== undefined) {
-    if (access !== 'write') throw typeError(codes.INVALID_ARG, "size (create or extend the file) needs access 'write'")
-    size = integerOption('size', options.size, 0)
+  if (options !== undefined) {
+    if (options === null || typeof options !== 'object') throw typeError(codes.INVALID_ARG, 'options must be an object')
+    const a = options.access === undefined ? 'read' : options.access
+    // Three comparisons rather than hasOwnProperty.call(ACCESS, a): the same answer for every value.
+    if (a !== 'read' && a !== 'write' && a !== 'copy') {
+      throw typeError(codes.INVALID_ARG, `access must be 'read', 'write' or 'copy', not ${String(a)}`)
+    }
+    access = a
+    offset = options.offset === undefined ? 0 : integerOption('offset', options.offset, 0)
+    length = options.length === undefined ? 0 : integerOption('length', options.length, 0)
+    if (options.size !== undefined) {
+      if (access !== 'write') throw typeError(codes.INVALID_ARG, "size (create or extend the file) needs access 'write'")
+      size = integerOption('size', options.size, 0)
+    }
+    if (offset + length > Number.MAX_SAFE_INTEGER) throw rangeError(codes.OUT_OF_RANGE, 'offset + length overflows')
   }
-  if (offset + length > Number.MAX_SAFE_INTEGER) throw rangeError(codes.OUT_OF_RANGE, 'offset + length overflows')
   const binding = requireBinding('mmap')
   // Offset 0 (the usual case) is aligned whatever the granularity: no native call to ask it.
   if (offset !== 0) {
