@@ -46,10 +46,13 @@ export interface MmapOptions {
 const ACCESS: Record<Access, number> = { read: 0, write: 1, copy: 2 }
 
 /**
- * @internal Where mapFileId() and openSharedMemoryId() write a new mapping's id and length: one
- * array for the process, read right after each call, so that opening allocates nothing for it.
+ * @internal Where mapFileIo() and openSharedMemoryId() write a new mapping's id and length (`[0]`,
+ * `[1]`), and where mmap() hands mapFileIo() its numbers (`[2]` to `[7]`: fd, access, offset, length,
+ * size, maxLength; one Node-API call reads them all, where six arguments took six): one array for
+ * the process, written right before and read right after each call, so that opening allocates
+ * nothing for it.
  */
-export const mapped = new Float64Array(2)
+export const mapped = new Float64Array(8)
 
 /**
  * The longest mapping this runtime can hand to JS: its largest ArrayBuffer/Uint8Array
@@ -466,7 +469,13 @@ export function mmap(pathOrFd: string | URL | number, options?: MmapOptions): Ma
   }
   try {
     // The mapping's ArrayBuffer is made when a view first needs it (see ExternalOwner).
-    binding.mapFileId(path, fd, ACCESS[access], offset, length, size, MAX_MAPPING_LENGTH, mapped)
+    mapped[2] = fd
+    mapped[3] = ACCESS[access]
+    mapped[4] = offset
+    mapped[5] = length
+    mapped[6] = size
+    mapped[7] = MAX_MAPPING_LENGTH
+    binding.mapFileIo(path, mapped)
     return new MappedFile(null, access, path ?? fd, offset, mapped[1], -1, false, mapped[0])
   } catch (err) {
     // The rest of the file is longer than one buffer: open it for windows instead. An explicit

@@ -18,7 +18,7 @@ namespace {
 
 // Version of the JS <-> native contract below; lib/binding.ts refuses an
 // addon with another version (a stale build/ or prebuild).
-constexpr int kAbiVersion = 9;
+constexpr int kAbiVersion = 10;
 
 Napi::FunctionReference PropertyGetter(Napi::Env env, const char* global,
                                        const char* name) {
@@ -91,6 +91,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"unmap", UnmapJs},
       {"flush", FlushJs},
       {"mapFile", MapFileJs},
+      {"mapFileIo", MapFileIoJs},
       {"openSharedMemoryId", OpenSharedMemoryIdJs},
       {"mappingBuffer", MappingBufferJs},
       {"unmapId", UnmapIdJs},

@@ -130,6 +130,10 @@ std::shared_ptr<MapState> Find(void* addr) {
 
 constexpr char kCodeTooLarge[] = "ERR_MEMORYVIEW_TOO_LARGE";
 
+// mapFileIo()'s `io`: [id, length] out, then fd, access, offset, length,
+// size and maxLength in.
+constexpr size_t kIoLength = 8;
+
 // Why a mapping longer than the runtime's largest buffer is refused, and the
 // way out: a file can be mapped a window at a time, a segment cannot.
 // `max_length` < 0: the runtime refused a length the caller's limit allowed.
@@ -317,7 +321,7 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
 // `index`), so that a mapping costs one call and no allocation. Nothing is
 // mapped yet when `out` is wrong.
 template <typename Info>
-double* OutArg(const Info& info, size_t index) {
+double* OutArg(const Info& info, size_t index, size_t min_length = 2) {
   napi_env env = info.Env();
   napi_value value = info[index];
   napi_typedarray_type type = napi_int8_array;
@@ -327,12 +331,13 @@ double* OutArg(const Info& info, size_t index) {
   // but a TypedArray: no separate napi_is_typedarray() call.
   if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr,
                                nullptr) == napi_ok &&
-      type == napi_float64_array && length >= 2 && data != nullptr) {
+      type == napi_float64_array && length >= min_length && data != nullptr) {
     return static_cast<double*>(data);
   }
   ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
-             "out (argument " + std::to_string(index) +
-                 ") must be a Float64Array of at least 2 elements");
+             (min_length == 2 ? "out" : "io") + std::string(" (argument ") +
+                 std::to_string(index) + ") must be a Float64Array of at least " +
+                 std::to_string(min_length) + " elements");
 }
 
 Napi::Value LazyResultToJs(Napi::Env env, int rc, const MapResult& result,
@@ -481,25 +486,28 @@ int64_t Granularity() {
   return granularity;
 }
 
-// What mapFile() and mapFileId() share: checks the arguments and maps.
-template <typename Info>
-int MapFileArgs(const Info& info, MapResult* result, PathArg* path,
-                int64_t* max_length) {
+// What mapFile(), mapFileId() and mapFileIo() share: checks the arguments
+// and maps. The path is argument 0; `number(index, name)` reads numeric
+// argument `index` (1 fd, 2 access, 3 offset, 4 length, 5 size, 6 maxLength)
+// from wherever the call passes it.
+template <typename Info, typename Number>
+int MapFileArgs(const Info& info, const Number& number, MapResult* result,
+                PathArg* path, int64_t* max_length) {
   Napi::Env env = info.Env();
   int fd = -1;
   if (!path->Read(env, info[0])) {
-    fd = static_cast<int>(IntegerArg(info, 1, "fd"));
+    fd = static_cast<int>(number(1, "fd"));
   }
-  int64_t access = IntegerArg(info, 2, "access");
+  int64_t access = number(2, "access");
   if (access < 0 || access > 2) {
     ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
                "access must be 0 (read), 1 (write) or 2 (copy), got " +
                    std::to_string(access));
   }
-  int64_t offset = IntegerArg(info, 3, "offset");
-  int64_t length = IntegerArg(info, 4, "length");
-  int64_t size = IntegerArg(info, 5, "size");
-  *max_length = IntegerArg(info, 6, "maxLength");
+  int64_t offset = number(3, "offset");
+  int64_t length = number(4, "length");
+  int64_t size = number(5, "size");
+  *max_length = number(6, "maxLength");
   if (offset < 0 || length < 0 || offset % Granularity() != 0) {
     ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
                "offset must be a non-negative multiple of the allocation "
@@ -511,6 +519,30 @@ int MapFileArgs(const Info& info, MapResult* result, PathArg* path,
   return MapFile(path->empty() ? nullptr : path->c_str(), fd,
                  static_cast<Access>(access), offset, length, size,
                  *max_length, result);
+}
+
+// The numbers of mapFile() and mapFileId(): their arguments 1 to 6.
+template <typename Info>
+int MapFileArgs(const Info& info, MapResult* result, PathArg* path,
+                int64_t* max_length) {
+  auto number = [&info](size_t index, const char* name) {
+    return IntegerArg(info, index, name);
+  };
+  return MapFileArgs(info, number, result, path, max_length);
+}
+
+// A number of mapFileIo()'s `io` array, checked as IntegerArg() checks an
+// argument (it is a double already: only its range and integrality).
+int64_t IoInteger(Napi::Env env, const double* io, size_t index,
+                  const char* name) {
+  double d = io[index];
+  if (!(d >= -1 && d <= 9007199254740991.0) || d != static_cast<int64_t>(d)) {
+    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
+               std::string(name) + " (io[" + std::to_string(index) +
+                   "]) must be an integer in [-1, 2**53 - 1], got " +
+                   Napi::Number::New(env, d).ToString().Utf8Value());
+  }
+  return static_cast<int64_t>(d);
 }
 
 // openSharedMemoryId()'s arguments, then the mapping.
@@ -553,6 +585,21 @@ napi_value MapFileIdJs(napi_env env, napi_callback_info cbinfo) {
     e.ThrowAsJavaScriptException();
     return nullptr;
   }
+}
+
+Napi::Value MapFileIoJs(const Napi::CallbackInfo& info) {
+  // Reads the numbers from `io` (one Node-API call for all of them) and
+  // writes the id and length back into it.
+  double* io = OutArg(info, 1, kIoLength);
+  MapResult result;
+  PathArg path;
+  int64_t max_length = 0;
+  Napi::Env env = info.Env();
+  auto number = [env, io](size_t index, const char* name) {
+    return IoInteger(env, io, index + 1, name);
+  };
+  int rc = MapFileArgs(info, number, &result, &path, &max_length);
+  return LazyResultToJs(env, rc, result, path.c_str(), false, max_length, io);
 }
 
 Napi::Value OpenSharedMemoryIdJs(const Napi::CallbackInfo& info) {
