@@ -112,13 +112,13 @@ export interface NativeBinding {
    */
   mapFileId(path: string | null, fd: number, access: number, offset: number, length: number, size: number, maxLength: number, out: Float64Array): void
   /**
-   * ABI 10: mapFileId() with its numbers in `io`, a Float64Array of at least 8 elements (`io[2]` to
-   * `io[7]`: fd, used when `path` is null, access, offset, length, size, maxLength), read with one
-   * Node-API call instead of one per argument; the id and length go to `io[0]`, `io[1]`. The same
-   * checks and refusals; a number out of range is RangeError ERR_MEMORYVIEW_OUT_OF_RANGE, a bad
-   * `io` TypeError ERR_MEMORYVIEW_INVALID_ARG, both before anything is opened. mmap() uses it.
+   * ABI 10: mapFileId() with its numbers in `io`, an ArrayBuffer of at least 64 bytes read as eight
+   * doubles (`[2]` to `[7]`: fd, used when `path` is null, access, offset, length, size, maxLength),
+   * read with one Node-API call instead of one per argument; the id and length go to `[0]`, `[1]`.
+   * The same checks and refusals; a number out of range is RangeError ERR_MEMORYVIEW_OUT_OF_RANGE, a
+   * bad `io` TypeError ERR_MEMORYVIEW_INVALID_ARG, both before anything is opened. mmap() uses it.
    */
-  mapFileIo(path: string | null, io: Float64Array): void
+  mapFileIo(path: string | null, io: ArrayBuffer): void
   /**
    * ABI 8 (the only form since ABI 9): creates or opens POSIX shared memory (`name` has its leading
    * slash; a named file mapping on Windows) and maps all of it, making no ArrayBuffer yet, as

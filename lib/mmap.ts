@@ -53,6 +53,8 @@ const ACCESS: Record<Access, number> = { read: 0, write: 1, copy: 2 }
  * nothing for it.
  */
 export const mapped = new Float64Array(8)
+/** `mapped`'s ArrayBuffer, which mapFileIo() takes (reading an ArrayBuffer costs native code less than a TypedArray). */
+const mappedBuffer = mapped.buffer
 
 /**
  * The longest mapping this runtime can hand to JS: its largest ArrayBuffer/Uint8Array
@@ -475,7 +477,7 @@ export function mmap(pathOrFd: string | URL | number, options?: MmapOptions): Ma
     mapped[5] = length
     mapped[6] = size
     mapped[7] = MAX_MAPPING_LENGTH
-    binding.mapFileIo(path, mapped)
+    binding.mapFileIo(path, mappedBuffer)
     return new MappedFile(null, access, path ?? fd, offset, mapped[1], -1, false, mapped[0])
   } catch (err) {
     // The rest of the file is longer than one buffer: open it for windows instead. An explicit

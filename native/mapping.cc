@@ -130,8 +130,8 @@ std::shared_ptr<MapState> Find(void* addr) {
 
 constexpr char kCodeTooLarge[] = "ERR_MEMORYVIEW_TOO_LARGE";
 
-// mapFileIo()'s `io`: [id, length] out, then fd, access, offset, length,
-// size and maxLength in.
+// mapFileIo()'s `io`, in doubles: [id, length] out, then fd, access,
+// offset, length, size and maxLength in.
 constexpr size_t kIoLength = 8;
 
 // Why a mapping longer than the runtime's largest buffer is refused, and the
@@ -321,7 +321,7 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
 // `index`), so that a mapping costs one call and no allocation. Nothing is
 // mapped yet when `out` is wrong.
 template <typename Info>
-double* OutArg(const Info& info, size_t index, size_t min_length = 2) {
+double* OutArg(const Info& info, size_t index) {
   napi_env env = info.Env();
   napi_value value = info[index];
   napi_typedarray_type type = napi_int8_array;
@@ -331,13 +331,12 @@ double* OutArg(const Info& info, size_t index, size_t min_length = 2) {
   // but a TypedArray: no separate napi_is_typedarray() call.
   if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr,
                                nullptr) == napi_ok &&
-      type == napi_float64_array && length >= min_length && data != nullptr) {
+      type == napi_float64_array && length >= 2 && data != nullptr) {
     return static_cast<double*>(data);
   }
   ThrowError(info.Env(), ErrorKind::kTypeError, kCodeInvalidArg,
-             (min_length == 2 ? "out" : "io") + std::string(" (argument ") +
-                 std::to_string(index) + ") must be a Float64Array of at least " +
-                 std::to_string(min_length) + " elements");
+             "out (argument " + std::to_string(index) +
+                 ") must be a Float64Array of at least 2 elements");
 }
 
 Napi::Value LazyResultToJs(Napi::Env env, int rc, const MapResult& result,
@@ -588,13 +587,24 @@ napi_value MapFileIdJs(napi_env env, napi_callback_info cbinfo) {
 }
 
 Napi::Value MapFileIoJs(const Napi::CallbackInfo& info) {
-  // Reads the numbers from `io` (one Node-API call for all of them) and
-  // writes the id and length back into it.
-  double* io = OutArg(info, 1, kIoLength);
+  Napi::Env env = info.Env();
+  // `io` is an ArrayBuffer rather than a Float64Array: napi_get_arraybuffer_
+  // info() is a fraction of napi_get_typedarray_info() (no element type, no
+  // view offset, no buffer to materialise), and this runs on every mmap().
+  void* data = nullptr;
+  size_t byte_length = 0;
+  if (napi_get_arraybuffer_info(env, info[1], &data, &byte_length) !=
+          napi_ok ||
+      data == nullptr || byte_length < kIoLength * sizeof(double)) {
+    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+               "io (argument 1) must be an ArrayBuffer of at least " +
+                   std::to_string(kIoLength * sizeof(double)) + " bytes");
+  }
+  // An ArrayBuffer's data is allocated at least 8-byte aligned.
+  double* io = static_cast<double*>(data);
   MapResult result;
   PathArg path;
   int64_t max_length = 0;
-  Napi::Env env = info.Env();
   auto number = [env, io](size_t index, const char* name) {
     return IoInteger(env, io, index + 1, name);
   };

@@ -58,11 +58,12 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info);
 // needs one). `out` (a Float64Array(2)) receives [id, length].
 // JS: mapFileId(path, fd, access, offset, length, size, maxLength, out)
 napi_value MapFileIdJs(napi_env env, napi_callback_info info);
-// ABI 10, mapFileId() with its numbers in one Float64Array (read with one
+// ABI 10, mapFileId() with its numbers in one ArrayBuffer (read with one
 // Node-API call instead of six, the form lib/mmap.ts uses on every mmap()):
-// JS: mapFileIo(path: string | null, io) where io is a Float64Array(8):
-//     io[2..7] in: fd (used when path is null), access, offset, length,
-//     size, maxLength; io[0], io[1] out: the mapping's id and length.
+// JS: mapFileIo(path: string | null, io) where io is an ArrayBuffer of at
+//     least 64 bytes read as eight doubles: io[2..7] in: fd (used when path
+//     is null), access, offset, length, size, maxLength; io[0], io[1] out:
+//     the mapping's id and length.
 Napi::Value MapFileIoJs(const Napi::CallbackInfo& info);
 // JS: openSharedMemoryId(name, create, size, maxLength, reserve, out):
 //     creates or opens POSIX shared memory (a named file mapping on Windows)

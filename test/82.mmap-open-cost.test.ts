@@ -4,7 +4,7 @@
  * by timings here):
  *   - mmap(path) is one native call (open, fstat, mmap and close of the descriptor in one go), and
  *     close() of an untouched file one more; nothing else reaches the addon. The call is mapFileIo()
- *     (ABI 10), which reads its six numbers from one Float64Array (one Node-API call, where
+ *     (ABI 10), which reads its six numbers from one ArrayBuffer (one Node-API call, where
  *     mapFileId() took six), with the same checks; the addon's functions are loaded from an object
  *     with fast properties (its own exports object is in dictionary mode).
  *   - the first `buf` marks its ArrayBuffer as external memory in a private field of the buffer, not
@@ -184,11 +184,11 @@ describe('82 mmap() of a small file: which path it takes', () => {
     })
   })
 
-  describe('mapFileIo(path, io): the numbers in one Float64Array', () => {
+  describe('mapFileIo(path, io): the numbers in one ArrayBuffer', () => {
     const binding = (): Binding => requireBinding('test')
-    /** An io array: fd, access, offset, length, size and maxLength in io[2..7]. */
-    const io = (fd = -1, access = 0, offset = 0, length = 0, size = -1, maxLength = 2 ** 32): Float64Array =>
-      new Float64Array([0, 0, fd, access, offset, length, size, maxLength])
+    /** An io buffer, eight doubles: fd, access, offset, length, size and maxLength in [2..7]. */
+    const io = (fd = -1, access = 0, offset = 0, length = 0, size = -1, maxLength = 2 ** 32): ArrayBuffer =>
+      new Float64Array([0, 0, fd, access, offset, length, size, maxLength]).buffer as ArrayBuffer
 
     it('maps what mapFileId() maps: id and length in io[0] and io[1], by path and by fd', () => {
       const fd = fs.openSync(file, 'r')
@@ -196,8 +196,9 @@ describe('82 mmap() of a small file: which path it takes', () => {
         for (const [p, f] of [[file, -1], [null, fd]] as const) {
           const a = io(f, 2, 0, 3)
           binding().mapFileIo(p, a)
-          expect(a[1]).to.equal(3)
-          const buffer = binding().mappingBuffer(a[0], false)
+          const [id, length] = new Float64Array(a)
+          expect(length).to.equal(3)
+          const buffer = binding().mappingBuffer(id, false)
           expect([...new Uint8Array(buffer)]).to.deep.equal([1, 2, 3])
           expect(binding().unmap(buffer)).to.equal(true)
         }
@@ -206,9 +207,13 @@ describe('82 mmap() of a small file: which path it takes', () => {
       }
     })
 
-    it('a bad io (not a Float64Array, or shorter than 8) is TypeError ERR_MEMORYVIEW_INVALID_ARG and maps nothing', () => {
+    it('a bad io (not an ArrayBuffer, shorter than 64 bytes, detached, shared, a view) is TypeError ERR_MEMORYVIEW_INVALID_ARG and maps nothing', () => {
       const live = binding().liveMappings()
-      for (const bad of [undefined, new Float64Array(7), new Float32Array(8), [0, 0, -1, 0, 0, 0, -1, 2 ** 32]]) {
+      const detached = io()
+      structuredClone(detached, { transfer: [detached] })
+      const shared = new SharedArrayBuffer(64)
+      new Float64Array(shared).set(new Float64Array(io()))
+      for (const bad of [undefined, new ArrayBuffer(56), detached, shared, new Float64Array(io()), [0, 0, -1, 0, 0, 0, -1, 2 ** 32]]) {
         expectError(() => binding().mapFileIo(file, bad as never), TypeError, INVALID_ARG)
       }
       expect(binding().liveMappings()).to.equal(live)
@@ -219,13 +224,12 @@ describe('82 mmap() of a small file: which path it takes', () => {
       for (let at = 3; at < 8; at++) {
         for (const bad of [NaN, 1.5, -2, Infinity, 2 ** 53]) {
           const a = io()
-          a[at] = bad
+          new Float64Array(a)[at] = bad
           expectError(() => binding().mapFileIo(file, a), RangeError, 'ERR_MEMORYVIEW_OUT_OF_RANGE')
         }
       }
       // fd is read only without a path.
-      const a = io(NaN)
-      expectError(() => binding().mapFileIo(null, a), RangeError, 'ERR_MEMORYVIEW_OUT_OF_RANGE')
+      expectError(() => binding().mapFileIo(null, io(NaN)), RangeError, 'ERR_MEMORYVIEW_OUT_OF_RANGE')
       expect(binding().liveMappings()).to.equal(live)
     })
 
