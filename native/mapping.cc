@@ -51,6 +51,13 @@ struct MapState {
     unmap_requested_ = true;
     if (busy_ == 0) UnmapLocked();
   }
+  // Unmap() of a mapping that never had an ArrayBuffer, taken out of the
+  // tables by the caller: no prefetch can hold it (prefetch() needs the
+  // buffer), so nothing else can reach this state and no lock is needed.
+  void UnmapBufferless() {
+    unmap_requested_ = true;
+    UnmapLocked();
+  }
   // A worker's claim on the memory; false once an unmap was asked for.
   bool Enter() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -532,14 +539,21 @@ int MapFileArgs(const Info& info, MapResult* result, PathArg* path,
 
 // A number of mapFileIo()'s `io` array, checked as IntegerArg() checks an
 // argument (it is a double already: only its range and integrality).
-int64_t IoInteger(Napi::Env env, const double* io, size_t index,
-                  const char* name) {
+[[noreturn]] void ThrowIoRange(Napi::Env env, double d, size_t index,
+                               const char* name) {
+  ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
+             std::string(name) + " (io[" + std::to_string(index) +
+                 "]) must be an integer in [-1, 2**53 - 1], got " +
+                 Napi::Number::New(env, d).ToString().Utf8Value());
+}
+
+// The check inline, the message built out of line (five of these run on
+// every mmap()).
+inline int64_t IoInteger(Napi::Env env, const double* io, size_t index,
+                         const char* name) {
   double d = io[index];
   if (!(d >= -1 && d <= 9007199254740991.0) || d != static_cast<int64_t>(d)) {
-    ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
-               std::string(name) + " (io[" + std::to_string(index) +
-                   "]) must be an integer in [-1, 2**53 - 1], got " +
-                   Napi::Number::New(env, d).ToString().Utf8Value());
+    ThrowIoRange(env, d, index, name);
   }
   return static_cast<int64_t>(d);
 }
@@ -660,7 +674,7 @@ Napi::Value UnmapIdJs(const Napi::CallbackInfo& info) {
     }
   }
   if (taken == nullptr) return Napi::Boolean::New(env, false);
-  taken->Unmap();
+  taken->UnmapBufferless();
   return Napi::Boolean::New(env, true);
 }
 
