@@ -154,7 +154,10 @@ export class MappedFile extends ExternalOwner {
     // a file descriptor) and where the mapping starts in the file.
     const state = this._state
     state.originKind = 'file'
-    state.originName = typeof source !== 'string' ? '' : isAbsolute(source) ? source : resolvePath(source)
+    // A leading '/' is absolute on every platform (path.isAbsolute() says so on Windows too): the
+    // usual absolute path skips isAbsolute()'s argument validation.
+    state.originName =
+      typeof source !== 'string' ? '' : source.charCodeAt(0) === 47 || isAbsolute(source) ? source : resolvePath(source)
     state.fileOffset = base
     state.access = access
   }

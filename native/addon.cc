@@ -91,10 +91,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"unmap", UnmapJs},
       {"flush", FlushJs},
       {"mapFile", MapFileJs},
-      {"mapFileIo", MapFileIoJs},
       {"openSharedMemoryId", OpenSharedMemoryIdJs},
       {"mappingBuffer", MappingBufferJs},
-      {"unmapId", UnmapIdJs},
       {"unlinkSharedMemory", UnlinkSharedMemoryJs},
       {"liveMappings", LiveMappingsJs},
       {"allocationGranularity", AllocationGranularityJs},
@@ -116,15 +114,25 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const Entry& entry : kFunctions) {
     exports.Set(entry.name, Napi::Function::New(env, entry.fn, entry.name));
   }
-  // mapFileId() runs on every mmap() and takes more arguments than a
-  // Napi::CallbackInfo holds without a heap allocation: a plain Node-API
-  // callback (mapping.cc).
-  napi_value map_file_id = nullptr;
-  NAPI_THROW_IF_FAILED(env,
-                       napi_create_function(env, "mapFileId", NAPI_AUTO_LENGTH,
-                                            MapFileIdJs, nullptr, &map_file_id),
-                       exports);
-  exports.Set("mapFileId", map_file_id);
+  // The calls made on every mmap() and close() are plain Node-API callbacks
+  // (mapping.cc PlainCallback: no node-addon-api wrapper, no CallbackInfo).
+  struct PlainEntry {
+    const char* name;
+    napi_callback fn;
+  };
+  static const PlainEntry kPlainFunctions[] = {
+      {"mapFileId", MapFileIdJs},
+      {"mapFileIo", MapFileIoJs},
+      {"unmapId", UnmapIdJs},
+  };
+  for (const PlainEntry& entry : kPlainFunctions) {
+    napi_value fn = nullptr;
+    NAPI_THROW_IF_FAILED(env,
+                         napi_create_function(env, entry.name, NAPI_AUTO_LENGTH,
+                                              entry.fn, nullptr, &fn),
+                         exports);
+    exports.Set(entry.name, fn);
+  }
   return exports;
 }
 

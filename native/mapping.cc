@@ -208,6 +208,22 @@ class StackArgs {
   napi_value argv_[N];
 };
 
+// A plain Node-API callback running `Body` on its first N arguments read
+// into a StackArgs, for the calls made on every mmap() and close(): it skips
+// node-addon-api's wrapper and CallbackInfo (which also asks for `this` and
+// the callback data, and zeroes its inline arguments), and turns the addon's
+// C++ exceptions into JS ones itself, as that wrapper does.
+template <size_t N, Napi::Value (*Body)(const StackArgs<N>&)>
+napi_value PlainCallback(napi_env env, napi_callback_info cbinfo) {
+  try {
+    StackArgs<N> info(env, cbinfo);
+    return Body(info);
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+}
+
 // The integer JS validated; native code checks again because a wrong value
 // here would reach mmap(). `name` is the argument's name, for the message.
 template <typename Info>
@@ -357,7 +373,8 @@ Napi::Value LazyResultToJs(Napi::Env env, int rc, const MapResult& result,
 }
 
 // The id argument of the ABI 8 calls, checked to be a possible id.
-uintptr_t IdValue(const Napi::CallbackInfo& info) {
+template <typename Info>
+uintptr_t IdValue(const Info& info) {
   double d = -1;
   if (napi_get_value_double(info.Env(), info[0], &d) != napi_ok) d = -1;
   if (!(d >= 1 && d <= 9007199254740991.0) ||
@@ -581,26 +598,20 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
                        max_length);
 }
 
-napi_value MapFileIdJs(napi_env env, napi_callback_info cbinfo) {
-  // A plain Node-API callback (StackArgs: its eight arguments are more than
-  // a CallbackInfo keeps inline), so it turns the addon's C++ exceptions
-  // into JS ones itself, as node-addon-api's wrapper does for the others.
-  try {
-    StackArgs<8> info(env, cbinfo);
-    double* out = OutArg(info, 7);
-    MapResult result;
-    PathArg path;
-    int64_t max_length = 0;
-    int rc = MapFileArgs(info, &result, &path, &max_length);
-    return LazyResultToJs(info.Env(), rc, result, path.c_str(), false,
-                          max_length, out);
-  } catch (const Napi::Error& e) {
-    e.ThrowAsJavaScriptException();
-    return nullptr;
-  }
+namespace {
+
+// mapFileId(): eight arguments, more than a CallbackInfo keeps inline.
+Napi::Value MapFileId(const StackArgs<8>& info) {
+  double* out = OutArg(info, 7);
+  MapResult result;
+  PathArg path;
+  int64_t max_length = 0;
+  int rc = MapFileArgs(info, &result, &path, &max_length);
+  return LazyResultToJs(info.Env(), rc, result, path.c_str(), false,
+                        max_length, out);
 }
 
-Napi::Value MapFileIoJs(const Napi::CallbackInfo& info) {
+Napi::Value MapFileIo(const StackArgs<2>& info) {
   Napi::Env env = info.Env();
   // `io` is an ArrayBuffer rather than a Float64Array: napi_get_arraybuffer_
   // info() is a fraction of napi_get_typedarray_info() (no element type, no
@@ -624,6 +635,16 @@ Napi::Value MapFileIoJs(const Napi::CallbackInfo& info) {
   };
   int rc = MapFileArgs(info, number, &result, &path, &max_length);
   return LazyResultToJs(env, rc, result, path.c_str(), false, max_length, io);
+}
+
+}  // namespace
+
+napi_value MapFileIdJs(napi_env env, napi_callback_info info) {
+  return PlainCallback<8, MapFileId>(env, info);
+}
+
+napi_value MapFileIoJs(napi_env env, napi_callback_info info) {
+  return PlainCallback<2, MapFileIo>(env, info);
 }
 
 Napi::Value OpenSharedMemoryIdJs(const Napi::CallbackInfo& info) {
@@ -653,7 +674,9 @@ Napi::Value MappingBufferJs(const Napi::CallbackInfo& info) {
   return MakeBuffer(env, state, segment);
 }
 
-Napi::Value UnmapIdJs(const Napi::CallbackInfo& info) {
+namespace {
+
+Napi::Value UnmapId(const StackArgs<1>& info) {
   Napi::Env env = info.Env();
   uintptr_t id = IdValue(info);
   std::shared_ptr<MapState> taken;
@@ -676,6 +699,12 @@ Napi::Value UnmapIdJs(const Napi::CallbackInfo& info) {
   if (taken == nullptr) return Napi::Boolean::New(env, false);
   taken->UnmapBufferless();
   return Napi::Boolean::New(env, true);
+}
+
+}  // namespace
+
+napi_value UnmapIdJs(napi_env env, napi_callback_info info) {
+  return PlainCallback<1, UnmapId>(env, info);
 }
 
 namespace {

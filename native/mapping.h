@@ -64,7 +64,7 @@ napi_value MapFileIdJs(napi_env env, napi_callback_info info);
 //     least 64 bytes read as eight doubles: io[2..7] in: fd (used when path
 //     is null), access, offset, length, size, maxLength; io[0], io[1] out:
 //     the mapping's id and length.
-Napi::Value MapFileIoJs(const Napi::CallbackInfo& info);
+napi_value MapFileIoJs(napi_env env, napi_callback_info info);
 // JS: openSharedMemoryId(name, create, size, maxLength, reserve, out):
 //     creates or opens POSIX shared memory (a named file mapping on Windows)
 //     and maps all of it, lazily as above; shared memory has no eager form.
@@ -77,7 +77,7 @@ Napi::Value MappingBufferJs(const Napi::CallbackInfo& info);
 //     unmapped; false (nothing done) if it has one (then unmap(buffer) or
 //     the buffer's finalizer unmaps it) or is not a live mapping of this
 //     environment. Used by close() and by the owner's FinalizationRegistry.
-Napi::Value UnmapIdJs(const Napi::CallbackInfo& info);
+napi_value UnmapIdJs(napi_env env, napi_callback_info info);
 // Registers the environment cleanup that unmaps its mappings that never got
 // an ArrayBuffer (called once per environment by Init()).
 void InitMappings(Napi::Env env);
