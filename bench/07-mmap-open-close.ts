@@ -16,9 +16,9 @@
  * costs 0.16 us here), against 2.7-3.2 us for open+pread+close (2.4-2.6x in C). Node adds about
  * 0.7-1.1 us to the baseline; the same five calls made from two minimal Node-API functions (one
  * string argument, no bookkeeping) measure about 1.85-1.9x. Above that we spend about 0.5 us:
- * roughly 4,100 user-space instructions per cycle (callgrind, `node --predictable`), about 2,300
- * of them JS (mmap(), the owner objects, close()) and 1,800 native (the path's UTF-8 copy, the id
- * table, two Node-API calls), against 900 for the minimal pair; each 0.4 us adds 0.1 to the ratio.
+ * roughly 4,100 user-space instructions per cycle (callgrind, `node --predictable`), about 1,800
+ * of them JS (mmap(), the owner objects, close()) and 2,300 native (two Node-API calls, the path's
+ * UTF-8 copy, the id table), against 900 for the minimal pair; each 0.4 us adds 0.1 to the ratio.
  * Replacing fstat by lseek(SEEK_END) would save 0.24 us, but lseek cannot tell a regular file from
  * a block device (whose fstat size is 0: refused as an empty file, as Python 3.11 does).
  * Short repetitions (500 cycles) rarely include a garbage collection; the 'sustained' case times
