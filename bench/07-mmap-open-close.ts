@@ -11,10 +11,16 @@
  * mmap().close() makes no ArrayBuffer (it is made when `buf` is first used), so the first case is
  * the system calls (open, fstat, mmap, close, munmap) plus the owner object; the 'read a byte' case
  * includes making the buffer and one page fault. Target of issue 9: <= 2x openSync+readSync+closeSync.
- * Where the floor is: the five system calls take about 6.2 us in C on the 2-core test VM, against
- * 2.6 us for open+pread+close (2.4x in C); Node adds about 1.2 us of JS to the baseline, so even an
- * mmap() with no JS or Node-API cost at all would be about 1.6x, and each 0.4 us of user time we
- * spend (process.cpuUsage(): about 1.1 us now, of which 0.15 us JS) adds 0.1 to the ratio.
+ * Where the floor is: the five system calls take about 7.0-7.4 us in C on the 2-core test VM (open
+ * 2.1-2.4, fstat 0.4, mmap 2.6-2.8, close 0.35, munmap 2.9-3.2; a system call that does nothing
+ * costs 0.16 us here), against 2.7-3.2 us for open+pread+close (2.4-2.6x in C). Node adds about
+ * 0.7-1.1 us to the baseline; the same five calls made from two minimal Node-API functions (one
+ * string argument, no bookkeeping) measure about 1.85-1.9x. Above that we spend about 0.5 us:
+ * roughly 4,100 user-space instructions per cycle (callgrind, `node --predictable`), about 1,800
+ * of them JS (mmap(), the owner objects, close()) and 2,300 native (two Node-API calls, the path's
+ * UTF-8 copy, the id table), against 900 for the minimal pair; each 0.4 us adds 0.1 to the ratio.
+ * Replacing fstat by lseek(SEEK_END) would save 0.24 us, but lseek cannot tell a regular file from
+ * a block device (whose fstat size is 0: refused as an empty file, as Python 3.11 does).
  * Short repetitions (500 cycles) rarely include a garbage collection; the 'sustained' case times
  * repetitions of 20000 cycles, which include the scavenges that collect each cycle's wrappers, so
  * its figure is the amortized cost of a long open/close loop.

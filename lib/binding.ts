@@ -15,7 +15,7 @@ import * as path from 'node:path'
 import { BufferError, brand, brandingConstructor, codes } from './errors'
 
 /** The contract version this file expects; native/addon.cc exports its own as `abiVersion`. */
-export const ABI_VERSION = 9
+export const ABI_VERSION = 10
 
 /** A buffer native code can hold: the only two kinds Node-API can pin. */
 export type NativeBuffer = ArrayBuffer | SharedArrayBuffer
@@ -112,6 +112,14 @@ export interface NativeBinding {
    */
   mapFileId(path: string | null, fd: number, access: number, offset: number, length: number, size: number, maxLength: number, out: Float64Array): void
   /**
+   * ABI 10: mapFileId() with its numbers in `io`, an ArrayBuffer of at least 64 bytes read as eight
+   * doubles (`[2]` to `[7]`: fd, used when `path` is null, access, offset, length, size, maxLength),
+   * read with one Node-API call instead of one per argument; the id and length go to `[0]`, `[1]`.
+   * The same checks and refusals; a number out of range is RangeError ERR_MEMORYVIEW_OUT_OF_RANGE, a
+   * bad `io` TypeError ERR_MEMORYVIEW_INVALID_ARG, both before anything is opened. mmap() uses it.
+   */
+  mapFileIo(path: string | null, io: ArrayBuffer): void
+  /**
    * ABI 8 (the only form since ABI 9): creates or opens POSIX shared memory (`name` has its leading
    * slash; a named file mapping on Windows) and maps all of it, making no ArrayBuffer yet, as
    * mapFileId() does; the id and length go to `out[0]`, `out[1]`. A segment longer than `maxLength`
@@ -193,7 +201,11 @@ function load(): LoadState {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown
-    const binding = nodeGypBuild(packageRoot()) as NativeBinding
+    // A copy in an object literal: the addon's exports object is in dictionary mode (28 properties
+    // set one by one), and every `binding.mapFileIo` / `binding.unmapId` load on it then took V8's
+    // generic LoadIC (about 100 instructions a load, two per mmap(path).close()); the copy has fast
+    // properties. Native functions ignore their receiver, so calling them on the copy is the same.
+    const binding = { ...(nodeGypBuild(packageRoot()) as NativeBinding) }
     if (binding.abiVersion !== ABI_VERSION) {
       throw new Error(
         `the loaded addon speaks version ${String(binding.abiVersion)} of the native contract, ` +

@@ -46,10 +46,15 @@ export interface MmapOptions {
 const ACCESS: Record<Access, number> = { read: 0, write: 1, copy: 2 }
 
 /**
- * @internal Where mapFileId() and openSharedMemoryId() write a new mapping's id and length: one
- * array for the process, read right after each call, so that opening allocates nothing for it.
+ * @internal Where mapFileIo() and openSharedMemoryId() write a new mapping's id and length (`[0]`,
+ * `[1]`), and where mmap() hands mapFileIo() its numbers (`[2]` to `[7]`: fd, access, offset, length,
+ * size, maxLength; one Node-API call reads them all, where six arguments took six): one array for
+ * the process, written right before and read right after each call, so that opening allocates
+ * nothing for it.
  */
-export const mapped = new Float64Array(2)
+export const mapped = new Float64Array(8)
+/** `mapped`'s ArrayBuffer, which mapFileIo() takes (reading an ArrayBuffer costs native code less than a TypedArray). */
+const mappedBuffer = mapped.buffer
 
 /**
  * The longest mapping this runtime can hand to JS: its largest ArrayBuffer/Uint8Array
@@ -149,7 +154,10 @@ export class MappedFile extends ExternalOwner {
     // a file descriptor) and where the mapping starts in the file.
     const state = this._state
     state.originKind = 'file'
-    state.originName = typeof source !== 'string' ? '' : isAbsolute(source) ? source : resolvePath(source)
+    // A leading '/' is absolute on every platform (path.isAbsolute() says so on Windows too): the
+    // usual absolute path skips isAbsolute()'s argument validation.
+    state.originName =
+      typeof source !== 'string' ? '' : source.charCodeAt(0) === 47 || isAbsolute(source) ? source : resolvePath(source)
     state.fileOffset = base
     state.access = access
   }
@@ -421,7 +429,7 @@ export class MappedFile extends ExternalOwner {
  * @throws {Error} with the errno name as `code` (ENOENT, EACCES, EISDIR, ...) when a system call fails.
  *   A failed call leaves no mapping, file descriptor or new file behind.
  */
-export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {}): MappedFile {
+export function mmap(pathOrFd: string | URL | number, options?: MmapOptions): MappedFile {
   let path: string | null = null
   let fd = -1
   if (typeof pathOrFd === 'string') {
@@ -435,19 +443,27 @@ export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {})
   } else {
     throw typeError(codes.INVALID_ARG, `mmap() needs a path, a file: URL or a file descriptor, not ${typeof pathOrFd}`)
   }
-  if (options === null || typeof options !== 'object') throw typeError(codes.INVALID_ARG, 'options must be an object')
-  const access = options.access === undefined ? 'read' : options.access
-  if (!Object.prototype.hasOwnProperty.call(ACCESS, access)) {
-    throw typeError(codes.INVALID_ARG, `access must be 'read', 'write' or 'copy', not ${String(access)}`)
-  }
-  const offset = options.offset === undefined ? 0 : integerOption('offset', options.offset, 0)
-  const length = options.length === undefined ? 0 : integerOption('length', options.length, 0)
+  // No options (the usual call) reads no option and allocates no `{}` for them.
+  let access: Access = 'read'
+  let offset = 0
+  let length = 0
   let size = -1
-  if (options.size !== undefined) {
-    if (access !== 'write') throw typeError(codes.INVALID_ARG, "size (create or extend the file) needs access 'write'")
-    size = integerOption('size', options.size, 0)
+  if (options !== undefined) {
+    if (options === null || typeof options !== 'object') throw typeError(codes.INVALID_ARG, 'options must be an object')
+    const a = options.access === undefined ? 'read' : options.access
+    // Three comparisons rather than hasOwnProperty.call(ACCESS, a): the same answer for every value.
+    if (a !== 'read' && a !== 'write' && a !== 'copy') {
+      throw typeError(codes.INVALID_ARG, `access must be 'read', 'write' or 'copy', not ${String(a)}`)
+    }
+    access = a
+    offset = options.offset === undefined ? 0 : integerOption('offset', options.offset, 0)
+    length = options.length === undefined ? 0 : integerOption('length', options.length, 0)
+    if (options.size !== undefined) {
+      if (access !== 'write') throw typeError(codes.INVALID_ARG, "size (create or extend the file) needs access 'write'")
+      size = integerOption('size', options.size, 0)
+    }
+    if (offset + length > Number.MAX_SAFE_INTEGER) throw rangeError(codes.OUT_OF_RANGE, 'offset + length overflows')
   }
-  if (offset + length > Number.MAX_SAFE_INTEGER) throw rangeError(codes.OUT_OF_RANGE, 'offset + length overflows')
   const binding = requireBinding('mmap')
   // Offset 0 (the usual case) is aligned whatever the granularity: no native call to ask it.
   if (offset !== 0) {
@@ -458,7 +474,13 @@ export function mmap(pathOrFd: string | URL | number, options: MmapOptions = {})
   }
   try {
     // The mapping's ArrayBuffer is made when a view first needs it (see ExternalOwner).
-    binding.mapFileId(path, fd, ACCESS[access], offset, length, size, MAX_MAPPING_LENGTH, mapped)
+    mapped[2] = fd
+    mapped[3] = ACCESS[access]
+    mapped[4] = offset
+    mapped[5] = length
+    mapped[6] = size
+    mapped[7] = MAX_MAPPING_LENGTH
+    binding.mapFileIo(path, mappedBuffer)
     return new MappedFile(null, access, path ?? fd, offset, mapped[1], -1, false, mapped[0])
   } catch (err) {
     // The rest of the file is longer than one buffer: open it for windows instead. An explicit

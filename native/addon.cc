@@ -18,7 +18,7 @@ namespace {
 
 // Version of the JS <-> native contract below; lib/binding.ts refuses an
 // addon with another version (a stale build/ or prebuild).
-constexpr int kAbiVersion = 9;
+constexpr int kAbiVersion = 10;
 
 Napi::FunctionReference PropertyGetter(Napi::Env env, const char* global,
                                        const char* name) {
@@ -91,10 +91,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"unmap", UnmapJs},
       {"flush", FlushJs},
       {"mapFile", MapFileJs},
-      {"mapFileId", MapFileIdJs},
       {"openSharedMemoryId", OpenSharedMemoryIdJs},
       {"mappingBuffer", MappingBufferJs},
-      {"unmapId", UnmapIdJs},
       {"unlinkSharedMemory", UnlinkSharedMemoryJs},
       {"liveMappings", LiveMappingsJs},
       {"allocationGranularity", AllocationGranularityJs},
@@ -115,6 +113,25 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   };
   for (const Entry& entry : kFunctions) {
     exports.Set(entry.name, Napi::Function::New(env, entry.fn, entry.name));
+  }
+  // The calls made on every mmap() and close() are plain Node-API callbacks
+  // (mapping.cc PlainCallback: no node-addon-api wrapper, no CallbackInfo).
+  struct PlainEntry {
+    const char* name;
+    napi_callback fn;
+  };
+  static const PlainEntry kPlainFunctions[] = {
+      {"mapFileId", MapFileIdJs},
+      {"mapFileIo", MapFileIoJs},
+      {"unmapId", UnmapIdJs},
+  };
+  for (const PlainEntry& entry : kPlainFunctions) {
+    napi_value fn = nullptr;
+    NAPI_THROW_IF_FAILED(env,
+                         napi_create_function(env, entry.name, NAPI_AUTO_LENGTH,
+                                              entry.fn, nullptr, &fn),
+                         exports);
+    exports.Set(entry.name, fn);
   }
   return exports;
 }

@@ -51,6 +51,13 @@ struct MapState {
     unmap_requested_ = true;
     if (busy_ == 0) UnmapLocked();
   }
+  // Unmap() of a mapping that never had an ArrayBuffer, taken out of the
+  // tables by the caller: no prefetch can hold it (prefetch() needs the
+  // buffer), so nothing else can reach this state and no lock is needed.
+  void UnmapBufferless() {
+    unmap_requested_ = true;
+    UnmapLocked();
+  }
   // A worker's claim on the memory; false once an unmap was asked for.
   bool Enter() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -76,28 +83,30 @@ struct MapState {
   bool unmapped_ = false;
 };
 
-// Live mappings by address. Process-wide (worker threads map too), so
-// guarded by a mutex; an address is unique while it is mapped. The table is
-// the mapping's only owner: whoever takes a state out of it (unmap(),
-// unmapId(), the finalizer, the environment's cleanup hook, or the failure
-// path of MakeBuffer) unmaps it, and nobody else can, so the mapping is
-// unmapped exactly once whatever order they run in.
+// Live mappings by id, and by address once they have an ArrayBuffer.
+// Process-wide (worker threads map too), so guarded by one mutex. Ids()
+// holds every live mapping (an id is never reused); Table() indexes by
+// address only the mappings that have (or are getting) their one
+// ArrayBuffer, through which unmap(), flush() and the finalizer find them:
+// a mapping opened and closed untouched (mmap(path).close()) is one insert
+// and one erase of Ids(), not two of each. The tables are the mapping's only
+// owner: whoever takes a state out of them (unmap(), unmapId(), the
+// finalizer, the environment's cleanup hook, or the failure path of
+// MakeBuffer) unmaps it, and nobody else can, so the mapping is unmapped
+// exactly once whatever order they run in.
 std::mutex table_mutex;
 std::unordered_map<void*, std::shared_ptr<MapState>>& Table() {
   static auto* table = new std::unordered_map<void*, std::shared_ptr<MapState>>();
   return *table;
 }
-
-// The address of each live mapping by id, for the calls that name a mapping
-// by the id JS holds before (or without) an ArrayBuffer over it. Guarded by
-// table_mutex, kept in step with Table().
-std::unordered_map<uintptr_t, void*>& Ids() {
-  static auto* ids = new std::unordered_map<uintptr_t, void*>();
+std::unordered_map<uintptr_t, std::shared_ptr<MapState>>& Ids() {
+  static auto* ids = new std::unordered_map<uintptr_t, std::shared_ptr<MapState>>();
   return *ids;
 }
 
-// Removes and returns the live mapping at `addr`, if any (and, with `id`,
-// only if it is that mapping). The caller holds table_mutex.
+// Removes and returns the live mapping with an ArrayBuffer at `addr`, if any
+// (and, with `id`, only if it is that mapping). The caller holds
+// table_mutex.
 std::shared_ptr<MapState> TakeLocked(void* addr, uintptr_t id) {
   auto it = Table().find(addr);
   if (it == Table().end() || (id != 0 && it->second->id != id)) return nullptr;
@@ -116,11 +125,10 @@ std::shared_ptr<MapState> Take(void* addr, uintptr_t id = 0) {
 std::shared_ptr<MapState> FindId(uintptr_t id) {
   std::lock_guard<std::mutex> lock(table_mutex);
   auto it = Ids().find(id);
-  if (it == Ids().end()) return nullptr;
-  auto st = Table().find(it->second);
-  return st == Table().end() ? nullptr : st->second;
+  return it == Ids().end() ? nullptr : it->second;
 }
 
+// The live mapping whose ArrayBuffer's data is at `addr`, if any.
 std::shared_ptr<MapState> Find(void* addr) {
   std::lock_guard<std::mutex> lock(table_mutex);
   auto it = Table().find(addr);
@@ -128,6 +136,10 @@ std::shared_ptr<MapState> Find(void* addr) {
 }
 
 constexpr char kCodeTooLarge[] = "ERR_MEMORYVIEW_TOO_LARGE";
+
+// mapFileIo()'s `io`, in doubles: [id, length] out, then fd, access,
+// offset, length, size and maxLength in.
+constexpr size_t kIoLength = 8;
 
 // Why a mapping longer than the runtime's largest buffer is refused, and the
 // way out: a file can be mapped a window at a time, a segment cannot.
@@ -170,10 +182,52 @@ constexpr char kCodeTooLarge[] = "ERR_MEMORYVIEW_TOO_LARGE";
   }
 }
 
+// The arguments of a call read once into an array on the stack. A
+// Napi::CallbackInfo keeps six inline and allocates the rest on the heap,
+// with a second napi_get_cb_info(), on every call: mapFileId() has eight and
+// runs on every mmap(). Reads like a CallbackInfo (Env(), operator[]; a
+// missing argument is undefined), so the helpers below take either.
+template <size_t N>
+class StackArgs {
+ public:
+  StackArgs(napi_env env, napi_callback_info info) : env_(env) {
+    size_t argc = N;
+    // Fills the arguments not passed with undefined.
+    if (napi_get_cb_info(env, info, &argc, argv_, nullptr, nullptr) !=
+        napi_ok) {
+      throw Napi::Error::New(env);
+    }
+  }
+  Napi::Env Env() const { return Napi::Env(env_); }
+  Napi::Value operator[](size_t index) const {
+    return Napi::Value(env_, index < N ? argv_[index] : nullptr);
+  }
+
+ private:
+  napi_env env_;
+  napi_value argv_[N];
+};
+
+// A plain Node-API callback running `Body` on its first N arguments read
+// into a StackArgs, for the calls made on every mmap() and close(): it skips
+// node-addon-api's wrapper and CallbackInfo (which also asks for `this` and
+// the callback data, and zeroes its inline arguments), and turns the addon's
+// C++ exceptions into JS ones itself, as that wrapper does.
+template <size_t N, Napi::Value (*Body)(const StackArgs<N>&)>
+napi_value PlainCallback(napi_env env, napi_callback_info cbinfo) {
+  try {
+    StackArgs<N> info(env, cbinfo);
+    return Body(info);
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+}
+
 // The integer JS validated; native code checks again because a wrong value
 // here would reach mmap(). `name` is the argument's name, for the message.
-int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index,
-                   const char* name) {
+template <typename Info>
+int64_t IntegerArg(const Info& info, size_t index, const char* name) {
   Napi::Value value = info[index];
   double d = 0;
   // One Node-API call on the way to mmap(): napi_get_value_double refuses
@@ -222,22 +276,28 @@ std::shared_ptr<MapState> Register(Napi::Env env, int rc,
   state->ino = result.ino;
   state->offset = result.offset;
   live_mappings++;
-  // In the table before any buffer exists, so that a finalizer run during
-  // its creation finds it (and unmaps it) instead of touching freed memory.
   std::lock_guard<std::mutex> lock(table_mutex);
-  Table()[result.addr] = state;
-  Ids()[state->id] = result.addr;
+  Ids().emplace(state->id, state);
   return state;
 }
 
 // Creates the one external ArrayBuffer over a registered mapping. On failure
 // the mapping is unmapped (the finalizer may already have done it, during the
 // failed creation) and the runtime's error replaced by ours.
-Napi::ArrayBuffer MakeBuffer(Napi::Env env, MapState* state, bool segment) {
+Napi::ArrayBuffer MakeBuffer(Napi::Env env,
+                             const std::shared_ptr<MapState>& state,
+                             bool segment) {
   state->has_buffer = true;
   void* addr = state->addr;
   size_t length = state->length;
   uintptr_t id = state->id;
+  {
+    // Indexed by address before the buffer exists, so that a finalizer run
+    // during its creation finds it (and unmaps it) instead of touching
+    // freed memory.
+    std::lock_guard<std::mutex> lock(table_mutex);
+    Table()[addr] = state;
+  }
   // Called directly rather than through Napi::ArrayBuffer::New, whose
   // failure path deletes its own finalizer data even when the runtime has
   // already run (and deleted) it: a double free.
@@ -276,14 +336,15 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
                           int64_t max_length) {
   std::shared_ptr<MapState> state =
       Register(env, rc, result, path, segment, max_length);
-  return MakeBuffer(env, state.get(), segment);
+  return MakeBuffer(env, state, segment);
 }
 
 // The ABI 8 result of mapFileId()/openSharedMemoryId(): the mapping's id
 // and length written into the caller's Float64Array(2) `out` (argument
 // `index`), so that a mapping costs one call and no allocation. Nothing is
 // mapped yet when `out` is wrong.
-double* OutArg(const Napi::CallbackInfo& info, size_t index) {
+template <typename Info>
+double* OutArg(const Info& info, size_t index) {
   napi_env env = info.Env();
   napi_value value = info[index];
   napi_typedarray_type type = napi_int8_array;
@@ -312,7 +373,8 @@ Napi::Value LazyResultToJs(Napi::Env env, int rc, const MapResult& result,
 }
 
 // The id argument of the ABI 8 calls, checked to be a possible id.
-uintptr_t IdValue(const Napi::CallbackInfo& info) {
+template <typename Info>
+uintptr_t IdValue(const Info& info) {
   double d = -1;
   if (napi_get_value_double(info.Env(), info[0], &d) != napi_ok) d = -1;
   if (!(d >= 1 && d <= 9007199254740991.0) ||
@@ -402,14 +464,15 @@ class PathArg {
   PathArg(const PathArg&) = delete;
   PathArg& operator=(const PathArg&) = delete;
 
-  // Reads `value` (a string); throws ERR_MEMORYVIEW_INVALID_ARG for a NUL
-  // in it, which open() would silently take as the end of the path.
-  void Read(napi_env env, napi_value value) {
+  // Reads `value` when it is a string (false, nothing read, when it is not:
+  // the caller asked for no separate type check); throws
+  // ERR_MEMORYVIEW_INVALID_ARG for a NUL in it, which open() would silently
+  // take as the end of the path.
+  bool Read(napi_env env, napi_value value) {
     size_t size = 0;
     if (napi_get_value_string_utf8(env, value, stack_, sizeof(stack_),
                                    &size) != napi_ok) {
-      ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
-                 "path must be a string");
+      return false;
     }
     data_ = stack_;
     // Within 4 bytes of the end the copy may have been cut (even inside a
@@ -427,6 +490,7 @@ class PathArg {
                      std::to_string(static_cast<const char*>(nul) - data_) +
                      ")");
     }
+    return true;
   }
   // The path, NUL-terminated; "" until Read() (a file descriptor was given).
   const char* c_str() const { return data_; }
@@ -445,26 +509,28 @@ int64_t Granularity() {
   return granularity;
 }
 
-// What mapFile() and mapFileId() share: checks the arguments and maps.
-int MapFileArgs(const Napi::CallbackInfo& info, MapResult* result,
+// What mapFile(), mapFileId() and mapFileIo() share: checks the arguments
+// and maps. The path is argument 0; `number(index, name)` reads numeric
+// argument `index` (1 fd, 2 access, 3 offset, 4 length, 5 size, 6 maxLength)
+// from wherever the call passes it.
+template <typename Info, typename Number>
+int MapFileArgs(const Info& info, const Number& number, MapResult* result,
                 PathArg* path, int64_t* max_length) {
   Napi::Env env = info.Env();
   int fd = -1;
-  if (info[0].IsString()) {
-    path->Read(env, info[0]);
-  } else {
-    fd = static_cast<int>(IntegerArg(info, 1, "fd"));
+  if (!path->Read(env, info[0])) {
+    fd = static_cast<int>(number(1, "fd"));
   }
-  int64_t access = IntegerArg(info, 2, "access");
+  int64_t access = number(2, "access");
   if (access < 0 || access > 2) {
     ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
                "access must be 0 (read), 1 (write) or 2 (copy), got " +
                    std::to_string(access));
   }
-  int64_t offset = IntegerArg(info, 3, "offset");
-  int64_t length = IntegerArg(info, 4, "length");
-  int64_t size = IntegerArg(info, 5, "size");
-  *max_length = IntegerArg(info, 6, "maxLength");
+  int64_t offset = number(3, "offset");
+  int64_t length = number(4, "length");
+  int64_t size = number(5, "size");
+  *max_length = number(6, "maxLength");
   if (offset < 0 || length < 0 || offset % Granularity() != 0) {
     ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
                "offset must be a non-negative multiple of the allocation "
@@ -476,6 +542,37 @@ int MapFileArgs(const Napi::CallbackInfo& info, MapResult* result,
   return MapFile(path->empty() ? nullptr : path->c_str(), fd,
                  static_cast<Access>(access), offset, length, size,
                  *max_length, result);
+}
+
+// The numbers of mapFile() and mapFileId(): their arguments 1 to 6.
+template <typename Info>
+int MapFileArgs(const Info& info, MapResult* result, PathArg* path,
+                int64_t* max_length) {
+  auto number = [&info](size_t index, const char* name) {
+    return IntegerArg(info, index, name);
+  };
+  return MapFileArgs(info, number, result, path, max_length);
+}
+
+// A number of mapFileIo()'s `io` array, checked as IntegerArg() checks an
+// argument (it is a double already: only its range and integrality).
+[[noreturn]] void ThrowIoRange(Napi::Env env, double d, size_t index,
+                               const char* name) {
+  ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
+             std::string(name) + " (io[" + std::to_string(index) +
+                 "]) must be an integer in [-1, 2**53 - 1], got " +
+                 Napi::Number::New(env, d).ToString().Utf8Value());
+}
+
+// The check inline, the message built out of line (five of these run on
+// every mmap()).
+inline int64_t IoInteger(Napi::Env env, const double* io, size_t index,
+                         const char* name) {
+  double d = io[index];
+  if (!(d >= -1 && d <= 9007199254740991.0) || d != static_cast<int64_t>(d)) {
+    ThrowIoRange(env, d, index, name);
+  }
+  return static_cast<int64_t>(d);
 }
 
 // openSharedMemoryId()'s arguments, then the mapping.
@@ -501,7 +598,10 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
                        max_length);
 }
 
-Napi::Value MapFileIdJs(const Napi::CallbackInfo& info) {
+namespace {
+
+// mapFileId(): eight arguments, more than a CallbackInfo keeps inline.
+Napi::Value MapFileId(const StackArgs<8>& info) {
   double* out = OutArg(info, 7);
   MapResult result;
   PathArg path;
@@ -509,6 +609,42 @@ Napi::Value MapFileIdJs(const Napi::CallbackInfo& info) {
   int rc = MapFileArgs(info, &result, &path, &max_length);
   return LazyResultToJs(info.Env(), rc, result, path.c_str(), false,
                         max_length, out);
+}
+
+Napi::Value MapFileIo(const StackArgs<2>& info) {
+  Napi::Env env = info.Env();
+  // `io` is an ArrayBuffer rather than a Float64Array: napi_get_arraybuffer_
+  // info() is a fraction of napi_get_typedarray_info() (no element type, no
+  // view offset, no buffer to materialise), and this runs on every mmap().
+  void* data = nullptr;
+  size_t byte_length = 0;
+  if (napi_get_arraybuffer_info(env, info[1], &data, &byte_length) !=
+          napi_ok ||
+      data == nullptr || byte_length < kIoLength * sizeof(double)) {
+    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+               "io (argument 1) must be an ArrayBuffer of at least " +
+                   std::to_string(kIoLength * sizeof(double)) + " bytes");
+  }
+  // An ArrayBuffer's data is allocated at least 8-byte aligned.
+  double* io = static_cast<double*>(data);
+  MapResult result;
+  PathArg path;
+  int64_t max_length = 0;
+  auto number = [env, io](size_t index, const char* name) {
+    return IoInteger(env, io, index + 1, name);
+  };
+  int rc = MapFileArgs(info, number, &result, &path, &max_length);
+  return LazyResultToJs(env, rc, result, path.c_str(), false, max_length, io);
+}
+
+}  // namespace
+
+napi_value MapFileIdJs(napi_env env, napi_callback_info info) {
+  return PlainCallback<8, MapFileId>(env, info);
+}
+
+napi_value MapFileIoJs(napi_env env, napi_callback_info info) {
+  return PlainCallback<2, MapFileIo>(env, info);
 }
 
 Napi::Value OpenSharedMemoryIdJs(const Napi::CallbackInfo& info) {
@@ -535,10 +671,12 @@ Napi::Value MappingBufferJs(const Napi::CallbackInfo& info) {
                "this mapping already has its ArrayBuffer");
   }
   bool segment = info[1].ToBoolean().Value();
-  return MakeBuffer(env, state.get(), segment);
+  return MakeBuffer(env, state, segment);
 }
 
-Napi::Value UnmapIdJs(const Napi::CallbackInfo& info) {
+namespace {
+
+Napi::Value UnmapId(const StackArgs<1>& info) {
   Napi::Env env = info.Env();
   uintptr_t id = IdValue(info);
   std::shared_ptr<MapState> taken;
@@ -550,18 +688,23 @@ Napi::Value UnmapIdJs(const Napi::CallbackInfo& info) {
     // has_buffer is only written on the owning environment's thread, which,
     // the env being ours, is this one.
     std::lock_guard<std::mutex> lock(table_mutex);
-    auto by_id = Ids().find(id);
-    if (by_id != Ids().end()) {
-      auto it = Table().find(by_id->second);
-      if (it != Table().end() && it->second->env == static_cast<napi_env>(env) &&
-          !it->second->has_buffer) {
-        taken = TakeLocked(by_id->second, id);
-      }
+    auto it = Ids().find(id);
+    if (it != Ids().end() && it->second->env == static_cast<napi_env>(env) &&
+        !it->second->has_buffer) {
+      // Bufferless, so not in Table().
+      taken = std::move(it->second);
+      Ids().erase(it);
     }
   }
   if (taken == nullptr) return Napi::Boolean::New(env, false);
-  taken->Unmap();
+  taken->UnmapBufferless();
   return Napi::Boolean::New(env, true);
+}
+
+}  // namespace
+
+napi_value UnmapIdJs(napi_env env, napi_callback_info info) {
+  return PlainCallback<1, UnmapId>(env, info);
 }
 
 namespace {
@@ -574,11 +717,11 @@ void UnmapBufferlessOf(void* arg) {
   std::vector<std::shared_ptr<MapState>> taken;
   {
     std::lock_guard<std::mutex> lock(table_mutex);
-    for (auto it = Table().begin(); it != Table().end();) {
+    for (auto it = Ids().begin(); it != Ids().end();) {
+      // Bufferless, so not in Table().
       if (it->second->env == env && !it->second->has_buffer) {
-        Ids().erase(it->second->id);
         taken.push_back(std::move(it->second));
-        it = Table().erase(it);
+        it = Ids().erase(it);
       } else {
         ++it;
       }

@@ -2,12 +2,14 @@
 //
 // Ownership rules:
 // - A mapping is owned by a MapState held (std::shared_ptr) by one
-//   process-wide table keyed by the mapping's address, through which
-//   unmap()/flush() find it from the ArrayBuffer JS passes in, with an index
-//   by id for the lazy calls (ABI 8: mapFileId, openSharedMemoryId,
-//   mappingBuffer, unmapId), where JS holds the mapping's never-reused id
-//   and makes the one external ArrayBuffer only when a view needs it. A
-//   mapping is reachable by id only from the environment that made it.
+//   process-wide table keyed by the mapping's never-reused id, which the
+//   lazy calls take (ABI 8: mapFileId, openSharedMemoryId, mappingBuffer,
+//   unmapId; JS holds the id and makes the one external ArrayBuffer only
+//   when a view needs it). Once the mapping has its ArrayBuffer it is also
+//   indexed by address, through which unmap()/flush() find it from the
+//   buffer JS passes in; a mapping opened and closed untouched never enters
+//   that index. A mapping is reachable by id only from the environment that
+//   made it.
 // - A mapping without an ArrayBuffer is unmapped by unmapId() (close(), or
 //   the owner's FinalizationRegistry when the owner was collected unclosed)
 //   or, at the environment's teardown, by its cleanup hook. Once it has an
@@ -55,7 +57,14 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info);
 // more starts a garbage collection; an owner that is closed untouched never
 // needs one). `out` (a Float64Array(2)) receives [id, length].
 // JS: mapFileId(path, fd, access, offset, length, size, maxLength, out)
-Napi::Value MapFileIdJs(const Napi::CallbackInfo& info);
+napi_value MapFileIdJs(napi_env env, napi_callback_info info);
+// ABI 10, mapFileId() with its numbers in one ArrayBuffer (read with one
+// Node-API call instead of six, the form lib/mmap.ts uses on every mmap()):
+// JS: mapFileIo(path: string | null, io) where io is an ArrayBuffer of at
+//     least 64 bytes read as eight doubles: io[2..7] in: fd (used when path
+//     is null), access, offset, length, size, maxLength; io[0], io[1] out:
+//     the mapping's id and length.
+napi_value MapFileIoJs(napi_env env, napi_callback_info info);
 // JS: openSharedMemoryId(name, create, size, maxLength, reserve, out):
 //     creates or opens POSIX shared memory (a named file mapping on Windows)
 //     and maps all of it, lazily as above; shared memory has no eager form.
@@ -68,7 +77,7 @@ Napi::Value MappingBufferJs(const Napi::CallbackInfo& info);
 //     unmapped; false (nothing done) if it has one (then unmap(buffer) or
 //     the buffer's finalizer unmaps it) or is not a live mapping of this
 //     environment. Used by close() and by the owner's FinalizationRegistry.
-Napi::Value UnmapIdJs(const Napi::CallbackInfo& info);
+napi_value UnmapIdJs(napi_env env, napi_callback_info info);
 // Registers the environment cleanup that unmaps its mappings that never got
 // an ArrayBuffer (called once per environment by Init()).
 void InitMappings(Napi::Env env);

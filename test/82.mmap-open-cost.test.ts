@@ -3,7 +3,10 @@
  * a 4 KiB file within 2x openSync + readSync + closeSync; speed itself is shown by bench/07, never
  * by timings here):
  *   - mmap(path) is one native call (open, fstat, mmap and close of the descriptor in one go), and
- *     close() of an untouched file one more; nothing else reaches the addon.
+ *     close() of an untouched file one more; nothing else reaches the addon. The call is mapFileIo()
+ *     (ABI 10), which reads its six numbers from one ArrayBuffer (one Node-API call, where
+ *     mapFileId() took six), with the same checks; the addon's functions are loaded from an object
+ *     with fast properties (its own exports object is in dictionary mode).
  *   - the first `buf` marks its ArrayBuffer as external memory in a private field of the buffer, not
  *     with a WeakMap.set() (about 500 ns: V8's ephemeron barrier and scavenge pass).
  *   - the path reaches native code through a fixed buffer when it fits and through a string of its
@@ -98,10 +101,10 @@ describe('82 mmap() of a small file: which path it takes', () => {
   })
 
   describe('native calls', () => {
-    it('mmap(path) with offset 0 is one native call (mapFileId); close() of an untouched file one more (unmapId)', () => {
+    it('mmap(path) with offset 0 is one native call (mapFileIo); close() of an untouched file one more (unmapId)', () => {
       let m: ReturnType<typeof mmap> | undefined
       try {
-        expect(nativeCalls(() => { m = mmap(file) })).to.deep.equal(['mapFileId'])
+        expect(nativeCalls(() => { m = mmap(file) })).to.deep.equal(['mapFileIo'])
         expect(nativeCalls(() => m!.close())).to.deep.equal(['unmapId'])
       } finally {
         m?.close()
@@ -124,14 +127,14 @@ describe('82 mmap() of a small file: which path it takes', () => {
         console.log(JSON.stringify(calls))`
       const r = spawnSync(process.execPath, ['-e', script, require.resolve('memoryview'), file], { encoding: 'utf8' })
       expect(r.status, r.stderr).to.equal(0)
-      expect(JSON.parse(r.stdout)).to.deep.equal(['mapFileId', 'unmapId'])
+      expect(JSON.parse(r.stdout)).to.deep.equal(['mapFileIo', 'unmapId'])
     })
 
     it('mmap(fd) and close() make the same two calls, for every access mode', () => {
       const fd = fs.openSync(file, 'r+')
       try {
         for (const access of ['read', 'write', 'copy'] as Access[]) {
-          expect(nativeCalls(() => mmap(fd, { access }).close()), access).to.deep.equal(['mapFileId', 'unmapId'])
+          expect(nativeCalls(() => mmap(fd, { access }).close()), access).to.deep.equal(['mapFileIo', 'unmapId'])
         }
       } finally {
         fs.closeSync(fd)
@@ -177,7 +180,68 @@ describe('82 mmap() of a small file: which path it takes', () => {
       const big = path.join(dir, 'two-pages.bin')
       fs.writeFileSync(big, Buffer.alloc(2 * 65536))
       const calls = nativeCalls(() => expectError(() => mmap(big, { offset: 1 }), RangeError, 'ERR_MEMORYVIEW_UNALIGNED'))
-      expect(calls).not.to.include('mapFileId')
+      expect(calls).not.to.include('mapFileIo')
+    })
+  })
+
+  describe('mapFileIo(path, io): the numbers in one ArrayBuffer', () => {
+    const binding = (): Binding => requireBinding('test')
+    /** An io buffer, eight doubles: fd, access, offset, length, size and maxLength in [2..7]. */
+    const io = (fd = -1, access = 0, offset = 0, length = 0, size = -1, maxLength = 2 ** 32): ArrayBuffer =>
+      new Float64Array([0, 0, fd, access, offset, length, size, maxLength]).buffer as ArrayBuffer
+
+    it('maps what mapFileId() maps: id and length in io[0] and io[1], by path and by fd', () => {
+      const fd = fs.openSync(file, 'r')
+      try {
+        for (const [p, f] of [[file, -1], [null, fd]] as const) {
+          const a = io(f, 2, 0, 3)
+          binding().mapFileIo(p, a)
+          const [id, length] = new Float64Array(a)
+          expect(length).to.equal(3)
+          const buffer = binding().mappingBuffer(id, false)
+          expect([...new Uint8Array(buffer)]).to.deep.equal([1, 2, 3])
+          expect(binding().unmap(buffer)).to.equal(true)
+        }
+      } finally {
+        fs.closeSync(fd)
+      }
+    })
+
+    it('a bad io (not an ArrayBuffer, shorter than 64 bytes, detached, shared, a view) is TypeError ERR_MEMORYVIEW_INVALID_ARG and maps nothing', () => {
+      const live = binding().liveMappings()
+      const detached = io()
+      structuredClone(detached, { transfer: [detached] })
+      const shared = new SharedArrayBuffer(64)
+      new Float64Array(shared).set(new Float64Array(io()))
+      for (const bad of [undefined, new ArrayBuffer(56), detached, shared, new Float64Array(io()), [0, 0, -1, 0, 0, 0, -1, 2 ** 32]]) {
+        expectError(() => binding().mapFileIo(file, bad as never), TypeError, INVALID_ARG)
+      }
+      expect(binding().liveMappings()).to.equal(live)
+    })
+
+    it('a number in io that is not an integer in [-1, 2**53 - 1] is RangeError ERR_MEMORYVIEW_OUT_OF_RANGE and maps nothing', () => {
+      const live = binding().liveMappings()
+      for (let at = 3; at < 8; at++) {
+        for (const bad of [NaN, 1.5, -2, Infinity, 2 ** 53]) {
+          const a = io()
+          new Float64Array(a)[at] = bad
+          expectError(() => binding().mapFileIo(file, a), RangeError, 'ERR_MEMORYVIEW_OUT_OF_RANGE')
+        }
+      }
+      // fd is read only without a path.
+      expectError(() => binding().mapFileIo(null, io(NaN)), RangeError, 'ERR_MEMORYVIEW_OUT_OF_RANGE')
+      expect(binding().liveMappings()).to.equal(live)
+    })
+
+    it('the addon is reached through an object with fast properties (in a child process, --allow-natives-syntax)', () => {
+      const script = `
+        const path = require('node:path')
+        const entry = process.argv[1]
+        const binding = require(path.join(path.dirname(entry), 'binding.js')).requireBinding('test')
+        console.log(JSON.stringify([%HasFastProperties(binding), typeof binding.mapFileIo, typeof binding.unmapId]))`
+      const r = spawnSync(process.execPath, ['--allow-natives-syntax', '-e', script, require.resolve('memoryview')], { encoding: 'utf8' })
+      expect(r.status, r.stderr).to.equal(0)
+      expect(JSON.parse(r.stdout)).to.deep.equal([true, 'function', 'function'])
     })
   })
 
