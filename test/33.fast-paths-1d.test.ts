@@ -13,7 +13,7 @@ import { expect } from 'chai'
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { BUFFER_PROTOCOL, memoryview } from 'memoryview'
-import { expectError, INDEX } from './helpers/errors'
+import { expectError, INDEX, INVALID_INDEX } from './helpers/errors'
 
 const ENTRY = path.join(__dirname, '..', 'lib', 'index.js')
 const FIXTURE = path.join(__dirname, '..', '..', 'test', 'fixtures', 'fast-paths-1d-v8.js')
@@ -149,6 +149,16 @@ describe('33 fast paths, 1-D: what V8 makes of get(i) and set(i, v)', function (
         expect(m.get(-m.length), `step ${step}`).to.equal(first + 0.5)
         m.set(-0, -1)
         expect(ta[first], `step ${step}`).to.equal(-1)
+      }
+    })
+    it('set(): a fractional index writes nothing, also where index times step is a whole element (1.5 * 2 = 3)', () => {
+      // The strided path may not leave integrality to the TypedArray's own index check: 1.5 on a
+      // step-2 view is element 3 of the memory, which is not one of the view's.
+      for (const [step, indices] of [[2, [1.5, -1.5, 2.5]], [-2, [0.5, 1.5, -0.5]], [3, [1 / 3, 2 / 3, -1 / 3]]] as const) {
+        const ta = Float64Array.from({ length: 10 }, (_, i) => i + 0.5)
+        const m = memoryview(ta).subarray(null, null, step)
+        for (const i of indices) expectError(() => m.set(i, -1), TypeError, INVALID_INDEX)
+        expect([...ta], `step ${step}`).to.deep.equal(Array.from({ length: 10 }, (_, i) => i + 0.5))
       }
     })
   })
