@@ -121,8 +121,8 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
  * resizable ArrayBuffer, has its paths worked out as any view's (planPaths()): over a resizable
  * ArrayBuffer a shrink can cut off the parent's tail (its fixed-length TypedArray then reads as
  * empty) and leave the slice inside what remains, and tolist() and equals() count on a live view's
- * TypedArray holding every element. The slice is the one in `sliced`; returns `st`, or 0 for a view
- * whose memory is gone.
+ * TypedArray holding every element. The slice is the one in `sliced`; returns `st`, or 0 for a released
+ * view or one whose memory is gone.
  */
 function planSlice(parent: MemoryView<string>, st: number): number {
   // A released view, or one whose memory is gone (closed, or the exporter's hook ran), has no paths
