@@ -906,6 +906,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * Python's `m[start:stop:step]` on the first dimension: a zero-copy view. `undefined`/`null` mean None.
    * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for step 0.
    * @throws {TypeError} ERR_MEMORYVIEW_INVALID_INDEX for non-integral bounds or a 0-d view.
+   * @throws {Error} ERR_MEMORYVIEW_RELEASED after release() or once the memory is closed, before
+   * any argument is looked at (CPython's order).
    */
   subarray(start?: Index | null, stop?: Index | null, step?: Index | null): MemoryView<F> {
     // CPython first checks that the view is not released. slice1() returns 0 for a released view,

@@ -39,6 +39,9 @@ export const sliced = {
   /** The number of elements of the slice. */
   length: 0,
 }
+/** `sliced` bound once, as `p` above: inside this module `sliced` compiles to a load from `exports`. */
+// eslint-disable-next-line no-var
+var out = sliced
 
 /**
  * subarray() of a 1-D view in the common call, every argument an int32 number or absent
@@ -57,8 +60,8 @@ export const sliced = {
  * Small on purpose: V8 inlines a function of at most 460 bytes of bytecode, and the code calling
  * subarray() has 920 bytes for everything it inlines, subarray(), this and the constructor among
  * them; it admits each at 1.2 times its size, and subarray() once optimized by itself at 1.2 times
- * subarray() plus all it inlined (subarray() 146 + this 348 + constructor 232 + released getter
- * 24 = 750 bytes, 900 < 920 on Node 20; test 35 checks the sizes and that all three are inlined).
+ * subarray() plus all it inlined (subarray() 146 + this 346 + constructor 232 + released getter
+ * 24 = 748 bytes, 898 < 920 on Node 20; test 35 checks the sizes and that all three are inlined).
  * Called rather than inlined, this cost subarray() a third of its time (23.3 against 19 ns). So the
  * code is written for size: `!= null` for undefined and null (one test), `st >> 31` for the sign,
  * no released check of its own (see the fast path's condition and planSlice()).
@@ -91,7 +94,6 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
   // than the 1 / |st| between a fraction and the next integer.
   const k = Math.ceil((b - a) / st)
   const n = k > 0 ? k : 0
-  const out = sliced
   out.first = a
   out.length = n
   // A released view has no `_ta1`, so planSlice() sees it; memory that is gone is tested here.
@@ -119,15 +121,15 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
  * resizable ArrayBuffer, has its paths worked out as any view's (planPaths()): over a resizable
  * ArrayBuffer a shrink can cut off the parent's tail (its fixed-length TypedArray then reads as
  * empty) and leave the slice inside what remains, and tolist() and equals() count on a live view's
- * TypedArray holding every element. The slice is the one in `sliced`; returns `st`, or 0 for a view
- * whose memory is gone.
+ * TypedArray holding every element. The slice is the one in `sliced`; returns `st`, or 0 for a released
+ * view or one whose memory is gone.
  */
 function planSlice(parent: MemoryView<string>, st: number): number {
   // A released view, or one whose memory is gone (closed, or the exporter's hook ran), has no paths
   // to plan (planPaths() would throw): 0 sends subarray() to _subarray(), which raises CPython's error.
   if (parent._released || parent._mbuf.released) return 0
-  const a = sliced.first
-  const n = sliced.length
+  const a = out.first
+  const n = out.length
   const tas = parent._tas
   const stride = parent._stride0 * st
   if (parent._mbuf.resizable) {
