@@ -182,10 +182,8 @@ constexpr size_t kIoLength = 8;
   }
 }
 
-// The arguments of a call read once into an array on the stack. A
-// Napi::CallbackInfo keeps six inline and allocates the rest on the heap,
-// with a second napi_get_cb_info(), on every call: mapFileId() has eight and
-// runs on every mmap(). Reads like a CallbackInfo (Env(), operator[]; a
+// The arguments of a call read once into an array on the stack, for the
+// plain callbacks below. Reads like a CallbackInfo (Env(), operator[]; a
 // missing argument is undefined), so the helpers below take either.
 template <size_t N>
 class StackArgs {
@@ -209,7 +207,8 @@ class StackArgs {
 };
 
 // A plain Node-API callback running `Body` on its first N arguments read
-// into a StackArgs, for the calls made on every mmap() and close(): it skips
+// into a StackArgs, for the calls made on every mmap() and close()
+// (mapFileIo(), unmapId()): it skips
 // node-addon-api's wrapper and CallbackInfo (which also asks for `this` and
 // the callback data, and zeroes its inline arguments), and turns the addon's
 // C++ exceptions into JS ones itself, as that wrapper does.
@@ -226,8 +225,8 @@ napi_value PlainCallback(napi_env env, napi_callback_info cbinfo) {
 
 // The integer JS validated; native code checks again because a wrong value
 // here would reach mmap(). `name` is the argument's name, for the message.
-template <typename Info>
-int64_t IntegerArg(const Info& info, size_t index, const char* name) {
+int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index,
+                   const char* name) {
   Napi::Value value = info[index];
   double d = 0;
   // One Node-API call on the way to mmap(): napi_get_value_double refuses
@@ -343,8 +342,7 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
 // and length written into the caller's Float64Array(2) `out` (argument
 // `index`), so that a mapping costs one call and no allocation. Nothing is
 // mapped yet when `out` is wrong.
-template <typename Info>
-double* OutArg(const Info& info, size_t index) {
+double* OutArg(const Napi::CallbackInfo& info, size_t index) {
   napi_env env = info.Env();
   napi_value value = info[index];
   napi_typedarray_type type = napi_int8_array;
@@ -545,9 +543,8 @@ int MapFileArgs(const Info& info, const Number& number, MapResult* result,
 }
 
 // The numbers of mapFile() and mapFileId(): their arguments 1 to 6.
-template <typename Info>
-int MapFileArgs(const Info& info, MapResult* result, PathArg* path,
-                int64_t* max_length) {
+int MapFileArgs(const Napi::CallbackInfo& info, MapResult* result,
+                PathArg* path, int64_t* max_length) {
   auto number = [&info](size_t index, const char* name) {
     return IntegerArg(info, index, name);
   };
@@ -598,10 +595,7 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
                        max_length);
 }
 
-namespace {
-
-// mapFileId(): eight arguments, more than a CallbackInfo keeps inline.
-Napi::Value MapFileId(const StackArgs<8>& info) {
+Napi::Value MapFileIdJs(const Napi::CallbackInfo& info) {
   double* out = OutArg(info, 7);
   MapResult result;
   PathArg path;
@@ -610,6 +604,8 @@ Napi::Value MapFileId(const StackArgs<8>& info) {
   return LazyResultToJs(info.Env(), rc, result, path.c_str(), false,
                         max_length, out);
 }
+
+namespace {
 
 Napi::Value MapFileIo(const StackArgs<2>& info) {
   Napi::Env env = info.Env();
@@ -638,10 +634,6 @@ Napi::Value MapFileIo(const StackArgs<2>& info) {
 }
 
 }  // namespace
-
-napi_value MapFileIdJs(napi_env env, napi_callback_info info) {
-  return PlainCallback<8, MapFileId>(env, info);
-}
 
 napi_value MapFileIoJs(napi_env env, napi_callback_info info) {
   return PlainCallback<2, MapFileIo>(env, info);

@@ -57,7 +57,7 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info);
 // more starts a garbage collection; an owner that is closed untouched never
 // needs one). `out` (a Float64Array(2)) receives [id, length].
 // JS: mapFileId(path, fd, access, offset, length, size, maxLength, out)
-napi_value MapFileIdJs(napi_env env, napi_callback_info info);
+Napi::Value MapFileIdJs(const Napi::CallbackInfo& info);
 // ABI 10, mapFileId() with its numbers in one ArrayBuffer (read with one
 // Node-API call instead of six, the form lib/mmap.ts uses on every mmap()):
 // JS: mapFileIo(path: string | null, io) where io is an ArrayBuffer of at
