@@ -223,6 +223,12 @@ napi_value PlainCallback(napi_env env, napi_callback_info cbinfo) {
   }
 }
 
+// Whether `d` is a number argument native code takes: an integer in
+// [-1, 2**53 - 1] (-1 standing for "none": no fd, no size).
+inline bool IsIntegerArg(double d) {
+  return d >= -1 && d <= 9007199254740991.0 && d == static_cast<int64_t>(d);
+}
+
 // The integer JS validated; native code checks again because a wrong value
 // here would reach mmap(). `name` is the argument's name, for the message.
 int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index,
@@ -236,7 +242,7 @@ int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index,
                std::string(name) + " (argument " + std::to_string(index) +
                    ") must be an integer number");
   }
-  if (!(d >= -1 && d <= 9007199254740991.0) || d != static_cast<int64_t>(d)) {
+  if (!IsIntegerArg(d)) {
     ThrowError(info.Env(), ErrorKind::kRangeError, kCodeOutOfRange,
                std::string(name) + " (argument " + std::to_string(index) +
                    ") must be an integer in [-1, 2**53 - 1], got " +
@@ -552,7 +558,7 @@ int MapFileArgs(const Napi::CallbackInfo& info, MapResult* result,
 }
 
 // A number of mapFileIo()'s `io` array, checked as IntegerArg() checks an
-// argument (it is a double already: only its range and integrality).
+// argument (IsIntegerArg(): it is a double already).
 [[noreturn]] void ThrowIoRange(Napi::Env env, double d, size_t index,
                                const char* name) {
   ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
@@ -566,9 +572,7 @@ int MapFileArgs(const Napi::CallbackInfo& info, MapResult* result,
 inline int64_t IoInteger(Napi::Env env, const double* io, size_t index,
                          const char* name) {
   double d = io[index];
-  if (!(d >= -1 && d <= 9007199254740991.0) || d != static_cast<int64_t>(d)) {
-    ThrowIoRange(env, d, index, name);
-  }
+  if (!IsIntegerArg(d)) ThrowIoRange(env, d, index, name);
   return static_cast<int64_t>(d);
 }
 

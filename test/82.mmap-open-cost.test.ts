@@ -252,6 +252,14 @@ describe('82 mmap() of a small file: which path it takes', () => {
       expect(binding().liveMappings()).to.equal(live)
     })
 
+    it('with a path, io[2] (fd) is not read: even NaN there maps the path', () => {
+      const a = io(NaN)
+      binding().mapFileIo(file, a)
+      const [id, length] = new Float64Array(a)
+      expect(length).to.equal(5)
+      expect(binding().unmapId(id)).to.equal(true)
+    })
+
     it('the addon is reached through an object with fast properties (in a child process, --allow-natives-syntax)', () => {
       const script = `
         const path = require('node:path')
