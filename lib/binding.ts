@@ -201,10 +201,11 @@ function load(): LoadState {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown
-    // A copy in an object literal: the addon's exports object is in dictionary mode (28 properties
-    // set one by one), and every `binding.mapFileIo` / `binding.unmapId` load on it then took V8's
-    // generic LoadIC (about 100 instructions a load, two per mmap(path).close()); the copy has fast
-    // properties. Native functions ignore their receiver, so calling them on the copy is the same.
+    // A copy in an object literal: the addon's exports object is in dictionary mode (native code
+    // adds its properties one by one), and every `binding.mapFileIo` / `binding.unmapId` load on it
+    // then took V8's generic LoadIC (about 100 instructions a load, two per mmap(path).close()); the
+    // copy has fast properties. Native functions ignore their receiver, so calling them on the copy
+    // is the same.
     const binding = { ...(nodeGypBuild(packageRoot()) as NativeBinding) }
     if (binding.abiVersion !== ABI_VERSION) {
       throw new Error(
