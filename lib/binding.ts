@@ -108,7 +108,8 @@ export interface NativeBinding {
    * ABI 8, the lazy form of mapFile(): maps the file the same way (same arguments, same refusals)
    * but makes no ArrayBuffer yet; writes the mapping's id and length into `out[0]` and `out[1]`.
    * V8 counts an external ArrayBuffer as external memory (one of 64 MiB or more starts a garbage
-   * collection), so an owner makes it only when a view needs it (mappingBuffer()).
+   * collection), so an owner makes it only when a view needs it (mappingBuffer()). Since ABI 10
+   * mmap() calls mapFileIo() instead; nothing in lib/ calls this one (tests 79 and 82 do).
    */
   mapFileId(path: string | null, fd: number, access: number, offset: number, length: number, size: number, maxLength: number, out: Float64Array): void
   /**
