@@ -51,13 +51,6 @@ struct MapState {
     unmap_requested_ = true;
     if (busy_ == 0) UnmapLocked();
   }
-  // Unmap() of a mapping that never had an ArrayBuffer, taken out of the
-  // tables by the caller: no prefetch can hold it (prefetch() needs the
-  // buffer), so nothing else can reach this state and no lock is needed.
-  void UnmapBufferless() {
-    unmap_requested_ = true;
-    UnmapLocked();
-  }
   // A worker's claim on the memory; false once an unmap was asked for.
   bool Enter() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -693,7 +686,7 @@ Napi::Value UnmapId(const StackArgs<1>& info) {
     }
   }
   if (taken == nullptr) return Napi::Boolean::New(env, false);
-  taken->UnmapBufferless();
+  taken->Unmap();
   return Napi::Boolean::New(env, true);
 }
 
