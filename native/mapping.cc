@@ -98,20 +98,15 @@ std::unordered_map<uintptr_t, std::shared_ptr<MapState>>& Ids() {
 }
 
 // Removes and returns the live mapping with an ArrayBuffer at `addr`, if any
-// (and, with `id`, only if it is that mapping). The caller holds
-// table_mutex.
-std::shared_ptr<MapState> TakeLocked(void* addr, uintptr_t id) {
+// (and, with `id`, only if it is that mapping).
+std::shared_ptr<MapState> Take(void* addr, uintptr_t id = 0) {
+  std::lock_guard<std::mutex> lock(table_mutex);
   auto it = Table().find(addr);
   if (it == Table().end() || (id != 0 && it->second->id != id)) return nullptr;
   std::shared_ptr<MapState> state = std::move(it->second);
   Table().erase(it);
   Ids().erase(state->id);
   return state;
-}
-
-std::shared_ptr<MapState> Take(void* addr, uintptr_t id = 0) {
-  std::lock_guard<std::mutex> lock(table_mutex);
-  return TakeLocked(addr, id);
 }
 
 // The live mapping with this id, if any.
