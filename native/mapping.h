@@ -8,8 +8,8 @@
 //   ArrayBuffer only when a view needs it). Once the mapping has its
 //   ArrayBuffer it is also indexed by address, through which unmap()/flush()
 //   find it from the buffer JS passes in; a mapping opened and closed
-//   untouched never enters that index. A mapping is reachable by id only from the environment that
-//   made it.
+//   untouched never enters that index. A mapping is reachable by id only
+//   from the environment that made it.
 // - A mapping without an ArrayBuffer is unmapped by unmapId() (close(), or
 //   the owner's FinalizationRegistry when the owner was collected unclosed)
 //   or, at the environment's teardown, by its cleanup hook. Once it has an
