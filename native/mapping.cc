@@ -214,7 +214,8 @@ napi_value PlainCallback(napi_env env, napi_callback_info cbinfo) {
 // Whether `d` is a number argument native code takes: an integer in
 // [-1, 2**53 - 1] (-1 standing for "none": no fd, no size).
 inline bool IsIntegerArg(double d) {
-  return d >= -1 && d <= 9007199254740991.0 && d == static_cast<int64_t>(d);
+  return d >= -1 && d <= 9007199254740991.0 &&
+         d == static_cast<double>(static_cast<int64_t>(d));
 }
 
 // The integer JS validated; native code checks again because a wrong value
