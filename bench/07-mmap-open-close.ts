@@ -11,9 +11,9 @@
  * mmap().close() makes no ArrayBuffer (it is made when `buf` is first used), so the first case is
  * the system calls (open, fstat, mmap, close, munmap) plus the owner object; the 'read a byte' case
  * includes making the buffer and one page fault. Target of issue 9: <= 2x openSync+readSync+closeSync.
- * Where the floor is: the five system calls take about 7.0-7.4 us in C on the 2-core test VM (open
- * 2.1-2.4, fstat 0.4, mmap 2.6-2.8, close 0.35, munmap 2.9-3.2; a system call that does nothing
- * costs 0.16 us here), against 2.7-3.2 us for open+pread+close (2.4-2.6x in C). Node adds about
+ * Where the floor is: the five system calls take about 7.0-7.4 us in C on the 2-core test VM (timed
+ * one at a time: open about 26% of it, fstat 5%, mmap 31%, close 4%, munmap 34%; a system call that
+ * does nothing costs 0.16 us here), against 2.7-3.2 us for open+pread+close (2.4-2.6x in C). Node adds about
  * 0.7-1.1 us to the baseline; the same five calls made from two minimal Node-API functions (one
  * string argument, no bookkeeping) measure about 1.85-1.9x. Above that we spend about 0.5 us:
  * roughly 4,100 user-space instructions per cycle (callgrind, `node --predictable`), about 1,800

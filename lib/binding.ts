@@ -108,7 +108,8 @@ export interface NativeBinding {
    * ABI 8, the lazy form of mapFile(): maps the file the same way (same arguments, same refusals)
    * but makes no ArrayBuffer yet; writes the mapping's id and length into `out[0]` and `out[1]`.
    * V8 counts an external ArrayBuffer as external memory (one of 64 MiB or more starts a garbage
-   * collection), so an owner makes it only when a view needs it (mappingBuffer()).
+   * collection), so an owner makes it only when a view needs it (mappingBuffer()). Since ABI 10
+   * mmap() calls mapFileIo() instead; nothing in lib/ calls this one (tests 79 and 82 do).
    */
   mapFileId(path: string | null, fd: number, access: number, offset: number, length: number, size: number, maxLength: number, out: Float64Array): void
   /**
@@ -201,10 +202,11 @@ function load(): LoadState {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown
-    // A copy in an object literal: the addon's exports object is in dictionary mode (28 properties
-    // set one by one), and every `binding.mapFileIo` / `binding.unmapId` load on it then took V8's
-    // generic LoadIC (about 100 instructions a load, two per mmap(path).close()); the copy has fast
-    // properties. Native functions ignore their receiver, so calling them on the copy is the same.
+    // A copy in an object literal: the addon's exports object is in dictionary mode (native code
+    // adds its properties one by one), and every `binding.mapFileIo` / `binding.unmapId` load on it
+    // then took V8's generic LoadIC (about 100 instructions a load, two per mmap(path).close()); the
+    // copy has fast properties. Native functions ignore their receiver, so calling them on the copy
+    // is the same.
     const binding = { ...(nodeGypBuild(packageRoot()) as NativeBinding) }
     if (binding.abiVersion !== ABI_VERSION) {
       throw new Error(

@@ -451,7 +451,9 @@ export function mmap(pathOrFd: string | URL | number, options?: MmapOptions): Ma
   if (options !== undefined) {
     if (options === null || typeof options !== 'object') throw typeError(codes.INVALID_ARG, 'options must be an object')
     const a = options.access === undefined ? 'read' : options.access
-    // Three comparisons rather than hasOwnProperty.call(ACCESS, a): the same answer for every value.
+    // Three comparisons rather than hasOwnProperty.call(ACCESS, a), which also took a value that
+    // converts to one of the names (['read'], new String('copy'), an object whose toString()
+    // returns 'write') and left it as `access`: only the three strings are modes.
     if (a !== 'read' && a !== 'write' && a !== 'copy') {
       throw typeError(codes.INVALID_ARG, `access must be 'read', 'write' or 'copy', not ${String(a)}`)
     }

@@ -91,6 +91,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"unmap", UnmapJs},
       {"flush", FlushJs},
       {"mapFile", MapFileJs},
+      {"mapFileId", MapFileIdJs},
       {"openSharedMemoryId", OpenSharedMemoryIdJs},
       {"mappingBuffer", MappingBufferJs},
       {"unlinkSharedMemory", UnlinkSharedMemoryJs},
@@ -121,7 +122,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     napi_callback fn;
   };
   static const PlainEntry kPlainFunctions[] = {
-      {"mapFileId", MapFileIdJs},
       {"mapFileIo", MapFileIoJs},
       {"unmapId", UnmapIdJs},
   };

@@ -51,13 +51,6 @@ struct MapState {
     unmap_requested_ = true;
     if (busy_ == 0) UnmapLocked();
   }
-  // Unmap() of a mapping that never had an ArrayBuffer, taken out of the
-  // tables by the caller: no prefetch can hold it (prefetch() needs the
-  // buffer), so nothing else can reach this state and no lock is needed.
-  void UnmapBufferless() {
-    unmap_requested_ = true;
-    UnmapLocked();
-  }
   // A worker's claim on the memory; false once an unmap was asked for.
   bool Enter() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -105,20 +98,15 @@ std::unordered_map<uintptr_t, std::shared_ptr<MapState>>& Ids() {
 }
 
 // Removes and returns the live mapping with an ArrayBuffer at `addr`, if any
-// (and, with `id`, only if it is that mapping). The caller holds
-// table_mutex.
-std::shared_ptr<MapState> TakeLocked(void* addr, uintptr_t id) {
+// (and, with `id`, only if it is that mapping).
+std::shared_ptr<MapState> Take(void* addr, uintptr_t id = 0) {
+  std::lock_guard<std::mutex> lock(table_mutex);
   auto it = Table().find(addr);
   if (it == Table().end() || (id != 0 && it->second->id != id)) return nullptr;
   std::shared_ptr<MapState> state = std::move(it->second);
   Table().erase(it);
   Ids().erase(state->id);
   return state;
-}
-
-std::shared_ptr<MapState> Take(void* addr, uintptr_t id = 0) {
-  std::lock_guard<std::mutex> lock(table_mutex);
-  return TakeLocked(addr, id);
 }
 
 // The live mapping with this id, if any.
@@ -182,10 +170,8 @@ constexpr size_t kIoLength = 8;
   }
 }
 
-// The arguments of a call read once into an array on the stack. A
-// Napi::CallbackInfo keeps six inline and allocates the rest on the heap,
-// with a second napi_get_cb_info(), on every call: mapFileId() has eight and
-// runs on every mmap(). Reads like a CallbackInfo (Env(), operator[]; a
+// The arguments of a call read once into an array on the stack, for the
+// plain callbacks below. Reads like a CallbackInfo (Env(), operator[]; a
 // missing argument is undefined), so the helpers below take either.
 template <size_t N>
 class StackArgs {
@@ -209,7 +195,8 @@ class StackArgs {
 };
 
 // A plain Node-API callback running `Body` on its first N arguments read
-// into a StackArgs, for the calls made on every mmap() and close(): it skips
+// into a StackArgs, for the calls made on every mmap() and close()
+// (mapFileIo(), unmapId()): it skips
 // node-addon-api's wrapper and CallbackInfo (which also asks for `this` and
 // the callback data, and zeroes its inline arguments), and turns the addon's
 // C++ exceptions into JS ones itself, as that wrapper does.
@@ -224,10 +211,17 @@ napi_value PlainCallback(napi_env env, napi_callback_info cbinfo) {
   }
 }
 
+// Whether `d` is a number argument native code takes: an integer in
+// [-1, 2**53 - 1] (-1 standing for "none": no fd, no size).
+inline bool IsIntegerArg(double d) {
+  return d >= -1 && d <= 9007199254740991.0 &&
+         d == static_cast<double>(static_cast<int64_t>(d));
+}
+
 // The integer JS validated; native code checks again because a wrong value
 // here would reach mmap(). `name` is the argument's name, for the message.
-template <typename Info>
-int64_t IntegerArg(const Info& info, size_t index, const char* name) {
+int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index,
+                   const char* name) {
   Napi::Value value = info[index];
   double d = 0;
   // One Node-API call on the way to mmap(): napi_get_value_double refuses
@@ -237,7 +231,7 @@ int64_t IntegerArg(const Info& info, size_t index, const char* name) {
                std::string(name) + " (argument " + std::to_string(index) +
                    ") must be an integer number");
   }
-  if (!(d >= -1 && d <= 9007199254740991.0) || d != static_cast<int64_t>(d)) {
+  if (!IsIntegerArg(d)) {
     ThrowError(info.Env(), ErrorKind::kRangeError, kCodeOutOfRange,
                std::string(name) + " (argument " + std::to_string(index) +
                    ") must be an integer in [-1, 2**53 - 1], got " +
@@ -343,8 +337,7 @@ Napi::Value MapResultToJs(Napi::Env env, int rc, const MapResult& result,
 // and length written into the caller's Float64Array(2) `out` (argument
 // `index`), so that a mapping costs one call and no allocation. Nothing is
 // mapped yet when `out` is wrong.
-template <typename Info>
-double* OutArg(const Info& info, size_t index) {
+double* OutArg(const Napi::CallbackInfo& info, size_t index) {
   napi_env env = info.Env();
   napi_value value = info[index];
   napi_typedarray_type type = napi_int8_array;
@@ -545,9 +538,8 @@ int MapFileArgs(const Info& info, const Number& number, MapResult* result,
 }
 
 // The numbers of mapFile() and mapFileId(): their arguments 1 to 6.
-template <typename Info>
-int MapFileArgs(const Info& info, MapResult* result, PathArg* path,
-                int64_t* max_length) {
+int MapFileArgs(const Napi::CallbackInfo& info, MapResult* result,
+                PathArg* path, int64_t* max_length) {
   auto number = [&info](size_t index, const char* name) {
     return IntegerArg(info, index, name);
   };
@@ -555,7 +547,7 @@ int MapFileArgs(const Info& info, MapResult* result, PathArg* path,
 }
 
 // A number of mapFileIo()'s `io` array, checked as IntegerArg() checks an
-// argument (it is a double already: only its range and integrality).
+// argument (IsIntegerArg(): it is a double already).
 [[noreturn]] void ThrowIoRange(Napi::Env env, double d, size_t index,
                                const char* name) {
   ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
@@ -569,9 +561,7 @@ int MapFileArgs(const Info& info, MapResult* result, PathArg* path,
 inline int64_t IoInteger(Napi::Env env, const double* io, size_t index,
                          const char* name) {
   double d = io[index];
-  if (!(d >= -1 && d <= 9007199254740991.0) || d != static_cast<int64_t>(d)) {
-    ThrowIoRange(env, d, index, name);
-  }
+  if (!IsIntegerArg(d)) ThrowIoRange(env, d, index, name);
   return static_cast<int64_t>(d);
 }
 
@@ -598,10 +588,7 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
                        max_length);
 }
 
-namespace {
-
-// mapFileId(): eight arguments, more than a CallbackInfo keeps inline.
-Napi::Value MapFileId(const StackArgs<8>& info) {
+Napi::Value MapFileIdJs(const Napi::CallbackInfo& info) {
   double* out = OutArg(info, 7);
   MapResult result;
   PathArg path;
@@ -610,6 +597,8 @@ Napi::Value MapFileId(const StackArgs<8>& info) {
   return LazyResultToJs(info.Env(), rc, result, path.c_str(), false,
                         max_length, out);
 }
+
+namespace {
 
 Napi::Value MapFileIo(const StackArgs<2>& info) {
   Napi::Env env = info.Env();
@@ -638,10 +627,6 @@ Napi::Value MapFileIo(const StackArgs<2>& info) {
 }
 
 }  // namespace
-
-napi_value MapFileIdJs(napi_env env, napi_callback_info info) {
-  return PlainCallback<8, MapFileId>(env, info);
-}
 
 napi_value MapFileIoJs(napi_env env, napi_callback_info info) {
   return PlainCallback<2, MapFileIo>(env, info);
@@ -697,7 +682,7 @@ Napi::Value UnmapId(const StackArgs<1>& info) {
     }
   }
   if (taken == nullptr) return Napi::Boolean::New(env, false);
-  taken->UnmapBufferless();
+  taken->Unmap();
   return Napi::Boolean::New(env, true);
 }
 

@@ -4,22 +4,23 @@
 // - A mapping is owned by a MapState held (std::shared_ptr) by one
 //   process-wide table keyed by the mapping's never-reused id, which the
 //   lazy calls take (ABI 8: mapFileId, openSharedMemoryId, mappingBuffer,
-//   unmapId; JS holds the id and makes the one external ArrayBuffer only
-//   when a view needs it). Once the mapping has its ArrayBuffer it is also
-//   indexed by address, through which unmap()/flush() find it from the
-//   buffer JS passes in; a mapping opened and closed untouched never enters
-//   that index. A mapping is reachable by id only from the environment that
-//   made it.
+//   unmapId; ABI 10: mapFileIo; JS holds the id and makes the one external
+//   ArrayBuffer only when a view needs it). Once the mapping has its
+//   ArrayBuffer it is also indexed by address, through which unmap()/flush()
+//   find it from the buffer JS passes in; a mapping opened and closed
+//   untouched never enters that index. A mapping is reachable by id only
+//   from the environment that made it.
 // - A mapping without an ArrayBuffer is unmapped by unmapId() (close(), or
 //   the owner's FinalizationRegistry when the owner was collected unclosed)
 //   or, at the environment's teardown, by its cleanup hook. Once it has an
 //   ArrayBuffer, unmapId() does nothing: JS could reach the memory through
 //   the buffer, so only unmap(buffer) (which detaches it first) or the
 //   buffer's finalizer may unmap it.
-// - Whoever takes the state out of the table unmaps it, exactly once:
-//   unmap(buffer), the ArrayBuffer's finalizer (the buffer was garbage
-//   collected while still mapped), or the failure path when the runtime
-//   refuses to create the ArrayBuffer. The finalizer's hint is the mapping's
+// - Whoever takes the state out of the tables unmaps it, exactly once:
+//   unmapId() or the cleanup hook (bufferless), unmap(buffer), the
+//   ArrayBuffer's finalizer (the buffer was garbage collected while still
+//   mapped), or the failure path when the runtime refuses to create the
+//   ArrayBuffer. The finalizer's hint is the mapping's
 //   never-reused id, not a pointer, so a finalizer that runs late, or during
 //   the failed creation itself (Node 20 runs it there for a length over
 //   buffer.constants.MAX_LENGTH), frees nothing and finds nothing to unmap.
@@ -57,7 +58,7 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info);
 // more starts a garbage collection; an owner that is closed untouched never
 // needs one). `out` (a Float64Array(2)) receives [id, length].
 // JS: mapFileId(path, fd, access, offset, length, size, maxLength, out)
-napi_value MapFileIdJs(napi_env env, napi_callback_info info);
+Napi::Value MapFileIdJs(const Napi::CallbackInfo& info);
 // ABI 10, mapFileId() with its numbers in one ArrayBuffer (read with one
 // Node-API call instead of six, the form lib/mmap.ts uses on every mmap()):
 // JS: mapFileIo(path: string | null, io) where io is an ArrayBuffer of at

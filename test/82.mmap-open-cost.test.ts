@@ -182,6 +182,25 @@ describe('82 mmap() of a small file: which path it takes', () => {
       const calls = nativeCalls(() => expectError(() => mmap(big, { offset: 1 }), RangeError, 'ERR_MEMORYVIEW_UNALIGNED'))
       expect(calls).not.to.include('mapFileIo')
     })
+
+    it('options are read only when given: mmap(path) and mmap(path, undefined) map for reading from offset 0', () => {
+      for (const m of [mmap(file), mmap(file, undefined)]) {
+        try {
+          expect([m.access, m.size, m.buf.readonly]).to.deep.equal(['read', 5, true])
+        } finally {
+          m.close()
+        }
+      }
+    })
+
+    it('an access that only converts to a mode name is TypeError ERR_MEMORYVIEW_INVALID_ARG, before any mapping', () => {
+      const live = requireBinding('test').liveMappings()
+      for (const access of [['read'], new String('copy'), { toString: () => 'write' }]) {
+        const calls = nativeCalls(() => expectError(() => mmap(file, { access } as never), TypeError, INVALID_ARG))
+        expect(calls, String(access)).to.deep.equal([])
+      }
+      expect(requireBinding('test').liveMappings()).to.equal(live)
+    })
   })
 
   describe('mapFileIo(path, io): the numbers in one ArrayBuffer', () => {
@@ -231,6 +250,14 @@ describe('82 mmap() of a small file: which path it takes', () => {
       // fd is read only without a path.
       expectError(() => binding().mapFileIo(null, io(NaN)), RangeError, 'ERR_MEMORYVIEW_OUT_OF_RANGE')
       expect(binding().liveMappings()).to.equal(live)
+    })
+
+    it('with a path, io[2] (fd) is not read: even NaN there maps the path', () => {
+      const a = io(NaN)
+      binding().mapFileIo(file, a)
+      const [id, length] = new Float64Array(a)
+      expect(length).to.equal(5)
+      expect(binding().unmapId(id)).to.equal(true)
     })
 
     it('the addon is reached through an object with fast properties (in a child process, --allow-natives-syntax)', () => {
