@@ -132,7 +132,7 @@ export abstract class ExternalOwner implements Disposable {
 
   /**
    * @internal `buffer` null and `id` 0: nothing is mapped whole (a file bigger than one buffer),
-   * `size` bytes are reached through windows. `id` > 0: a mapping of `size` bytes made by mapFileId()
+   * `size` bytes are reached through windows. `id` > 0: a mapping of `size` bytes made by mapFileIo()
    * or openSharedMemoryId(), whose ArrayBuffer is made when first needed.
    */
   constructor(buffer: ArrayBuffer | null, what: string, readonly: boolean, size = 0, id = 0) {
