@@ -442,7 +442,7 @@ export function iterate(view: MemoryView<string>): IterableIterator<Value> {
 /**
  * iter(m) through the view's TypedArray: per step one element read, one check and one store of the
  * position, so that V8 inlines next() into the caller's for-of loop and drops the result objects.
- * Reads live data. A released view (`_released`, set by release()) or memory gone under it (a
+ * Reads live data. A released view (its `_mbuf` replaced by release()) or memory gone under it (a
  * detached or shrunk TypedArray reads as undefined) sends the step to the view's slow path, which
  * raises RELEASED or OUT_OF_BOUNDS.
  *
@@ -467,6 +467,8 @@ class TypedIterator implements IterableIterator<Value> {
   // initialisers define every field as undefined first, and V8 then generalises the number fields to
   // tagged ones (node --trace-generalization; test 36 guards it).
   declare private view: MemoryView<string>
+  /** The view's managed buffer when iteration began: release() replaces it (see next()). */
+  declare private mbuf: object
   declare private ta: TypedArray
   declare private start: number
   declare private step: number
@@ -476,6 +478,7 @@ class TypedIterator implements IterableIterator<Value> {
 
   constructor(view: MemoryView<string>, ta: TypedArray, start: number, step: number, n: number) {
     this.view = view
+    this.mbuf = view._mbuf
     this.ta = ta
     this.start = start
     this.step = step
@@ -493,9 +496,9 @@ class TypedIterator implements IterableIterator<Value> {
     let value: Value | undefined
     if (p !== this.end) {
       value = this.ta[p]
-      // `=== true`, not a truth test: V8 keeps `_released` as a tagged field and would test its
-      // truth with a generic ToBoolean (six compares per element); against true it is one compare.
-      if (value === undefined || this.view._released === true) value = this.slow(p)
+      // release() points the view at another managed buffer (a view has no released flag of its own):
+      // one compare of two references per element.
+      if (value === undefined || this.view._mbuf !== this.mbuf) value = this.slow(p)
       this.p = p + this.step
       done = false
     } else {

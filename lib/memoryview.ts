@@ -138,7 +138,6 @@ function initFromSource(view: MemoryView<string>, source: Source | MemoryView<st
   view._stride0 = ndim > 0 ? strides[0] : 0
   view._len1 = ndim > 1 ? shape[1] : 0
   view._readonly = r.readonly
-  view._released = false
   view._x = null
   r.mbuf.addView(view)
 }
@@ -150,7 +149,7 @@ function initFromSource(view: MemoryView<string>, source: Source | MemoryView<st
  * raising CPython's first error. Out of line, so that cast() stays small.
  */
 function castTo1D(view: MemoryView<string>, format: unknown): Format | null {
-  if (typeof format !== 'string' || view._ndim !== 1 || view._released || view._mbuf.released) return null
+  if (typeof format !== 'string' || view._ndim !== 1 || view.released) return null
   const from = view._fmt
   const itemsize = from.itemsize
   if (view._stride0 !== itemsize && view._len0 !== 1) return null
@@ -283,7 +282,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** @internal */ declare _stride0: number
   /** @internal */ declare _len1: number
   /** @internal */ declare _readonly: boolean
-  /** @internal */ declare _released: boolean
   /**
    * @internal What element access never reads (exports, the hash, repr number, frozen shape and
    * strides, contiguity of n-D views): null until first needed, see _more().
@@ -349,7 +347,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._stride0 = stride0!
     this._len1 = ndim > 1 ? shape![1] : 0
     this._readonly = readonly!
-    this._released = false
     this._x = null
     // Tested here rather than only in addView(): a call never made costs no inlining budget.
     if (mbuf!.hook !== null) mbuf!.addView(this)
@@ -480,13 +477,13 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   /** @internal CPython's CHECK_RELEASED. */
   _checkReleased(): void {
-    if (this._released || this._mbuf.released) throw releasedError()
+    if (this.released) throw releasedError()
   }
 
   /** @internal The DataView to touch memory through, after the released and bounds checks. */
   _live(): DataView {
     const dv = this._mbuf.dv
-    if (dv === null || this._released || this._mbuf.released) throw releasedError()
+    if (dv === null || this.released) throw releasedError()
     if (this._outOfBounds()) throw outOfBoundsError()
     return dv
   }
@@ -501,7 +498,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   /** @internal Turns a failed DataView access into the error that explains it. */
   _fault(err: unknown): unknown {
-    if (this._released || this._mbuf.released || this._mbuf.dv === null) return releasedError()
+    if (this.released || this._mbuf.dv === null) return releasedError()
     if (this._outOfBounds()) return outOfBoundsError()
     return err
   }
@@ -577,7 +574,11 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   }
   /** True after release() (or after the owner of external memory closed it). */
   get released(): boolean {
-    return this._released || this._mbuf.released
+    // release() points the view at RELEASED_MBUF (a view has no field of its own for this: each
+    // field costs every view creation, see the constructor); memory gone under a live view shows in
+    // its managed buffer.
+    const mbuf = this._mbuf
+    return mbuf === RELEASED_MBUF || mbuf.released
   }
 
   // ---------------------------------------------------------------- element access
@@ -1275,12 +1276,11 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @throws {BufferError} ERR_MEMORYVIEW_EXPORTED while pins or other exports are held; the view stays usable.
    */
   release(): void {
-    if (this._released) return
+    if (this._mbuf === RELEASED_MBUF) return
     const n = this._exports
     if (n > 0) {
       throw new BufferError(`memoryview has ${n} exported buffer${n === 1 ? '' : 's'}`, codes.EXPORTED)
     }
-    this._released = true
     const mbuf = this._mbuf
     this._mbuf = RELEASED_MBUF
     this._ta1 = null
@@ -1296,12 +1296,14 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @internal The end of a view this package made for itself and never handed out (a temporary of
    * assign() or equals(), a native acquisition's): the owner stops counting it, as release() would,
    * but its fast-path fields are not stored again. Such a store makes them mutable in every view,
-   * and V8 then stops folding them for long-lived views (see `paths` in access.ts).
+   * and V8 then stops folding them for long-lived views (see `paths` in access.ts). `_mbuf` does go
+   * to RELEASED_MBUF, as in release(): it marks the view released (a second _drop() does nothing).
    */
   _drop(): void {
-    if (this._released) return
-    this._released = true
-    this._mbuf.removeView(this)
+    const mbuf = this._mbuf
+    if (mbuf === RELEASED_MBUF) return
+    this._mbuf = RELEASED_MBUF
+    mbuf.removeView(this)
   }
 
   /** `using m = memoryview(x)`: release() at the end of the scope. */

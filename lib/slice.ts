@@ -127,7 +127,7 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
 function planSlice(parent: MemoryView<string>, st: number): number {
   // A released view, or one whose memory is gone (closed, or the exporter's hook ran), has no paths
   // to plan (planPaths() would throw): 0 sends subarray() to _subarray(), which raises CPython's error.
-  if (parent._released || parent._mbuf.released) return 0
+  if (parent.released) return 0
   const a = out.first
   const n = out.length
   const tas = parent._tas
