@@ -5,11 +5,11 @@
  * ArrayBuffer, see slice1() in slice.ts) and the element index of a 3-D/4-D get() or set().
  * Iteration and the typed comparison behind equals() live in copies.ts.
  *
- * Assumptions: a view's `_ta1` holds exactly its elements (unit stride); `_tas`, `_ta2` and `_nd`'s
- * array hold its element [k0, ..., kn] at `_eoff + sum(k[d] * es[d])` (`_es0`, `_es1`, `_nd`) whenever
+ * Assumptions: a view's `_ta1` holds exactly its elements (unit stride); `_tas` and `_nd`'s
+ * array hold its element [k0, ..., kn] at `_eoff + sum(k[d] * es[d])` (`_es0`, `_nd`) whenever
  * every index is inside the shape, which every caller checks first, so no other element is ever
  * indexed. A TypedArray over detached memory reads as empty (length 0, undefined), which sends the
- * caller to the slow path and its RELEASED or OUT_OF_BOUNDS error. A view of 3 or more dimensions
+ * caller to the slow path and its RELEASED or OUT_OF_BOUNDS error. A view of 2 or more dimensions
  * reads through its `_nd` (which holds its TypedArray and `_eoff` too), and release() clears that.
  */
 import type { Format, TypedArray } from './format'
@@ -30,33 +30,27 @@ import { extent } from './shape'
 export const paths = {
   ta1: null as TypedArray | null,
   tas: null as TypedArray | null,
-  ta2: null as TypedArray | null,
   nd: null as NdLayout | null,
   eoff: 0,
   es0: 0,
-  es1: 0,
 }
 
 /** No TypedArray path: every access goes through the DataView slow path. */
 export function noPaths(): void {
   paths.ta1 = null
   paths.tas = null
-  paths.ta2 = null
   paths.nd = null
   paths.eoff = 0
   paths.es0 = 0
-  paths.es1 = 0
 }
 
 /** The paths of a view with exactly `same`'s layout (toreadonly(), memoryview(view)): the same arrays (stores check `_readonly`). */
 export function samePaths(same: MemoryView<string>): void {
   paths.ta1 = same._ta1
   paths.tas = same._tas
-  paths.ta2 = same._ta2
   paths.nd = same._nd
   paths.eoff = same._eoff
   paths.es0 = same._es0
-  paths.es1 = same._es1
 }
 
 /**
@@ -100,16 +94,15 @@ export function planPaths(
     paths.ta1 = exact
   } else if (ndim === 1) {
     paths.tas = ta
-  } else if (ndim === 2) {
-    paths.es1 = strides![1] / size
-    paths.ta2 = ta
   } else {
+    // 2-D too: its get(i, j) reads the layout's shape and strides, which spares every view (most
+    // are 1-D) three fields of its own (each field costs view creation about half a nanosecond).
     paths.nd = new NdLayout(ta, eoff, shape!, strides!, size)
   }
 }
 
 /**
- * What get() and set() with 3 or 4 indices read of a view of 3 or more dimensions that has a
+ * What get() and set() with 2, 3 or 4 indices read of a view of 2 or more dimensions that has a
  * TypedArray: the array, its shape and element strides as plain fields of one object (every
  * such view has this one hidden class), so that get() loads one field of the view, and elementN()
  * reads numbers, not the elements of arrays whose kinds differ between views (packed, holey).
@@ -128,6 +121,7 @@ export class NdLayout {
   declare readonly eoff: number
   declare readonly n0: number
   declare readonly n1: number
+  /** 0 when the view has 2 dimensions (elementN() only reads it for 3 or 4). */
   declare readonly n2: number
   /** 0 when the view has 3 dimensions (elementN() only reads it for 4). */
   declare readonly n3: number
@@ -141,11 +135,11 @@ export class NdLayout {
     this.eoff = eoff
     this.n0 = shape[0]
     this.n1 = shape[1]
-    this.n2 = shape[2]
+    this.n2 = shape.length > 2 ? shape[2] : 0
     this.n3 = shape.length > 3 ? shape[3] : 0
     this.e0 = strides[0] / size
     this.e1 = strides[1] / size
-    this.e2 = strides[2] / size
+    this.e2 = shape.length > 2 ? strides[2] / size : 0
     this.e3 = shape.length > 3 ? strides[3] / size : 0
   }
 }

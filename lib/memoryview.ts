@@ -124,19 +124,16 @@ function initFromSource(view: MemoryView<string>, source: Source | MemoryView<st
   view._conv = r.format.convert
   view._ta1 = q.ta1
   view._tas = q.tas
-  view._ta2 = q.ta2
   view._nd = q.nd
   view._eoff = q.eoff
   view._es0 = q.es0
-  view._es1 = q.es1
-  q.ta1 = q.tas = q.ta2 = null
+  q.ta1 = q.tas = null
   q.nd = null
   view._shp = shape
   view._str = strides
   view._ndim = ndim
   view._len0 = ndim > 0 ? shape[0] : 0
   view._stride0 = ndim > 0 ? strides[0] : 0
-  view._len1 = ndim > 1 ? shape[1] : 0
   view._readonly = r.readonly
   view._x = null
   r.mbuf.addView(view)
@@ -258,18 +255,12 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    */
   declare _tas: TypedArray | null
   /**
-   * @internal A TypedArray over the managed buffer whose elements are this 2-D view's elements, when
-   * the format has one and the view is aligned to it; null otherwise (the 2-D fast path's only check).
-   */
-  declare _ta2: TypedArray | null
-  /**
-   * @internal What get()/set() with 3 or 4 indices read through (the TypedArray, `_eoff`, shape and
-   * element strides) when a view of 3 or more dimensions has a TypedArray path, else null; release() clears it.
+   * @internal What get()/set() with 2, 3 or 4 indices read through (the TypedArray, `_eoff`, shape and
+   * element strides) when a view of 2 or more dimensions has a TypedArray path, else null; release() clears it.
    */
   declare _nd: NdLayout | null
-  /** @internal Element index of element [0, ..., 0] in `_ta1`, `_ta2` or `_nd`'s array. */ declare _eoff: number
-  /** @internal Strides of the first two dimensions in elements of `_ta1`/`_ta2`. */ declare _es0: number
-  /** @internal */ declare _es1: number
+  /** @internal Element index of element [0, ..., 0] in `_tas` (`_nd` holds its own). */ declare _eoff: number
+  /** @internal The stride of a 1-D view in elements of `_tas`. */ declare _es0: number
   /**
    * @internal The shape and byte strides behind `_shape` and `_strides`: null in a 1-D view made by
    * subarray() until something asks for them (`_len0` and `_stride0` hold its layout), since
@@ -280,7 +271,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   /** @internal */ declare _ndim: number
   /** @internal */ declare _len0: number
   /** @internal */ declare _stride0: number
-  /** @internal */ declare _len1: number
   /** @internal */ declare _readonly: boolean
   /**
    * @internal What element access never reads (exports, the hash, repr number, frozen shape and
@@ -330,14 +320,12 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const q = p
     this._ta1 = q.ta1
     this._tas = q.tas
-    this._ta2 = q.ta2
     this._nd = q.nd
     this._eoff = q.eoff
     this._es0 = q.es0
-    this._es1 = q.es1
     // The plan must not keep the memory alive (a mapping its owner never closed is unmapped when
     // the last TypedArray over it is collected).
-    q.ta1 = q.tas = q.ta2 = null
+    q.ta1 = q.tas = null
     q.nd = null
     // Never mutated after this point; the public getters hand out frozen copies made on first use.
     this._shp = shape!
@@ -345,7 +333,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._ndim = ndim
     this._len0 = len0!
     this._stride0 = stride0!
-    this._len1 = ndim > 1 ? shape![1] : 0
     this._readonly = readonly!
     this._x = null
     // Tested here rather than only in addView(): a call never made costs no inlining budget.
@@ -625,12 +612,16 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
         }
       }
     } else if (nargs === 2 && typeof i === 'number' && typeof j === 'number') {
-      const ta = this._ta2
-      if (ta !== null) {
-        const k0 = i < 0 ? i + this._len0 : i
-        const k1 = j < 0 ? j + this._len1 : j
-        if (k0 >>> 0 === k0 && k0 < this._len0 && k1 >>> 0 === k1 && k1 < this._len1) {
-          const v = ta[this._eoff + k0 * this._es0 + k1 * this._es1]
+      // A 2-D view reads through its n-D layout; `_ndim` (a constant for a view V8 can see) keeps
+      // views of 3 or more dimensions out, whose get(i, j) is CPython's sub-view error.
+      const nd = this._nd
+      if (nd !== null && this._ndim === 2) {
+        const n0 = nd.n0
+        const n1 = nd.n1
+        const k0 = i < 0 ? i + n0 : i
+        const k1 = j < 0 ? j + n1 : j
+        if (k0 >>> 0 === k0 && k0 < n0 && k1 >>> 0 === k1 && k1 < n1) {
+          const v = nd.ta[nd.eoff + k0 * nd.e0 + k1 * nd.e1]
           if (v !== undefined) return v
         }
       }
@@ -658,8 +649,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     if (!(k0 >>> 0 === k0 && k0 < this._len0)) return -1
     if (nargs === 1) return this._off + k0 * this._stride0
     if (typeof j !== 'number') return -1
-    const k1 = j < 0 ? j + this._len1 : j
-    if (!(k1 >>> 0 === k1 && k1 < this._len1)) return -1
+    const len1 = this._shape[1]
+    const k1 = j < 0 ? j + len1 : j
+    if (!(k1 >>> 0 === k1 && k1 < len1)) return -1
     return this._off + k0 * this._stride0 + k1 * this._stride1
   }
 
@@ -777,12 +769,16 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * V8's inlining limit; small enough to be inlined itself.
    */
   private _set2(a: unknown, b: unknown, c: unknown): void {
-    const ta = this._ta2
-    if (ta !== null && !this._readonly && typeof a === 'number' && typeof b === 'number') {
-      const k0 = a < 0 ? a + this._len0 : a
-      const k1 = b < 0 ? b + this._len1 : b
-      if (k0 >>> 0 === k0 && k0 < this._len0 && k1 >>> 0 === k1 && k1 < this._len1) {
-        const e = this._eoff + k0 * this._es0 + k1 * this._es1
+    // Through the n-D layout, as get(i, j).
+    const nd = this._nd
+    if (nd !== null && this._ndim === 2 && !this._readonly && typeof a === 'number' && typeof b === 'number') {
+      const n0 = nd.n0
+      const n1 = nd.n1
+      const k0 = a < 0 ? a + n0 : a
+      const k1 = b < 0 ? b + n1 : b
+      if (k0 >>> 0 === k0 && k0 < n0 && k1 >>> 0 === k1 && k1 < n1) {
+        const ta = nd.ta
+        const e = nd.eoff + k0 * nd.e0 + k1 * nd.e1
         // A store into detached memory is dropped silently: check it is attached.
         if (e < ta.length) {
           ta[e] = this._conv(c) as never
@@ -1285,7 +1281,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._mbuf = RELEASED_MBUF
     this._ta1 = null
     this._tas = null
-    this._ta2 = null
     // get() with 3 or 4 indices reads through the layout's TypedArray.
     this._nd = null
     if (this._x !== null) this._x.rb = null

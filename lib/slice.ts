@@ -104,11 +104,9 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
   const q = p
   q.ta1 = null
   q.tas = exact
-  q.ta2 = null
   q.nd = null
   q.eoff = a
   q.es0 = st
-  q.es1 = 0
   return st
 }
 
@@ -137,11 +135,9 @@ function planSlice(parent: MemoryView<string>, st: number): number {
   } else if (tas !== null && stride !== parent._fmt.itemsize) {
     p.ta1 = null
     p.tas = tas
-    p.ta2 = null
     p.nd = null
     p.eoff = parent._eoff + a * parent._es0
     p.es0 = parent._es0 * st
-    p.es1 = 0
     return st
   } else if (parent._ta1 !== null && st === 1 && n === parent._len0) {
     // All of the parent (a is then 0): the same elements, the same exact TypedArray.
