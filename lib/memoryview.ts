@@ -121,7 +121,6 @@ function initFromSource(view: MemoryView<string>, source: Source | MemoryView<st
   view._mbuf = r.mbuf
   view._off = r.offset
   view._fmt = r.format
-  view._conv = r.format.convert
   view._ta1 = q.ta1
   view._tas = q.tas
   view._nd = q.nd
@@ -238,7 +237,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   declare _mbuf: ManagedBuffer
   /** @internal Byte offset of element [0, ..., 0] in the managed buffer's region. */ declare _off: number
   /** @internal */ declare _fmt: Format
-  /** @internal Validates and converts a value for a store. */ declare _conv: (value: unknown) => number | bigint
   /**
    * @internal A TypedArray over exactly the elements of a 1-D view with unit stride, so that get(i) is
    * `ta[i]` after one check against `ta.length` (which also covers detached memory, read as length
@@ -314,7 +312,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._mbuf = mbuf!
     this._off = offset!
     this._fmt = format!
-    this._conv = format!.convert
     // The fast paths planned just before `new` (see `paths` in access.ts): assigned once, never
     // set up afterwards, so that V8 can treat them as constant.
     const q = p
@@ -337,6 +334,14 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._x = null
     // Tested here rather than only in addView(): a call never made costs no inlining budget.
     if (mbuf!.hook !== null) mbuf!.addView(this)
+  }
+
+  /**
+   * @internal Validates and converts a value for a store (atomics.ts): the format's converter, read
+   * from `_fmt` rather than kept in a field of every view (each field costs view creation).
+   */
+  get _conv(): (value: unknown) => number | bigint {
+    return this._fmt.convert
   }
 
   /** @internal The view's extras, made on first use. */
@@ -717,7 +722,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       const ta = this._ta1
       if (ta !== null) {
         if (!this._readonly && k >>> 0 === k && k < ta.length) {
-          ta[k] = this._conv(b) as never
+          ta[k] = this._fmt.convert(b) as never
           return
         }
       } else if (this._setS(k, b)) {
@@ -757,7 +762,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       // it checks `e` against the length it folded, as the store itself does, and loads the line
       // the store writes anyway.
       if (ts[e] !== undefined) {
-        ts[e] = this._conv(b) as never
+        ts[e] = this._fmt.convert(b) as never
         return true
       }
     }
@@ -781,7 +786,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
         const e = nd.eoff + k0 * nd.e0 + k1 * nd.e1
         // A store into detached memory is dropped silently: check it is attached.
         if (e < ta.length) {
-          ta[e] = this._conv(c) as never
+          ta[e] = this._fmt.convert(c) as never
           return
         }
       }
@@ -804,7 +809,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       // A store into detached memory is dropped silently: check it is attached. The value is
       // converted (and may throw) only after the indices, in CPython's order.
       if (p >= 0 && p < ta.length) {
-        ta[p] = this._conv(nargs === 4 ? d : e) as never
+        ta[p] = this._fmt.convert(nargs === 4 ? d : e) as never
         return true
       }
     }
