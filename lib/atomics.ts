@@ -192,8 +192,8 @@ function slow(view: MemoryView<string>, op: Op, args: IArguments): unknown {
   }
   const lookup = (view as unknown as { _lookupTuple(k: unknown[], m: string, a: unknown[]): number })._lookupTuple
   const offset = n === 0 && view._ndim === 0 ? view._off : lookup.call(view, all.slice(0, n), op.values > 0 ? 'set' : 'get', all)
-  const a = op.values > 0 ? view._conv(all[n]) : 0
-  const b = op.values > 1 ? view._conv(all[n + 1]) : 0
+  const a = op.values > 0 ? view._fmt.convert(all[n]) : 0
+  const b = op.values > 1 ? view._fmt.convert(all[n + 1]) : 0
   view._live()
   const mbuf = view._mbuf
   const fmt = view._fmt
@@ -221,7 +221,7 @@ function store(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
     const ta = this._ta1
     if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
-      if (k >>> 0 === k && k < ta.length) return Atomics.store(ta as AnyTa, k, this._conv(v) as Num)
+      if (k >>> 0 === k && k < ta.length) return Atomics.store(ta as AnyTa, k, this._fmt.convert(v) as Num)
     }
   }
   return slow(this, OPS.store, arguments)
@@ -232,7 +232,7 @@ function add(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
     const ta = this._ta1
     if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
-      if (k >>> 0 === k && k < ta.length) return Atomics.add(ta as AnyTa, k, this._conv(v) as Num)
+      if (k >>> 0 === k && k < ta.length) return Atomics.add(ta as AnyTa, k, this._fmt.convert(v) as Num)
     }
   }
   return slow(this, OPS.add, arguments)
@@ -243,7 +243,7 @@ function sub(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
     const ta = this._ta1
     if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
-      if (k >>> 0 === k && k < ta.length) return Atomics.sub(ta as AnyTa, k, this._conv(v) as Num)
+      if (k >>> 0 === k && k < ta.length) return Atomics.sub(ta as AnyTa, k, this._fmt.convert(v) as Num)
     }
   }
   return slow(this, OPS.sub, arguments)
@@ -254,7 +254,7 @@ function and(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
     const ta = this._ta1
     if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
-      if (k >>> 0 === k && k < ta.length) return Atomics.and(ta as AnyTa, k, this._conv(v) as Num)
+      if (k >>> 0 === k && k < ta.length) return Atomics.and(ta as AnyTa, k, this._fmt.convert(v) as Num)
     }
   }
   return slow(this, OPS.and, arguments)
@@ -265,7 +265,7 @@ function or(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
     const ta = this._ta1
     if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
-      if (k >>> 0 === k && k < ta.length) return Atomics.or(ta as AnyTa, k, this._conv(v) as Num)
+      if (k >>> 0 === k && k < ta.length) return Atomics.or(ta as AnyTa, k, this._fmt.convert(v) as Num)
     }
   }
   return slow(this, OPS.or, arguments)
@@ -276,7 +276,7 @@ function xor(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
     const ta = this._ta1
     if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
-      if (k >>> 0 === k && k < ta.length) return Atomics.xor(ta as AnyTa, k, this._conv(v) as Num)
+      if (k >>> 0 === k && k < ta.length) return Atomics.xor(ta as AnyTa, k, this._fmt.convert(v) as Num)
     }
   }
   return slow(this, OPS.xor, arguments)
@@ -287,7 +287,7 @@ function exchange(this: MemoryView<string>, i?: unknown, v?: unknown): unknown {
     const ta = this._ta1
     if (ta !== null && !this._readonly) {
       const k = i < 0 ? i + this._len0 : i
-      if (k >>> 0 === k && k < ta.length) return Atomics.exchange(ta as AnyTa, k, this._conv(v) as Num)
+      if (k >>> 0 === k && k < ta.length) return Atomics.exchange(ta as AnyTa, k, this._fmt.convert(v) as Num)
     }
   }
   return slow(this, OPS.exchange, arguments)
@@ -300,8 +300,8 @@ function compareExchange(this: MemoryView<string>, i?: unknown, e?: unknown, r?:
       const k = i < 0 ? i + this._len0 : i
       if (k >>> 0 === k && k < ta.length) {
         // Both converted before the exchange: a bad replacement must not leave a half-done operation.
-        const expected = this._conv(e) as Num
-        return Atomics.compareExchange(ta as AnyTa, k, expected, this._conv(r) as Num)
+        const expected = this._fmt.convert(e) as Num
+        return Atomics.compareExchange(ta as AnyTa, k, expected, this._fmt.convert(r) as Num)
       }
     }
   }

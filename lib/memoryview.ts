@@ -336,14 +336,6 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     if (mbuf!.hook !== null) mbuf!.addView(this)
   }
 
-  /**
-   * @internal Validates and converts a value for a store (atomics.ts): the format's converter, read
-   * from `_fmt` rather than kept in a field of every view (each field costs view creation).
-   */
-  get _conv(): (value: unknown) => number | bigint {
-    return this._fmt.convert
-  }
-
   /** @internal The view's extras, made on first use. */
   _more(): ViewExtras {
     return (this._x ??= new ViewExtras())
