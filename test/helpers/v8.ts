@@ -1,0 +1,25 @@
+/**
+ * What V8 inlined when it optimized a script: the script runs in a fresh node process with
+ * `--allow-natives-syntax` (so that it can force optimization with %OptimizeFunctionOnNextCall) and
+ * `--trace-turbo-inlining`, whose "Inlining <callee> into <caller>" lines are read here.
+ */
+import { expect } from 'chai'
+import { spawnSync } from 'node:child_process'
+
+/**
+ * The names of the functions V8 reported inlining into functions named `caller` while it ran
+ * `script` (asserting a clean exit). A method's own optimization is traced too ("... into <set>"),
+ * so only inlinings into `caller` count. `flags` are passed to node as well.
+ */
+export function inlinedInto(script: string, caller: string, flags: readonly string[] = []): Set<string> {
+  const run = spawnSync(process.execPath, ['--allow-natives-syntax', ...flags, '--trace-turbo-inlining', '-e', script], {
+    encoding: 'utf8', maxBuffer: 1 << 26, timeout: 60000,
+  })
+  expect(run.status, run.stderr).to.equal(0)
+  const inlined = new Set<string>()
+  for (const line of run.stdout.split('\n')) {
+    const hit = /^Inlining .*<SharedFunctionInfo ([^>]*)>\} into .*<SharedFunctionInfo ([^>]*)>\}/.exec(line)
+    if (hit !== null && hit[2] === caller) inlined.add(hit[1])
+  }
+  return inlined
+}
