@@ -281,10 +281,12 @@ export class ManagedBuffer extends NotCloneable {
     collected.register(view, this, view)
   }
 
-  /** Unregisters a released view. */
+  /**
+   * Unregisters a released view. Once per view: every counted view is registered with itself as the
+   * token, and unregister() answers false for one already taken off (a second _drop() of a view).
+   */
   removeView(view: object): void {
-    if (this.hook === null) return
-    collected.unregister(view)
+    if (this.hook === null || !collected.unregister(view)) return
     this.dropView()
   }
 

@@ -1288,14 +1288,12 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * @internal The end of a view this package made for itself and never handed out (a temporary of
    * assign() or equals(), a native acquisition's): the owner stops counting it, as release() would,
    * but its fast-path fields are not stored again. Such a store makes them mutable in every view,
-   * and V8 then stops folding them for long-lived views (see `paths` in access.ts). `_mbuf` does go
-   * to RELEASED_MBUF, as in release(): it marks the view released (a second _drop() does nothing).
+   * and V8 then stops folding them for long-lived views (see `paths` in access.ts). That holds for
+   * `_mbuf` too (subarray(), iteration and the atomics read it): the view is not marked released,
+   * since nothing holds it, and removeView() counts it off once however often it is called.
    */
   _drop(): void {
-    const mbuf = this._mbuf
-    if (mbuf === RELEASED_MBUF) return
-    this._mbuf = RELEASED_MBUF
-    mbuf.removeView(this)
+    this._mbuf.removeView(this)
   }
 
   /** `using m = memoryview(x)`: release() at the end of the scope. */

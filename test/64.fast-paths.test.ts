@@ -431,7 +431,7 @@ describe('64 fast paths: which path each layout takes', () => {
     // get(i) costs what ta[i] costs. A second store to the field, in any view, makes it mutable
     // for every view. The trace of field changes ("[generalizing]_ta1:...const}->...mutable}")
     // shows such a store.
-    const FIELDS = ['_ta1', '_tas', '_nd', '_eoff', '_es0']
+    const FIELDS = ['_mbuf', '_ta1', '_tas', '_nd', '_eoff', '_es0']
     function generalized(body: string): string[] {
       const entry = path.join(__dirname, '..', 'lib', 'index.js')
       const script = `const { memoryview, MemoryView, exportToNative } = require(${JSON.stringify(entry)})\n${body}`
