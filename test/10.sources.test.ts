@@ -145,6 +145,20 @@ describe('10 sources', () => {
       expect(calls).to.deep.equal({ acquire: 3, release: 3 })
     })
 
+    it('a view the package ends for itself (_drop(), as for temporaries) is counted off once, however often it is ended', () => {
+      // _drop() leaves the view's fields as they are (no released marker: a store would make the field
+      // mutable in every view), so the managed buffer itself must not count the same view twice.
+      const { exporter, calls } = makeExporter(new Uint8Array(4))
+      const m = memoryview(exporter)
+      const w = memoryview(m) as unknown as { _drop(): void }
+      w._drop()
+      w._drop()
+      expect(calls.release).to.equal(0)
+      expect(m.get(0)).to.equal(0)
+      m.release()
+      expect(calls).to.deep.equal({ acquire: 1, release: 1 })
+    })
+
     it('a view over an exporter reads and writes its memory (zero-copy)', () => {
       const memory = new Uint8Array([1, 2, 3, 4])
       const { exporter } = makeExporter(memory)

@@ -430,7 +430,7 @@ describe('64 fast paths: which path each layout takes', () => {
     // V8 folds a constant field of an object it can see (a long-lived view) into the code: then
     // get(i) costs what ta[i] costs. A second store to the field, in any view, makes it mutable
     // for every view. The trace of field changes ("[generalizing]_ta1:...const}->...mutable}")
-    // shows such a store.
+    // shows such a store. `_mbuf` too: subarray() (slice1()), iteration and the atomics read it.
     const FIELDS = ['_mbuf', '_ta1', '_tas', '_nd', '_eoff', '_es0']
     function generalized(body: string): string[] {
       const entry = path.join(__dirname, '..', 'lib', 'index.js')
