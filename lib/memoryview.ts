@@ -1278,7 +1278,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     this._mbuf = RELEASED_MBUF
     this._ta1 = null
     this._tas = null
-    // get() with 3 or 4 indices reads through the layout's TypedArray.
+    // get() with 2, 3 or 4 indices reads through the layout's TypedArray.
     this._nd = null
     if (this._x !== null) this._x.rb = null
     mbuf.removeView(this)
