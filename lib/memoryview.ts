@@ -428,7 +428,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   /** @internal The byte strides (never mutated), as `_shape`. */
   get _strides(): readonly number[] {
-    return (this._str ??= [this._stride0])
+    // `+ 0`: subarray() of a zero-stride view with a negative step stores 0 * -1, which is -0 in JS
+    // (CPython's stride is 0); made into a stride here rather than in subarray(), which is measured.
+    return (this._str ??= [this._stride0 + 0])
   }
 
   /** @internal A new view over the same managed buffer. */
@@ -927,7 +929,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const st = sliceParams(this._ndim, this._len0, start, stop, step)
     // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
     const shape = [sliced.length]
-    const strides = [this._stride0 * st]
+    // `+ 0`: a zero stride times a negative step is -0 (see _strides).
+    const strides = [this._stride0 * st + 0]
     moreDims(this, shape, strides)
     return MemoryView._make<F>(this._mbuf, this._off + this._stride0 * sliced.first, this._fmt, shape, strides, this._readonly)
   }

@@ -130,7 +130,9 @@ function planSlice(parent: MemoryView<string>, st: number): number {
   const a = out.first
   const n = out.length
   const tas = parent._tas
-  const stride = parent._stride0 * st
+  // `+ 0`: a zero stride (a buffer-protocol exporter's) times a negative step is -0, and one -0 held
+  // in `_es0` makes V8 keep that field as a double in every view (as `_eoff`, see planPaths()).
+  const stride = parent._stride0 * st + 0
   if (parent._mbuf.resizable) {
     // Worked out as any view's, see above.
   } else if (tas !== null && stride !== parent._fmt.itemsize) {
@@ -138,7 +140,7 @@ function planSlice(parent: MemoryView<string>, st: number): number {
     p.tas = tas
     p.nd = null
     p.eoff = parent._eoff + a * parent._es0
-    p.es0 = parent._es0 * st
+    p.es0 = parent._es0 * st + 0
     return st
   } else if (parent._ta1 !== null && st === 1 && n === parent._len0) {
     // All of the parent (a is then 0): the same elements, the same exact TypedArray.

@@ -1,6 +1,6 @@
 import { describe, it } from 'mocha'
 import { expect } from 'chai'
-import { memoryview } from 'memoryview'
+import { BUFFER_PROTOCOL, memoryview } from 'memoryview'
 import { expectError, INVALID_INDEX, OUT_OF_RANGE } from './helpers/errors'
 
 const ten = () => memoryview(new Uint8Array(Array.from({ length: 10 }, (_, i) => i)))
@@ -127,5 +127,27 @@ describe('13 subarray (Python slices)', () => {
     expectError(() => z.subarray(), TypeError, INVALID_INDEX)
     expectError(() => z.subarray(0, 1), TypeError, INVALID_INDEX)
     expectError(() => z.subarray(null, null, 0), TypeError, INVALID_INDEX)
+  })
+
+  it('a zero stride times a negative step is stride 0, never -0 (python3: broadcast_to(arange(1.), (4,)), m[::-1].strides == (0,))', () => {
+    const mem = new Float64Array([1.5, 2.5, 3.5, 4.5])
+    const exporter = {
+      [BUFFER_PROTOCOL]: () => ({ buffer: mem.buffer, byteOffset: 0, format: 'd', shape: [4], strides: [0], readonly: false, release() {} }),
+    }
+    const m = memoryview(exporter)
+    // The 1-D fast path, a slice of a slice (the strided TypedArray's own step), bigint bounds (the
+    // general path), and a 2-D view over zero strides (its first dimension sliced).
+    const views = [m.subarray(null, null, -1), m.subarray(0, 3).subarray(null, null, -2), m.subarray(3n, null, -1), memoryview(m).subarray(null, null, -3)]
+    for (const v of views) {
+      expect(Object.is(v.strides[0], 0), `strides ${v.strides}`).to.equal(true)
+      expect(Object.is((v as unknown as { _es0: number })._es0, 0), '_es0').to.equal(true)
+      expect(v.tolist()).to.deep.equal(Array(v.shape[0]).fill(1.5))
+    }
+    const m2 = memoryview({
+      [BUFFER_PROTOCOL]: () => ({ buffer: mem.buffer, byteOffset: 0, format: 'd', shape: [3, 2], strides: [0, 8], readonly: false, release() {} }),
+    })
+    const s2 = m2.subarray(null, null, -1)
+    expect(Object.is(s2.strides[0], 0), `strides ${s2.strides}`).to.equal(true)
+    expect(s2.tolist()).to.deep.equal([[1.5, 2.5], [1.5, 2.5], [1.5, 2.5]])
   })
 })
