@@ -145,27 +145,32 @@ export class NdLayout {
 }
 
 /**
- * The element of `nd.ta` that get() with 3 or 4 indices (set() with 3 or 4 indices and a value)
+ * The element of `nd.ta` that get() with 2, 3 or 4 indices (set() with 3 or 4 indices and a value)
  * addresses, or -1 when this path cannot serve the call (the slow path then raises CPython's
  * error). `nidx` is the number of indices, which the caller has checked is the view's ndim: that
- * test reads the view's `_ndim`, a field V8 folds to a constant when the view is one. Written out
- * index by index in integer arithmetic: V8 then keeps every offset a small integer. The caller reads or writes the element itself: a value
- * returned through here would be merged with -1's kind and boxed on every call.
+ * test reads the view's `_ndim`, a field V8 folds to a constant when the view is one, as `nidx` is
+ * where the call is inlined. Written out index by index in integer arithmetic: V8 then keeps every
+ * offset a small integer. The caller reads or writes the element itself: a value returned through
+ * here would be merged with -1's kind and boxed on every call.
  */
 export function elementN(nd: NdLayout, nidx: number, i: unknown, j: unknown, k: unknown, l: unknown): number {
-  if (typeof i !== 'number' || typeof j !== 'number' || typeof k !== 'number') return -1
+  if (typeof i !== 'number' || typeof j !== 'number') return -1
   const n0 = nd.n0
   const n1 = nd.n1
-  const n2 = nd.n2
   const a = i < 0 ? i + n0 : i
   const b = j < 0 ? j + n1 : j
+  if (!(a >>> 0 === a && a < n0 && b >>> 0 === b && b < n1)) return -1
+  const e = nd.eoff + a * nd.e0 + b * nd.e1
+  if (nidx === 2) return e
+  if (typeof k !== 'number') return -1
+  const n2 = nd.n2
   const c = k < 0 ? k + n2 : k
-  if (!(a >>> 0 === a && a < n0 && b >>> 0 === b && b < n1 && c >>> 0 === c && c < n2)) return -1
-  const e = nd.eoff + a * nd.e0 + b * nd.e1 + c * nd.e2
-  if (nidx === 3) return e
+  if (!(c >>> 0 === c && c < n2)) return -1
+  const f = e + c * nd.e2
+  if (nidx === 3) return f
   if (typeof l !== 'number') return -1
   const n3 = nd.n3
   const d = l < 0 ? l + n3 : l
   if (!(d >>> 0 === d && d < n3)) return -1
-  return e + d * nd.e3
+  return f + d * nd.e3
 }

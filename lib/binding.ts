@@ -117,7 +117,9 @@ export interface NativeBinding {
    * doubles (`[2]` to `[7]`: fd, used when `path` is null, access, offset, length, size, maxLength),
    * read with one Node-API call instead of one per argument; the id and length go to `[0]`, `[1]`.
    * The same checks and refusals; a number out of range is RangeError ERR_MEMORYVIEW_OUT_OF_RANGE, a
-   * bad `io` TypeError ERR_MEMORYVIEW_INVALID_ARG, both before anything is opened. mmap() uses it.
+   * bad `io` TypeError ERR_MEMORYVIEW_INVALID_ARG, both before anything is opened. A SharedArrayBuffer
+   * `io` is refused on Node 20 and read like an ArrayBuffer on Node 22 and newer, whose Node-API
+   * accepts one (mmap() passes its own ArrayBuffer). mmap() uses it.
    */
   mapFileIo(path: string | null, io: ArrayBuffer): void
   /**

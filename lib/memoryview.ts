@@ -610,32 +610,19 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
           if (v !== undefined) return v
         }
       }
-    } else if (nargs === 2 && typeof i === 'number' && typeof j === 'number') {
-      // A 2-D view reads through its n-D layout; `_ndim` (a constant for a view V8 can see) keeps
-      // views of 3 or more dimensions out, whose get(i, j) is CPython's sub-view error.
-      const nd = this._nd
-      if (nd !== null && this._ndim === 2) {
-        const n0 = nd.n0
-        const n1 = nd.n1
-        const k0 = i < 0 ? i + n0 : i
-        const k1 = j < 0 ? j + n1 : j
-        if (k0 >>> 0 === k0 && k0 < n0 && k1 >>> 0 === k1 && k1 < n1) {
-          const v = nd.ta[nd.eoff + k0 * nd.e0 + k1 * nd.e1]
-          if (v !== undefined) return v
-        }
-      }
-    }
-    if (nargs <= 2) return this._getOne(nargs, i, j)
-    if (nargs <= 4) {
+    } else if (nargs > 1 && nargs <= 4) {
+      // A 2-, 3- or 4-D view reads through its n-D layout; `_ndim` (a constant for a view V8 can
+      // see) keeps the other views out (fewer indices than dimensions is CPython's sub-view error).
+      // elementN() gives -1 when this path cannot serve the call: a TypedArray reads index -1, like
+      // any index outside it or detached memory, as undefined, so its own bounds check sends that
+      // to the slow path too, with no second test here.
       const nd = this._nd
       if (nd !== null && nargs === this._ndim) {
-        // elementN() gives -1 when this path cannot serve the call: a TypedArray reads index -1,
-        // like any index outside it or detached memory, as undefined, so its own bounds check
-        // sends that to the slow path too, with no second test here.
         const v = nd.ta[elementN(nd, nargs, i, j, k, l)]
         if (v !== undefined) return v
       }
     }
+    if (nargs <= 2) return this._getOne(nargs, i, j)
     return this._getSlow(Array.from(arguments))
   }
 

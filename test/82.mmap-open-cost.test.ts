@@ -226,15 +226,30 @@ describe('82 mmap() of a small file: which path it takes', () => {
       }
     })
 
-    it('a bad io (not an ArrayBuffer, shorter than 64 bytes, detached, shared, a view) is TypeError ERR_MEMORYVIEW_INVALID_ARG and maps nothing', () => {
+    it('a bad io (not an ArrayBuffer, shorter than 64 bytes, detached, a view) is TypeError ERR_MEMORYVIEW_INVALID_ARG and maps nothing', () => {
       const live = binding().liveMappings()
       const detached = io()
       structuredClone(detached, { transfer: [detached] })
-      const shared = new SharedArrayBuffer(64)
-      new Float64Array(shared).set(new Float64Array(io()))
-      for (const bad of [undefined, new ArrayBuffer(56), detached, shared, new Float64Array(io()), [0, 0, -1, 0, 0, 0, -1, 2 ** 32]]) {
+      for (const bad of [undefined, new ArrayBuffer(56), detached, new Float64Array(io()), [0, 0, -1, 0, 0, 0, -1, 2 ** 32]]) {
         expectError(() => binding().mapFileIo(file, bad as never), TypeError, INVALID_ARG)
       }
+      expect(binding().liveMappings()).to.equal(live)
+    })
+
+    it('a SharedArrayBuffer io: refused by Node 20 (its Node-API takes no SharedArrayBuffer there), read as an ArrayBuffer by Node 22 and newer', () => {
+      const live = binding().liveMappings()
+      const shared = new SharedArrayBuffer(64)
+      new Float64Array(shared).set(new Float64Array(io()))
+      if (Number(process.versions.node.split('.')[0]) < 22) {
+        expectError(() => binding().mapFileIo(file, shared as never), TypeError, INVALID_ARG)
+        expect(binding().liveMappings()).to.equal(live)
+        return
+      }
+      binding().mapFileIo(file, shared as never)
+      const out = new Float64Array(shared)
+      expect(out[1], 'the length written back').to.equal(fs.statSync(file).size)
+      expect(binding().liveMappings()).to.equal(live + 1)
+      expect(binding().unmapId(out[0])).to.equal(true)
       expect(binding().liveMappings()).to.equal(live)
     })
 
