@@ -23,3 +23,15 @@ export function inlinedInto(script: string, caller: string, flags: readonly stri
   }
   return inlined
 }
+
+/**
+ * The bytecode lengths of the functions named `fn` that V8 compiled while it ran `script` in a
+ * fresh node process (--print-bytecode): deterministic for a Node version, no timing involved.
+ */
+export function bytecodeLengths(script: string, fn: string): number[] {
+  const run = spawnSync(process.execPath, ['--print-bytecode', `--print-bytecode-filter=${fn}`, '-e', script], {
+    encoding: 'utf8', maxBuffer: 1 << 26, timeout: 60000,
+  })
+  expect(run.status, run.stderr).to.equal(0)
+  return [...run.stdout.matchAll(/Bytecode length: (\d+)/g)].map((m) => Number(m[1]))
+}
