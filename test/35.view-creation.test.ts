@@ -13,7 +13,7 @@ import path from 'node:path'
 import { BufferError, MemoryView, SharedMemory, memoryview } from 'memoryview'
 import { EXPORTED, INVALID_INDEX, NOT_CLONEABLE, OUT_OF_RANGE, RELEASED, expectError } from './helpers/errors'
 import { makeExporter } from './helpers/sources'
-import { inlinedInto } from './helpers/v8'
+import { bytecodeLengths, inlinedInto } from './helpers/v8'
 
 /** The internal fields these tests look at. */
 interface Internals {
@@ -345,12 +345,9 @@ describe('35 view creation: a small view object, the same semantics', () => {
       const sizes: Record<string, number> = {}
       // 'get released' is ManagedBuffer's getter, which slice1() reads (the only one this script runs).
       for (const fn of ['MemoryView', 'slice1', 'subarray', 'get released']) {
-        const run = spawnSync(process.execPath, ['--print-bytecode', `--print-bytecode-filter=${fn}`, '-e', script], { encoding: 'utf8', maxBuffer: 1 << 26 })
-        expect(run.status, run.stderr).to.equal(0)
-        const found = /Bytecode length: (\d+)/.exec(run.stdout)
-        expect(found, `no bytecode printed for ${fn}`).not.to.equal(null)
-        expect(run.stdout.split('Bytecode length').length, `one function named ${fn}`).to.equal(2)
-        sizes[fn] = Number(found![1])
+        const lengths = bytecodeLengths(script, fn)
+        expect(lengths, `one function named ${fn}`).to.have.length(1)
+        sizes[fn] = lengths[0]
       }
       expect(sizes.MemoryView, 'the constructor').to.be.below(460)
       expect(sizes.slice1, 'slice1()').to.be.below(460)
