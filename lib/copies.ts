@@ -524,8 +524,9 @@ class TypedIterator implements IterableIterator<Value> {
 }
 
 /**
- * iter(m) for views with no TypedArray path ('?', 'c', 'e', foreign byte order, unaligned): reads
- * each element through the view's DataView after its released and bounds checks.
+ * iter(m) for views with no TypedArray path ('?', 'c', 'e', foreign byte order, unaligned) or a zero
+ * stride (see iterate()): reads each element through the view's DataView after its released and
+ * bounds checks.
  */
 class ElementIterator implements IterableIterator<Value> {
   // Declared and assigned in the constructor, as in TypedIterator.
