@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { MemoryView, memoryview, mmap } from 'memoryview'
 import { CAST, FORMAT, INVALID_ARG, OUT_OF_BOUNDS, READONLY, RELEASED, expectError } from './helpers/errors'
+import { pattern as bytes } from './helpers/formats'
 import { inlinedInto } from './helpers/v8'
 
 /** The internals these guards look at. */
@@ -24,11 +25,6 @@ interface Internals {
 }
 const internals = (m: MemoryView<string>): Internals => m as unknown as Internals
 
-function bytes(n: number): Uint8Array {
-  const u8 = new Uint8Array(n)
-  for (let i = 0; i < n; i++) u8[i] = (i * 37 + 11) & 0xff
-  return u8
-}
 
 /** What a cast gave: the view's layout and bytes, or the error's class and code. */
 function outcome(fn: () => MemoryView<string>): unknown {
