@@ -277,12 +277,13 @@ export const outOfBoundsError = (): Error =>
   )
 
 /**
- * The first own property (`_noclone`) of every managed buffer, Pin, owner of external memory and
- * SafetensorsFile; a view's first property is its managed buffer, so a view reaches it through that. structuredClone()
- * and postMessage() serialise a plain object's own enumerable properties in order, so they reach
- * this object's getter first and fail with our error instead of V8's DataCloneError naming an
- * internal function. One frozen object shared by all, so each pays one property store for it (a
- * view none).
+ * The first own property (`_noclone`) of every managed buffer, Pin, ExternalOwner (a mapped file or
+ * shared memory) and SafetensorsFile; a view's first property is its managed buffer, so a view
+ * reaches it through that. structuredClone() and postMessage() serialise a plain object's own
+ * enumerable properties in order, so they reach this object's getter first and fail with our error
+ * instead of V8's DataCloneError naming an internal function. One frozen object shared by all, so
+ * each pays one property store for it (a view none). A NativeMemory has no such property (only
+ * private fields): it clones as an empty object.
  */
 export const NOT_CLONEABLE_GUARD: object = Object.freeze(
   Object.defineProperty({}, 'memoryview', {
