@@ -913,7 +913,8 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     // CPython's released check, which subarray() leaves to this (slice1() returns 0 for a released
     // view before planning anything).
     this._checkReleased()
-    const st = sliceParams(this._ndim, this._len0, start, stop, step)
+    if (this._ndim === 0) throw zeroDim('a 0-d view cannot be sliced; read it with get()')
+    const st = sliceParams(this._len0, start, stop, step)
     // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
     const shape = [sliced.length]
     // `+ 0`: a zero stride times a negative step is -0 (see _strides).

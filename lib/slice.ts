@@ -168,11 +168,10 @@ function sliceBound(v: unknown, name: string): number | null {
 /**
  * subarray()'s checks of its arguments, in CPython's order, then PySlice_AdjustIndices: returns the
  * step and leaves the first index and the length in `sliced.first` and `sliced.length`. The
- * general path (_subarray()): bigint bounds, bounds outside int32, n-D views and every call that
- * throws.
+ * general path (_subarray(), which has already refused a released or 0-d view): bigint bounds,
+ * bounds outside int32, n-D views and every call that throws.
  */
-export function sliceParams(ndim: number, length: number, start: unknown, stop: unknown, step: unknown): number {
-  if (ndim === 0) throw typeError(codes.INVALID_INDEX, 'invalid indexing of 0-dim memory: a 0-d view cannot be sliced; read it with get()')
+export function sliceParams(length: number, start: unknown, stop: unknown, step: unknown): number {
   let st = sliceBound(step, 'step') ?? 1
   if (st === 0) {
     throw rangeError(codes.OUT_OF_RANGE, "slice step cannot be zero: subarray() argument 'step' must be non-zero, or undefined for 1")
