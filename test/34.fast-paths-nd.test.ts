@@ -1,7 +1,7 @@
 /**
  * Which path get() and set() take on 2-D, 3-D and 4-D views (issue 9), guarded by what a view holds
- * rather than by timing (the 1-D paths and the path of every layout are in 64.fast-paths): a 3-D or
- * 4-D view reads through one layout object that holds its TypedArray, element offset, shape and
+ * rather than by timing (the path of every layout is in 64.fast-paths, what V8 makes of the 1-D
+ * paths in 33.fast-paths-1d): a view of 2, 3 or 4 dimensions reads through one layout object that holds its TypedArray, element offset, shape and
  * element strides; release() cuts that path; the indices the path refuses reach the slow path and
  * its CPython error; and no element offset is ever -0, which would make V8 hold the offset of every
  * view as a double.
@@ -73,7 +73,7 @@ describe('34 fast paths of 2-D, 3-D and 4-D views', () => {
       expect(String(ctor)).not.to.match(/^\s*[A-Za-z_$][\w$]*;\s*$/m)
       expect(String(ctor)).to.match(/this\.n0 = /)
     })
-    it('toreadonly() and memoryview(view) share the layout; only the writable view has the writable array', () => {
+    it('toreadonly() and memoryview(view) share the layout; only the writable view stores through it', () => {
       const ta = doubles(48)
       const m = stepped3d(ta)
       const ro = m.toreadonly()
