@@ -438,7 +438,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     return MemoryView._make<G>(init.mbuf, init.offset, init.format, init.shape, init.strides, init.readonly)
   }
 
-  /** @internal _derive() without the descriptor object: the creation paths subarray(), cast(), toreadonly(). */
+  /** @internal _derive() without the descriptor object: the general paths of subarray() and cast() (_subarray(), _castSlow()); their fast paths, and toreadonly(), plan the paths and call the constructor themselves. */
   static _make<G extends string = FormatString>(
     mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
   ): MemoryView<G> {
