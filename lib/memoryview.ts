@@ -428,9 +428,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   /** @internal The byte strides (never mutated), as `_shape`. */
   get _strides(): readonly number[] {
-    // `+ 0`: subarray() of a zero-stride view with a negative step stores 0 * -1, which is -0 in JS
-    // (CPython's stride is 0); made into a stride here rather than in subarray(), which is measured.
-    return (this._str ??= [this._stride0 + 0])
+    return (this._str ??= [this._stride0])
   }
 
   /** @internal A new view over the same managed buffer. */
@@ -908,7 +906,10 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     return new MemoryView<F>(INTERNAL, this._mbuf, this._off + stride * out.first, this._fmt, null, null, out.length, stride * st, this._readonly)
   }
 
-  /** @internal subarray() of an n-D or released view, or with bounds that are bigints, beyond int32 or invalid. */
+  /**
+   * @internal subarray() of an n-D or released view, of a zero-stride view with a negative step (see
+   * planSlice() in slice.ts), or with bounds that are bigints, beyond int32 or invalid.
+   */
   _subarray(start: unknown, stop: unknown, step: unknown): MemoryView<F> {
     // CPython's released check, which subarray() leaves to this (slice1() returns 0 for a released
     // view before planning anything).
@@ -917,10 +918,12 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     const st = sliceParams(this._len0, start, stop, step)
     // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
     const shape = [sliced.length]
-    // `+ 0`: a zero stride times a negative step is -0 (see _strides).
-    const strides = [this._stride0 * st + 0]
+    // `|| 0`: a zero stride times a negative step (or the first index, -1 for an empty view with a
+    // negative step) is -0; not `+ 0`, whose +0 is a heap number: either, stored in a view's field of
+    // small integers, makes V8 hold that field as a double in every view (see planSlice() in slice.ts).
+    const strides = [this._stride0 * st || 0]
     moreDims(this, shape, strides)
-    return MemoryView._make<F>(this._mbuf, this._off + this._stride0 * sliced.first, this._fmt, shape, strides, this._readonly)
+    return MemoryView._make<F>(this._mbuf, this._off + (this._stride0 * sliced.first || 0), this._fmt, shape, strides, this._readonly)
   }
 
   /** Python's `m.toreadonly()`: a readonly view of the same memory. */

@@ -473,6 +473,21 @@ describe('64 fast paths: which path each layout takes', () => {
       ])
     })
 
+    it('slices of a zero-stride view with negative steps (1-D fast path, slice of a slice, bigint bounds) keep every number field a small integer', () => {
+      // 0 times a negative step is -0, and -0 + 0 is +0 but a heap number: stored in a field that
+      // held small integers, either makes V8 hold that field as a double in every view from then on
+      // (the trace's "s{...}->d{...}"), so every strided index is computed in floating point.
+      const lines = generalized([
+        `const { BUFFER_PROTOCOL } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'index.js'))})`,
+        'const mem = new Float64Array(4)',
+        "const m = memoryview({ [BUFFER_PROTOCOL]: () => ({ buffer: mem.buffer, byteOffset: 0, format: 'd', shape: [4], strides: [0] }) })",
+        'const made = [m.subarray(null, null, -1), m.subarray(0, 3).subarray(null, null, -2), m.subarray(3n, null, -1), m.subarray(null, null, -1).subarray(1, null, -1)]',
+        'if (made.some((v) => v.get(0) !== 0)) throw new Error("wrong element")',
+      ].join('\n'))
+      const numbers = ['_off', '_eoff', '_es0', '_len0', '_stride0', '_ndim', 'eoff', 'es0']
+      expect(lines.filter((l) => numbers.some((f) => l.startsWith(`[generalizing]${f}:`)) && /->d\{/.test(l))).to.deep.equal([])
+    })
+
     it('release() stores them again: after it they are mutable (the code that folded them is deoptimized once)', () => {
       const lines = generalized('const m = memoryview(new Float64Array(4)); m.subarray(1); m.release()')
       expect(mutable(lines).some((l) => l.startsWith('[generalizing]_ta1:'))).to.equal(true)
