@@ -8,10 +8,9 @@
  */
 import { describe, it } from 'mocha'
 import { expect } from 'chai'
-import * as path from 'node:path'
 import { MemoryView, memoryview } from 'memoryview'
 import { expectError, INDEX, INVALID_INDEX, NOT_IMPLEMENTED, READONLY, RELEASED } from './helpers/errors'
-import { inlinedInto } from './helpers/v8'
+import { LIB, inlinedInto } from './helpers/v8'
 
 /** The n-D layout of a view (see NdLayout in lib/access.ts). */
 interface Layout {
@@ -162,7 +161,6 @@ describe('34 fast paths of 2-D, 3-D and 4-D views', () => {
     // inline made an optimized set(i, j, k, v) too big: the loop then called it, about 11 ns per
     // element instead of 1.8 (bench 16 'set 3d', in roughly one process in five, depending on which
     // V8 compiled first). Each case optimizes the method by itself first, then a loop over it.
-    const LIB = JSON.stringify(path.join(__dirname, '..', 'lib', 'index.js'))
     const CASES: Array<[string, string, string]> = [
       ["set(i, v), 1-D step 2 'd'", "memoryview(new Float64Array(64)).subarray(0, null, 2)", 'm.set(q & 7, q * 0.5)'],
       ["set(i, v), 1-D 'i'", "memoryview(new Int32Array(64))", 'm.set(q & 7, q & 255)'],

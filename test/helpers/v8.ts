@@ -5,6 +5,10 @@
  */
 import { expect } from 'chai'
 import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+
+/** The package's built entry as a JS string literal, for the child scripts: `require(${LIB})`. */
+export const LIB = JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'index.js'))
 
 /**
  * The names of the functions V8 reported inlining into functions named `caller` while it ran
