@@ -926,7 +926,10 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     return MemoryView._make<F>(this._mbuf, this._off + (this._stride0 * sliced.first || 0), this._fmt, shape, strides, this._readonly)
   }
 
-  /** Python's `m.toreadonly()`: a readonly view of the same memory. */
+  /**
+   * Python's `m.toreadonly()`: a readonly view of the same memory.
+   * @throws {Error} ERR_MEMORYVIEW_RELEASED after release() or once the memory is closed.
+   */
   toreadonly(): MemoryView<F> {
     this._checkReleased()
     // The same layout: `_shp` and `_str` are null in a 1-D view made by subarray() (see _shape).
@@ -940,8 +943,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * format gives a view of that format (`cast('q')` is a `MemoryView<'q'>`) and must be one of
    * {@link FormatString} (a typo is a compile error); a `string` variable gives a `MemoryView`.
    * @throws {TypeError} ERR_MEMORYVIEW_CAST for casts CPython refuses; ERR_MEMORYVIEW_FORMAT for a bad format;
-   *   ERR_MEMORYVIEW_INVALID_ARG for a shape of the wrong kind.
+   *   ERR_MEMORYVIEW_INVALID_ARG for a format that is not a string (checked first) or a shape of the wrong kind.
    * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for shape elements < 1 or more than 64 dimensions.
+   * @throws {Error} ERR_MEMORYVIEW_RELEASED after release() or once the memory is closed (after the format's type check).
    */
   cast<T extends string>(
     format: T extends FormatString ? T : string extends T ? T : FormatString,
