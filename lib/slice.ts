@@ -5,7 +5,8 @@
  *
  * Assumptions: slice1()'s parent is 1-D and may be released: slice1() runs no user code and returns
  * 0 for a released view or one whose memory is gone (through planSlice()), so that subarray() leaves
- * CPython's released check to _subarray().
+ * CPython's released check to _subarray(); planSlice() also returns 0 for a zero stride with a
+ * negative step, whose -0 offsets _subarray() makes small integers.
  */
 import { codes, rangeError, typeError } from './errors'
 import { describeValue } from './format'
