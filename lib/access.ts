@@ -2,7 +2,8 @@
  * Fast element access, kept out of memoryview.ts, which holds the CPython semantics (STYLE.md): the
  * TypedArrays each view reads through (planned by planPaths() just before the view is made; a
  * strided subarray() of a 1-D view instead reuses its parent's, except over a resizable
- * ArrayBuffer, see slice1() in slice.ts) and the element index of a 3-D/4-D get() or set().
+ * ArrayBuffer, see slice1() in slice.ts) and the element index of get() with 2, 3 or 4 indices
+ * and set() with 3 or 4 (elementN()).
  * Iteration and the typed comparison behind equals() live in copies.ts.
  *
  * Assumptions: a view's `_ta1` holds exactly its elements (unit stride); `_tas` and `_nd`'s

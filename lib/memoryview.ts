@@ -428,9 +428,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
 
   /** @internal The byte strides (never mutated), as `_shape`. */
   get _strides(): readonly number[] {
-    // `+ 0`: subarray() of a zero-stride view with a negative step stores 0 * -1, which is -0 in JS
-    // (CPython's stride is 0); made into a stride here rather than in subarray(), which is measured.
-    return (this._str ??= [this._stride0 + 0])
+    return (this._str ??= [this._stride0])
   }
 
   /** @internal A new view over the same managed buffer. */
@@ -438,7 +436,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     return MemoryView._make<G>(init.mbuf, init.offset, init.format, init.shape, init.strides, init.readonly)
   }
 
-  /** @internal _derive() without the descriptor object: the creation paths subarray(), cast(), toreadonly(). */
+  /** @internal _derive() without the descriptor object: the general paths of subarray() and cast() (_subarray(), _castSlow()); their fast paths, and toreadonly(), plan the paths and call the constructor themselves. */
   static _make<G extends string = FormatString>(
     mbuf: ManagedBuffer, offset: number, format: Format, shape: readonly number[], strides: readonly number[], readonly: boolean,
   ): MemoryView<G> {
@@ -908,21 +906,30 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     return new MemoryView<F>(INTERNAL, this._mbuf, this._off + stride * out.first, this._fmt, null, null, out.length, stride * st, this._readonly)
   }
 
-  /** @internal subarray() of an n-D or released view, or with bounds that are bigints, beyond int32 or invalid. */
+  /**
+   * @internal subarray() of an n-D or released view, of a zero-stride view with a negative step (see
+   * planSlice() in slice.ts), or with bounds that are bigints, beyond int32 or invalid.
+   */
   _subarray(start: unknown, stop: unknown, step: unknown): MemoryView<F> {
     // CPython's released check, which subarray() leaves to this (slice1() returns 0 for a released
     // view before planning anything).
     this._checkReleased()
-    const st = sliceParams(this._ndim, this._len0, start, stop, step)
+    if (this._ndim === 0) throw zeroDim('a 0-d view cannot be sliced; read it with get()')
+    const st = sliceParams(this._len0, start, stop, step)
     // Fresh arrays: copying the parent's frozen ones with slice() would be several times slower.
     const shape = [sliced.length]
-    // `+ 0`: a zero stride times a negative step is -0 (see _strides).
-    const strides = [this._stride0 * st + 0]
+    // `|| 0`: a zero stride times a negative step (or the first index, -1 for an empty view with a
+    // negative step) is -0; not `+ 0`, whose +0 is a heap number: either, stored in a view's field of
+    // small integers, makes V8 hold that field as a double in every view (see planSlice() in slice.ts).
+    const strides = [this._stride0 * st || 0]
     moreDims(this, shape, strides)
-    return MemoryView._make<F>(this._mbuf, this._off + this._stride0 * sliced.first, this._fmt, shape, strides, this._readonly)
+    return MemoryView._make<F>(this._mbuf, this._off + (this._stride0 * sliced.first || 0), this._fmt, shape, strides, this._readonly)
   }
 
-  /** Python's `m.toreadonly()`: a readonly view of the same memory. */
+  /**
+   * Python's `m.toreadonly()`: a readonly view of the same memory.
+   * @throws {Error} ERR_MEMORYVIEW_RELEASED after release() or once the memory is closed.
+   */
   toreadonly(): MemoryView<F> {
     this._checkReleased()
     // The same layout: `_shp` and `_str` are null in a 1-D view made by subarray() (see _shape).
@@ -936,8 +943,9 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
    * format gives a view of that format (`cast('q')` is a `MemoryView<'q'>`) and must be one of
    * {@link FormatString} (a typo is a compile error); a `string` variable gives a `MemoryView`.
    * @throws {TypeError} ERR_MEMORYVIEW_CAST for casts CPython refuses; ERR_MEMORYVIEW_FORMAT for a bad format;
-   *   ERR_MEMORYVIEW_INVALID_ARG for a shape of the wrong kind.
+   *   ERR_MEMORYVIEW_INVALID_ARG for a format that is not a string (checked first) or a shape of the wrong kind.
    * @throws {RangeError} ERR_MEMORYVIEW_OUT_OF_RANGE for shape elements < 1 or more than 64 dimensions.
+   * @throws {Error} ERR_MEMORYVIEW_RELEASED after release() or once the memory is closed (after the format's type check).
    */
   cast<T extends string>(
     format: T extends FormatString ? T : string extends T ? T : FormatString,

@@ -5,7 +5,8 @@
  *
  * Assumptions: slice1()'s parent is 1-D and may be released: slice1() runs no user code and returns
  * 0 for a released view or one whose memory is gone (through planSlice()), so that subarray() leaves
- * CPython's released check to _subarray().
+ * CPython's released check to _subarray(); planSlice() also returns 0 for a zero stride with a
+ * negative step, whose -0 offsets _subarray() makes small integers.
  */
 import { codes, rangeError, typeError } from './errors'
 import { describeValue } from './format'
@@ -121,18 +122,20 @@ export function slice1(parent: MemoryView<string>, start: unknown, stop: unknown
  * ArrayBuffer a shrink can cut off the parent's tail (its fixed-length TypedArray then reads as
  * empty) and leave the slice inside what remains, and tolist() and equals() count on a live view's
  * TypedArray holding every element. The slice is the one in `sliced`; returns `st`, or 0 for a released
- * view or one whose memory is gone.
+ * view, one whose memory is gone, or a zero stride with a negative step (see below).
  */
 function planSlice(parent: MemoryView<string>, st: number): number {
   // A released view, or one whose memory is gone (closed, or the exporter's hook ran), has no paths
   // to plan (planPaths() would throw): 0 sends subarray() to _subarray(), which raises CPython's error.
-  if (parent.released) return 0
+  // A zero stride (a buffer-protocol exporter's) with a negative step goes there too: its stride
+  // and offsets are -0 (0 times a negative number), and one -0, or even the +0 of `-0 + 0` (a heap
+  // number), stored in a field that holds small integers makes V8 hold that field as a double in
+  // every view. _subarray() turns them into the literal 0; subarray() has no bytes to spare for it.
+  if (parent.released || (parent._stride0 === 0 && st < 0)) return 0
   const a = out.first
   const n = out.length
   const tas = parent._tas
-  // `+ 0`: a zero stride (a buffer-protocol exporter's) times a negative step is -0, and one -0 held
-  // in `_es0` makes V8 keep that field as a double in every view (as `_eoff`, see planPaths()).
-  const stride = parent._stride0 * st + 0
+  const stride = parent._stride0 * st
   if (parent._mbuf.resizable) {
     // Worked out as any view's, see above.
   } else if (tas !== null && stride !== parent._fmt.itemsize) {
@@ -140,7 +143,7 @@ function planSlice(parent: MemoryView<string>, st: number): number {
     p.tas = tas
     p.nd = null
     p.eoff = parent._eoff + a * parent._es0
-    p.es0 = parent._es0 * st + 0
+    p.es0 = parent._es0 * st
     return st
   } else if (parent._ta1 !== null && st === 1 && n === parent._len0) {
     // All of the parent (a is then 0): the same elements, the same exact TypedArray.
@@ -168,11 +171,10 @@ function sliceBound(v: unknown, name: string): number | null {
 /**
  * subarray()'s checks of its arguments, in CPython's order, then PySlice_AdjustIndices: returns the
  * step and leaves the first index and the length in `sliced.first` and `sliced.length`. The
- * general path (_subarray()): bigint bounds, bounds outside int32, n-D views and every call that
- * throws.
+ * general path (_subarray(), which has already refused a released or 0-d view): bigint bounds,
+ * bounds outside int32, n-D views and every call that throws.
  */
-export function sliceParams(ndim: number, length: number, start: unknown, stop: unknown, step: unknown): number {
-  if (ndim === 0) throw typeError(codes.INVALID_INDEX, 'invalid indexing of 0-dim memory: a 0-d view cannot be sliced; read it with get()')
+export function sliceParams(length: number, start: unknown, stop: unknown, step: unknown): number {
   let st = sliceBound(step, 'step') ?? 1
   if (st === 0) {
     throw rangeError(codes.OUT_OF_RANGE, "slice step cannot be zero: subarray() argument 'step' must be non-zero, or undefined for 1")

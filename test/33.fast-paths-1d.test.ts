@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { BUFFER_PROTOCOL, memoryview } from 'memoryview'
 import { expectError, INDEX, INVALID_INDEX } from './helpers/errors'
-import { bytecodeLengths } from './helpers/v8'
+import { LIB, bytecodeLengths, inliningsIn } from './helpers/v8'
 
 const ENTRY = path.join(__dirname, '..', 'lib', 'index.js')
 const FIXTURE = path.join(__dirname, '..', '..', 'test', 'fixtures', 'fast-paths-1d-v8.js')
@@ -44,9 +44,8 @@ describe('33 fast paths, 1-D: what V8 makes of get(i) and set(i, v)', function (
     const status = new Map<string, string>()
     before(() => {
       const out = runFixture('inlining', ['--trace-turbo-inlining'])
+      for (const [callee, caller] of inliningsIn(out)) inlined.add(`${callee} -> ${caller}`)
       for (const line of out.split('\n')) {
-        const m = /^Inlining .*<SharedFunctionInfo ([^>]*)>\} into .*<SharedFunctionInfo ([^>]*)>\}/.exec(line)
-        if (m !== null) inlined.add(`${m[1]} -> ${m[2]}`)
         const s = /^@@status (\S+) (true|false) (\d+)$/.exec(line)
         if (s !== null) status.set(s[1], `${s[2]} (status ${s[3]})`)
       }
@@ -67,7 +66,7 @@ describe('33 fast paths, 1-D: what V8 makes of get(i) and set(i, v)', function (
   describe('get() and set() leave room under V8\'s inlining limit', () => {
     it('each is at most 420 bytes of bytecode here (V8 inlines at most 460; newer V8s compile the same source a few percent larger: get() at 445 bytes here was 461 on Node 26, which then never inlined it)', () => {
       const script = [
-        `const { memoryview } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'index.js'))})`,
+        `const { memoryview } = require(${LIB})`,
         'const a = new Float64Array(64)',
         "const views = [memoryview(a), memoryview(a).subarray(0, null, 2), memoryview(a).cast('B').cast('d', [8, 8]), memoryview(a).cast('B').cast('d', [4, 4, 4])]",
         'for (const m of views) { const idx = Array(m.ndim).fill(1); m.get(...idx); m.set(...idx, 2) }',

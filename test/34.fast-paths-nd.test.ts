@@ -1,17 +1,16 @@
 /**
  * Which path get() and set() take on 2-D, 3-D and 4-D views (issue 9), guarded by what a view holds
- * rather than by timing (the 1-D paths and the path of every layout are in 64.fast-paths): a 3-D or
- * 4-D view reads through one layout object that holds its TypedArray, element offset, shape and
+ * rather than by timing (the path of every layout is in 64.fast-paths, what V8 makes of the 1-D
+ * paths in 33.fast-paths-1d): a view of 2, 3 or 4 dimensions reads through one layout object that holds its TypedArray, element offset, shape and
  * element strides; release() cuts that path; the indices the path refuses reach the slow path and
  * its CPython error; and no element offset is ever -0, which would make V8 hold the offset of every
  * view as a double.
  */
 import { describe, it } from 'mocha'
 import { expect } from 'chai'
-import * as path from 'node:path'
 import { MemoryView, memoryview } from 'memoryview'
 import { expectError, INDEX, INVALID_INDEX, NOT_IMPLEMENTED, READONLY, RELEASED } from './helpers/errors'
-import { inlinedInto } from './helpers/v8'
+import { LIB, inlinedInto } from './helpers/v8'
 
 /** The n-D layout of a view (see NdLayout in lib/access.ts). */
 interface Layout {
@@ -73,7 +72,7 @@ describe('34 fast paths of 2-D, 3-D and 4-D views', () => {
       expect(String(ctor)).not.to.match(/^\s*[A-Za-z_$][\w$]*;\s*$/m)
       expect(String(ctor)).to.match(/this\.n0 = /)
     })
-    it('toreadonly() and memoryview(view) share the layout; only the writable view has the writable array', () => {
+    it('toreadonly() and memoryview(view) share the layout; only the writable view stores through it', () => {
       const ta = doubles(48)
       const m = stepped3d(ta)
       const ro = m.toreadonly()
@@ -162,7 +161,6 @@ describe('34 fast paths of 2-D, 3-D and 4-D views', () => {
     // inline made an optimized set(i, j, k, v) too big: the loop then called it, about 11 ns per
     // element instead of 1.8 (bench 16 'set 3d', in roughly one process in five, depending on which
     // V8 compiled first). Each case optimizes the method by itself first, then a loop over it.
-    const LIB = JSON.stringify(path.join(__dirname, '..', 'lib', 'index.js'))
     const CASES: Array<[string, string, string]> = [
       ["set(i, v), 1-D step 2 'd'", "memoryview(new Float64Array(64)).subarray(0, null, 2)", 'm.set(q & 7, q * 0.5)'],
       ["set(i, v), 1-D 'i'", "memoryview(new Int32Array(64))", 'm.set(q & 7, q & 255)'],

@@ -8,10 +8,10 @@ import { describe, it } from 'mocha'
 import { expect } from 'chai'
 import { spawnSync } from 'node:child_process'
 import { statSync } from 'node:fs'
-import path from 'node:path'
 import { MemoryView, SharedMemory, memoryview } from 'memoryview'
 import { expectError, INDEX, READONLY } from './helpers/errors'
 import { expectCleanClose } from './helpers/close-fixture'
+import { LIB } from './helpers/v8'
 
 /** The internal fields a view's fast paths read through (null when that path does not apply). */
 interface Paths {
@@ -433,8 +433,7 @@ describe('64 fast paths: which path each layout takes', () => {
     // shows such a store. `_mbuf` too: subarray() (slice1()), iteration and the atomics read it.
     const FIELDS = ['_mbuf', '_ta1', '_tas', '_nd', '_eoff', '_es0']
     function generalized(body: string): string[] {
-      const entry = path.join(__dirname, '..', 'lib', 'index.js')
-      const script = `const { memoryview, MemoryView, exportToNative } = require(${JSON.stringify(entry)})\n${body}`
+      const script = `const { memoryview, MemoryView, exportToNative } = require(${LIB})\n${body}`
       const r = spawnSync(process.execPath, ['--trace-generalization', '-e', script], { encoding: 'utf8', timeout: 60000 })
       expect(r.status, r.stderr).to.equal(0)
       return r.stdout.split('\n').filter((l) => l.startsWith('[generalizing]'))
@@ -471,6 +470,21 @@ describe('64 fast paths: which path each layout takes', () => {
         'exportToNative(Buffer.alloc(16)).release()',
         'exportToNative(new Float64Array(4)).release()',
       ])
+    })
+
+    it('slices of a zero-stride view with negative steps (1-D fast path, slice of a slice, bigint bounds) keep every number field a small integer', () => {
+      // 0 times a negative step is -0, and -0 + 0 is +0 but a heap number: stored in a field that
+      // held small integers, either makes V8 hold that field as a double in every view from then on
+      // (the trace's "s{...}->d{...}"), so every strided index is computed in floating point.
+      const lines = generalized([
+        `const { BUFFER_PROTOCOL } = require(${LIB})`,
+        'const mem = new Float64Array(4)',
+        "const m = memoryview({ [BUFFER_PROTOCOL]: () => ({ buffer: mem.buffer, byteOffset: 0, format: 'd', shape: [4], strides: [0] }) })",
+        'const made = [m.subarray(null, null, -1), m.subarray(0, 3).subarray(null, null, -2), m.subarray(3n, null, -1), m.subarray(null, null, -1).subarray(1, null, -1)]',
+        'if (made.some((v) => v.get(0) !== 0)) throw new Error("wrong element")',
+      ].join('\n'))
+      const numbers = ['_off', '_eoff', '_es0', '_len0', '_stride0', '_ndim', 'eoff', 'es0']
+      expect(lines.filter((l) => numbers.some((f) => l.startsWith(`[generalizing]${f}:`)) && /->d\{/.test(l))).to.deep.equal([])
     })
 
     it('release() stores them again: after it they are mutable (the code that folded them is deoptimized once)', () => {

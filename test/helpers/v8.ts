@@ -5,6 +5,10 @@
  */
 import { expect } from 'chai'
 import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+
+/** The package's built entry as a JS string literal, for the child scripts: `require(${LIB})`. */
+export const LIB = JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'index.js'))
 
 /**
  * The names of the functions V8 reported inlining into functions named `caller` while it ran
@@ -17,11 +21,18 @@ export function inlinedInto(script: string, caller: string, flags: readonly stri
   })
   expect(run.status, run.stderr).to.equal(0)
   const inlined = new Set<string>()
-  for (const line of run.stdout.split('\n')) {
-    const hit = /^Inlining .*<SharedFunctionInfo ([^>]*)>\} into .*<SharedFunctionInfo ([^>]*)>\}/.exec(line)
-    if (hit !== null && hit[2] === caller) inlined.add(hit[1])
-  }
+  for (const [callee, into] of inliningsIn(run.stdout)) if (into === caller) inlined.add(callee)
   return inlined
+}
+
+/** Every [callee, caller] pair in the "Inlining <callee> into <caller>" lines of `--trace-turbo-inlining` output. */
+export function inliningsIn(stdout: string): Array<[string, string]> {
+  const pairs: Array<[string, string]> = []
+  for (const line of stdout.split('\n')) {
+    const hit = /^Inlining .*<SharedFunctionInfo ([^>]*)>\} into .*<SharedFunctionInfo ([^>]*)>\}/.exec(line)
+    if (hit !== null) pairs.push([hit[1], hit[2]])
+  }
+  return pairs
 }
 
 /**
