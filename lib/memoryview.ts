@@ -700,19 +700,22 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
       const k = a < 0 ? a + this._len0 : a
       const ta = this._ta1
       if (ta !== null) {
-        if (!this._readonly && k >>> 0 === k && k < ta.length) {
+        // The element is read, not `ta.length`: optimized code can read a detached TypedArray's old
+        // length, then deoptimize at the store, which the interpreter then drops silently (a store
+        // to a detached view returned without OUT_OF_BOUNDS). A read of detached memory is
+        // undefined, in optimized code as in the interpreter, and goes to the slow path.
+        if (!this._readonly && ta[k] !== undefined) {
           ta[k] = this._fmt.convert(b) as never
           return
         }
       } else if (this._setS(k, b)) {
         return
       }
-    } else if (nargs === 3) {
-      this._set2(a, b, c)
+    } else if (nargs > 2 && nargs <= 5 && this._setN(nargs, a, b, c, d, e)) {
       return
     }
     if (nargs <= 3) this._setOne(nargs, a, b, c)
-    else if (nargs > 5 || !this._setN(nargs, a, b, c, d, e)) this._setSlow(Array.from(arguments))
+    else this._setSlow(Array.from(arguments))
   }
 
   /**
@@ -749,32 +752,7 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
   }
 
   /**
-   * set(i, j, v): the 2-D TypedArray path, else the slower ones. Out of set() to keep that under
-   * V8's inlining limit; small enough to be inlined itself.
-   */
-  private _set2(a: unknown, b: unknown, c: unknown): void {
-    // Through the n-D layout, as get(i, j).
-    const nd = this._nd
-    if (nd !== null && this._ndim === 2 && !this._readonly && typeof a === 'number' && typeof b === 'number') {
-      const n0 = nd.n0
-      const n1 = nd.n1
-      const k0 = a < 0 ? a + n0 : a
-      const k1 = b < 0 ? b + n1 : b
-      if (k0 >>> 0 === k0 && k0 < n0 && k1 >>> 0 === k1 && k1 < n1) {
-        const ta = nd.ta
-        const e = nd.eoff + k0 * nd.e0 + k1 * nd.e1
-        // A store into detached memory is dropped silently: check it is attached.
-        if (e < ta.length) {
-          ta[e] = this._fmt.convert(c) as never
-          return
-        }
-      }
-    }
-    this._setOne(3, a, b, c)
-  }
-
-  /**
-   * set() with 3 or 4 indices on the n-D TypedArray path: false when it cannot serve the call (the
+   * set() with 2, 3 or 4 indices on the n-D TypedArray path: false when it cannot serve the call (the
    * slow path then does). Out of set() to keep that under V8's inlining limit.
    */
   private _setN(nargs: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown): boolean {
@@ -785,10 +763,11 @@ export class MemoryView<F extends string = FormatString> implements Iterable<Val
     if (nd !== null && !this._readonly && nargs - 1 === this._ndim) {
       const p = elementN(nd, nargs - 1, a, b, c, d)
       const ta = nd.ta
-      // A store into detached memory is dropped silently: check it is attached. The value is
-      // converted (and may throw) only after the indices, in CPython's order.
-      if (p >= 0 && p < ta.length) {
-        ta[p] = this._fmt.convert(nargs === 4 ? d : e) as never
+      // A store into detached memory is dropped silently: check it is attached by reading the
+      // element (undefined for -1 and for detached memory; see set() for why not `ta.length`). The
+      // value is converted (and may throw) only after the indices, in CPython's order.
+      if (ta[p] !== undefined) {
+        ta[p] = this._fmt.convert(nargs === 3 ? c : nargs === 4 ? d : e) as never
         return true
       }
     }
