@@ -118,8 +118,9 @@ export interface NativeBinding {
    * read with one Node-API call instead of one per argument; the id and length go to `[0]`, `[1]`.
    * The same checks and refusals; a number out of range is RangeError ERR_MEMORYVIEW_OUT_OF_RANGE, a
    * bad `io` TypeError ERR_MEMORYVIEW_INVALID_ARG, both before anything is opened. A SharedArrayBuffer
-   * `io` is refused on Node 20 and read like an ArrayBuffer on Node 22 and newer, whose Node-API
-   * accepts one (mmap() passes its own ArrayBuffer). mmap() uses it.
+   * `io` is read like an ArrayBuffer where Node-API's napi_get_arraybuffer_info() accepts one (Node
+   * 22.21 and newer 22.x, 24.9 and newer) and refused as a bad `io` before that (Node 20, 22.0 to
+   * 22.20, 23, 24.0 to 24.8); mmap() passes its own ArrayBuffer. mmap() uses it.
    */
   mapFileIo(path: string | null, io: ArrayBuffer): void
   /**
