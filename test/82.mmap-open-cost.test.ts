@@ -325,20 +325,28 @@ describe('82 mmap() of a small file: which path it takes', () => {
   })
 
   describe('paths: a fixed buffer when they fit, a string of their own when not', () => {
-    /** A file at a path of about `length` bytes (UTF-8) under `dir`, made of `segment`s. */
+    /**
+     * A file at a path of `length` bytes (UTF-8) under `dir`, made of `segment`s: directories, then
+     * a name of `segment`'s character padded with fewer 'x' than one character takes, so that every
+     * byte offset near the end of the path, the native buffer's edge included, is inside or
+     * between characters of `segment` (or a separator), not in ASCII padding.
+     */
     function fileAtLength(length: number, segment: string): string {
       let p = dir
       while (Buffer.byteLength(p) + Buffer.byteLength(segment) + 10 < length) {
         p = path.join(p, segment)
         fs.mkdirSync(p, { recursive: true })
       }
-      p = path.join(p, 'x'.repeat(Math.max(1, length - Buffer.byteLength(p) - 1)))
+      const rest = Math.max(1, length - Buffer.byteLength(p) - 1)
+      const char = String.fromCodePoint(segment.codePointAt(0)!)
+      const chars = Math.floor(rest / Buffer.byteLength(char))
+      p = path.join(p, char.repeat(chars) + 'x'.repeat(rest - chars * Buffer.byteLength(char)))
       fs.writeFileSync(p, Buffer.from([9, 8, 7]))
       return p
     }
 
-    it('every path length around the native buffer (1 KiB), in ASCII and in 2- and 3-byte characters, maps the right file', () => {
-      for (const segment of ['d'.repeat(100), 'é'.repeat(50), '語'.repeat(33)]) {
+    it('every path length around the native buffer (1 KiB), in ASCII and in 2-, 3- and 4-byte characters, maps the right file', () => {
+      for (const segment of ['d'.repeat(100), 'é'.repeat(50), '語'.repeat(33), '😀'.repeat(25)]) {
         for (let length = 1010; length <= 1040; length++) {
           const p = fileAtLength(length, segment)
           const m = mmap(p)
@@ -366,8 +374,10 @@ describe('82 mmap() of a small file: which path it takes', () => {
       const binding: Binding = requireBinding('test')
       const live = binding.liveMappings()
       const out = new Float64Array(2)
+      const io = new Float64Array([0, 0, -1, 0, 0, 0, -1, 2 ** 32]).buffer
       for (const bad of [`${file}\0x`, `${'/'.repeat(2000)}${file}\0x`, `${'/'.repeat(1019)}\0${file}`]) {
         expectError(() => binding.mapFileId(bad, -1, 0, 0, 0, -1, 2 ** 32, out), TypeError, INVALID_ARG)
+        expectError(() => binding.mapFileIo(bad, io), TypeError, INVALID_ARG)
       }
       expect(binding.liveMappings()).to.equal(live)
     })
