@@ -357,11 +357,14 @@ double* OutArg(const Napi::CallbackInfo& info, size_t index) {
 
 Napi::Value LazyResultToJs(Napi::Env env, int rc, const MapResult& result,
                            const char* path, bool segment,
-                           int64_t max_length, double* out) {
+                           int64_t max_length, void* out) {
   std::shared_ptr<MapState> state =
       Register(env, rc, result, path, segment, max_length);
-  out[0] = static_cast<double>(state->id);
-  out[1] = static_cast<double>(state->length);
+  // Copied rather than assigned: mapFileIo()'s `out` is any ArrayBuffer's
+  // data, which need not be aligned for a double.
+  const double written[2] = {static_cast<double>(state->id),
+                             static_cast<double>(state->length)};
+  std::memcpy(out, written, sizeof(written));
   return env.Undefined();
 }
 
@@ -558,9 +561,10 @@ int MapFileArgs(const Napi::CallbackInfo& info, MapResult* result,
 
 // The check inline, the message built out of line (five of these run on
 // every mmap()).
-inline int64_t IoInteger(Napi::Env env, const double* io, size_t index,
+inline int64_t IoInteger(Napi::Env env, const unsigned char* io, size_t index,
                          const char* name) {
-  double d = io[index];
+  double d;
+  std::memcpy(&d, io + index * sizeof(d), sizeof(d));  // `io` may be unaligned
   if (!IsIntegerArg(d)) ThrowIoRange(env, d, index, name);
   return static_cast<int64_t>(d);
 }
@@ -614,8 +618,9 @@ Napi::Value MapFileIo(const StackArgs<2>& info) {
                "io (argument 1) must be an ArrayBuffer of at least " +
                    std::to_string(kIoLength * sizeof(double)) + " bytes");
   }
-  // An ArrayBuffer's data is allocated at least 8-byte aligned.
-  double* io = static_cast<double*>(data);
+  // Read and written through memcpy: an ArrayBuffer made by JS is 8-byte
+  // aligned, but an external one (another addon's memory) need not be.
+  unsigned char* io = static_cast<unsigned char*>(data);
   MapResult result;
   PathArg path;
   int64_t max_length = 0;
