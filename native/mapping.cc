@@ -499,12 +499,6 @@ class PathArg {
   size_t size_ = 0;
 };
 
-// The page size, asked of the system once (it is fixed for the process).
-int64_t Granularity() {
-  static const int64_t granularity = AllocationGranularity();
-  return granularity;
-}
-
 // What mapFile(), mapFileId() and mapFileIo() share: checks the arguments
 // and maps. The path is argument 0; `number(index, name)` reads numeric
 // argument `index` (1 fd, 2 access, 3 offset, 4 length, 5 size, 6 maxLength)
@@ -527,11 +521,11 @@ int MapFileArgs(const Info& info, const Number& number, MapResult* result,
   int64_t length = number(4, "length");
   int64_t size = number(5, "size");
   *max_length = number(6, "maxLength");
-  if (offset < 0 || length < 0 || offset % Granularity() != 0) {
+  if (offset < 0 || length < 0 || offset % AllocationGranularity() != 0) {
     ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
                "offset must be a non-negative multiple of the allocation "
                "granularity (" +
-                   std::to_string(Granularity()) + "), got offset " +
+                   std::to_string(AllocationGranularity()) + "), got offset " +
                    std::to_string(offset) + " and length " +
                    std::to_string(length));
   }
