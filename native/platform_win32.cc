@@ -373,7 +373,8 @@ int64_t AllocationGranularity() {
   static const int64_t granularity = [] {
     SYSTEM_INFO info;
     GetSystemInfo(&info);
-    return static_cast<int64_t>(info.dwAllocationGranularity);  // 64 KiB so far
+    // 64 KiB on every Windows so far.
+    return static_cast<int64_t>(info.dwAllocationGranularity);
   }();
   return granularity;
 }
