@@ -101,7 +101,9 @@ export interface NativeBinding {
    * Maps a file (native/mapping.h) and returns an external ArrayBuffer over it: access 0 read,
    * 1 write, 2 copy; size -1 = do not create or extend the file. A mapping longer than `maxLength`
    * is refused (ERR_MEMORYVIEW_TOO_LARGE) before anything is mapped or grown (a file created for the
-   * call is removed again).
+   * call is removed again). `fd` is read only when `path` is not a string; before anything is opened,
+   * an empty `path`, or no path with `fd` -1, is TypeError ERR_MEMORYVIEW_INVALID_ARG and an `fd` over
+   * 2**31 - 1 RangeError ERR_MEMORYVIEW_OUT_OF_RANGE.
    */
   mapFile(path: string | null, fd: number, access: number, offset: number, length: number, size: number, maxLength: number): ArrayBuffer
   /**

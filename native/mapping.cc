@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -509,7 +510,23 @@ int MapFileArgs(const Info& info, const Number& number, MapResult* result,
   Napi::Env env = info.Env();
   int fd = -1;
   if (!path->Read(env, info[0])) {
-    fd = static_cast<int>(number(1, "fd"));
+    // Checked here rather than cast: an fd over INT_MAX would wrap to another
+    // open descriptor, and no path with no fd would reach open(NULL).
+    int64_t fd_arg = number(1, "fd");
+    if (fd_arg < 0) {
+      ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+                 "a path or a file descriptor is needed");
+    }
+    if (fd_arg > INT_MAX) {
+      ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
+                 "fd must be a file descriptor, at most " +
+                     std::to_string(INT_MAX) + ", got " +
+                     std::to_string(fd_arg));
+    }
+    fd = static_cast<int>(fd_arg);
+  } else if (path->empty()) {
+    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+               "path must be non-empty");
   }
   int64_t access = number(2, "access");
   if (access < 0 || access > 2) {
@@ -529,7 +546,7 @@ int MapFileArgs(const Info& info, const Number& number, MapResult* result,
                    std::to_string(offset) + " and length " +
                    std::to_string(length));
   }
-  return MapFile(path->empty() ? nullptr : path->c_str(), fd,
+  return MapFile(fd >= 0 ? nullptr : path->c_str(), fd,
                  static_cast<Access>(access), offset, length, size,
                  *max_length, result);
 }

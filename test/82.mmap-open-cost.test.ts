@@ -271,6 +271,25 @@ describe('82 mmap() of a small file: which path it takes', () => {
       expect(binding().liveMappings()).to.equal(live)
     })
 
+    it('no path and no fd, an empty path, or an fd over 2**31 - 1 is refused before anything is opened (mapFileId() too)', () => {
+      const live = binding().liveMappings()
+      const fd = fs.openSync(file, 'r')
+      try {
+        for (const [p, f] of [[null, -1], ['', -1], ['', fd]] as const) {
+          expectError(() => binding().mapFileIo(p, io(f)), TypeError, INVALID_ARG)
+          expectError(() => binding().mapFileId(p, f, 0, 0, 0, -1, 2 ** 32, new Float64Array(2)), TypeError, INVALID_ARG)
+        }
+        // 2**32 + fd once wrapped to `fd` itself and mapped that descriptor.
+        for (const f of [2 ** 31, 2 ** 32 + fd]) {
+          expectError(() => binding().mapFileIo(null, io(f)), RangeError, 'ERR_MEMORYVIEW_OUT_OF_RANGE')
+          expectError(() => binding().mapFileId(null, f, 0, 0, 0, -1, 2 ** 32, new Float64Array(2)), RangeError, 'ERR_MEMORYVIEW_OUT_OF_RANGE')
+        }
+      } finally {
+        fs.closeSync(fd)
+      }
+      expect(binding().liveMappings()).to.equal(live)
+    })
+
     it('with a path, io[2] (fd) is not read: even NaN there maps the path', () => {
       const a = io(NaN)
       binding().mapFileIo(file, a)
