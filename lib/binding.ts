@@ -101,7 +101,9 @@ export interface NativeBinding {
    * Maps a file (native/mapping.h) and returns an external ArrayBuffer over it: access 0 read,
    * 1 write, 2 copy; size -1 = do not create or extend the file. A mapping longer than `maxLength`
    * is refused (ERR_MEMORYVIEW_TOO_LARGE) before anything is mapped or grown (a file created for the
-   * call is removed again).
+   * call is removed again). `fd` is read only when `path` is not a string; before anything is opened,
+   * an empty `path`, or no path with `fd` -1, is TypeError ERR_MEMORYVIEW_INVALID_ARG and an `fd` over
+   * 2**31 - 1 RangeError ERR_MEMORYVIEW_OUT_OF_RANGE.
    */
   mapFile(path: string | null, fd: number, access: number, offset: number, length: number, size: number, maxLength: number): ArrayBuffer
   /**
@@ -118,8 +120,9 @@ export interface NativeBinding {
    * read with one Node-API call instead of one per argument; the id and length go to `[0]`, `[1]`.
    * The same checks and refusals; a number out of range is RangeError ERR_MEMORYVIEW_OUT_OF_RANGE, a
    * bad `io` TypeError ERR_MEMORYVIEW_INVALID_ARG, both before anything is opened. A SharedArrayBuffer
-   * `io` is refused on Node 20 and read like an ArrayBuffer on Node 22 and newer, whose Node-API
-   * accepts one (mmap() passes its own ArrayBuffer). mmap() uses it.
+   * `io` is read like an ArrayBuffer where Node-API's napi_get_arraybuffer_info() accepts one (Node
+   * 22.21 and newer 22.x, 24.9 and newer) and refused as a bad `io` before that (Node 20, 22.0 to
+   * 22.20, 23, 24.0 to 24.8); mmap() passes its own ArrayBuffer. mmap() uses it.
    */
   mapFileIo(path: string | null, io: ArrayBuffer): void
   /**

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -357,11 +358,14 @@ double* OutArg(const Napi::CallbackInfo& info, size_t index) {
 
 Napi::Value LazyResultToJs(Napi::Env env, int rc, const MapResult& result,
                            const char* path, bool segment,
-                           int64_t max_length, double* out) {
+                           int64_t max_length, void* out) {
   std::shared_ptr<MapState> state =
       Register(env, rc, result, path, segment, max_length);
-  out[0] = static_cast<double>(state->id);
-  out[1] = static_cast<double>(state->length);
+  // Copied rather than assigned: mapFileIo()'s `out` is any ArrayBuffer's
+  // data, which need not be aligned for a double.
+  const double written[2] = {static_cast<double>(state->id),
+                             static_cast<double>(state->length)};
+  std::memcpy(out, written, sizeof(written));
   return env.Undefined();
 }
 
@@ -496,12 +500,6 @@ class PathArg {
   size_t size_ = 0;
 };
 
-// The page size, asked of the system once (it is fixed for the process).
-int64_t Granularity() {
-  static const int64_t granularity = AllocationGranularity();
-  return granularity;
-}
-
 // What mapFile(), mapFileId() and mapFileIo() share: checks the arguments
 // and maps. The path is argument 0; `number(index, name)` reads numeric
 // argument `index` (1 fd, 2 access, 3 offset, 4 length, 5 size, 6 maxLength)
@@ -512,7 +510,23 @@ int MapFileArgs(const Info& info, const Number& number, MapResult* result,
   Napi::Env env = info.Env();
   int fd = -1;
   if (!path->Read(env, info[0])) {
-    fd = static_cast<int>(number(1, "fd"));
+    // Checked here rather than cast: an fd over INT_MAX would wrap to another
+    // open descriptor, and no path with no fd would reach open(NULL).
+    int64_t fd_arg = number(1, "fd");
+    if (fd_arg < 0) {
+      ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+                 "a path or a file descriptor is needed");
+    }
+    if (fd_arg > INT_MAX) {
+      ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
+                 "fd must be a file descriptor, at most " +
+                     std::to_string(INT_MAX) + ", got " +
+                     std::to_string(fd_arg));
+    }
+    fd = static_cast<int>(fd_arg);
+  } else if (path->empty()) {
+    ThrowError(env, ErrorKind::kTypeError, kCodeInvalidArg,
+               "path must be non-empty");
   }
   int64_t access = number(2, "access");
   if (access < 0 || access > 2) {
@@ -524,15 +538,15 @@ int MapFileArgs(const Info& info, const Number& number, MapResult* result,
   int64_t length = number(4, "length");
   int64_t size = number(5, "size");
   *max_length = number(6, "maxLength");
-  if (offset < 0 || length < 0 || offset % Granularity() != 0) {
+  if (offset < 0 || length < 0 || offset % AllocationGranularity() != 0) {
     ThrowError(env, ErrorKind::kRangeError, kCodeOutOfRange,
                "offset must be a non-negative multiple of the allocation "
                "granularity (" +
-                   std::to_string(Granularity()) + "), got offset " +
+                   std::to_string(AllocationGranularity()) + "), got offset " +
                    std::to_string(offset) + " and length " +
                    std::to_string(length));
   }
-  return MapFile(path->empty() ? nullptr : path->c_str(), fd,
+  return MapFile(fd >= 0 ? nullptr : path->c_str(), fd,
                  static_cast<Access>(access), offset, length, size,
                  *max_length, result);
 }
@@ -558,9 +572,10 @@ int MapFileArgs(const Napi::CallbackInfo& info, MapResult* result,
 
 // The check inline, the message built out of line (five of these run on
 // every mmap()).
-inline int64_t IoInteger(Napi::Env env, const double* io, size_t index,
+inline int64_t IoInteger(Napi::Env env, const unsigned char* io, size_t index,
                          const char* name) {
-  double d = io[index];
+  double d;
+  std::memcpy(&d, io + index * sizeof(d), sizeof(d));  // `io` may be unaligned
   if (!IsIntegerArg(d)) ThrowIoRange(env, d, index, name);
   return static_cast<int64_t>(d);
 }
@@ -614,8 +629,9 @@ Napi::Value MapFileIo(const StackArgs<2>& info) {
                "io (argument 1) must be an ArrayBuffer of at least " +
                    std::to_string(kIoLength * sizeof(double)) + " bytes");
   }
-  // An ArrayBuffer's data is allocated at least 8-byte aligned.
-  double* io = static_cast<double*>(data);
+  // Read and written through memcpy: an ArrayBuffer made by JS is 8-byte
+  // aligned, but an external one (another addon's memory) need not be.
+  unsigned char* io = static_cast<unsigned char*>(data);
   MapResult result;
   PathArg path;
   int64_t max_length = 0;

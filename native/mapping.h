@@ -52,6 +52,9 @@ namespace memoryview {
 
 // JS: mapFile(path: string | null, fd: number, access: 0|1|2, offset, length,
 //             size, maxLength) -> ArrayBuffer over the mapping
+//     `fd` is read only when `path` is not a string. An empty path, or no
+//     path and fd -1, is TypeError ERR_MEMORYVIEW_INVALID_ARG, an fd over
+//     INT_MAX RangeError ERR_MEMORYVIEW_OUT_OF_RANGE, before anything opens.
 Napi::Value MapFileJs(const Napi::CallbackInfo& info);
 // ABI 8, the lazy form: the mapping is made, but no ArrayBuffer yet (V8
 // counts an external ArrayBuffer as external memory, and one of 64 MiB or

@@ -51,7 +51,8 @@ struct MapResult {
   int64_t offset = 0;
 };
 
-// The allocation granularity offsets must be multiples of.
+// The allocation granularity offsets must be multiples of. Asked of the
+// system once (it is fixed for the process): every mmap() checks its offset.
 int64_t AllocationGranularity();
 
 // Maps `length` bytes (0: to the end of the file) at `offset` of the file at

@@ -109,8 +109,11 @@ int GrowUnlessRefused(int fd, const struct stat& st, int64_t offset,
 }  // namespace
 
 int64_t AllocationGranularity() {
-  long page = sysconf(_SC_PAGESIZE);
-  return page > 0 ? page : 4096;
+  static const int64_t granularity = [] {
+    long page = sysconf(_SC_PAGESIZE);
+    return page > 0 ? static_cast<int64_t>(page) : int64_t{4096};
+  }();
+  return granularity;
 }
 
 int MapFile(const char* path, int fd, Access access, int64_t offset,

@@ -370,9 +370,13 @@ int OpenFailure(const std::wstring& path, MapResult* out) {
 }  // namespace
 
 int64_t AllocationGranularity() {
-  SYSTEM_INFO info;
-  GetSystemInfo(&info);
-  return info.dwAllocationGranularity;  // 64 KiB on every Windows so far
+  static const int64_t granularity = [] {
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    // 64 KiB on every Windows so far.
+    return static_cast<int64_t>(info.dwAllocationGranularity);
+  }();
+  return granularity;
 }
 
 int MapFile(const char* path, int fd, Access access, int64_t offset,

@@ -236,11 +236,15 @@ describe('82 mmap() of a small file: which path it takes', () => {
       expect(binding().liveMappings()).to.equal(live)
     })
 
-    it('a SharedArrayBuffer io: refused by Node 20 (its Node-API takes no SharedArrayBuffer there), read as an ArrayBuffer by Node 22 and newer', () => {
+    it('a SharedArrayBuffer io: read as an ArrayBuffer where Node-API takes one (22.21+, 24.9+), else refused', () => {
       const live = binding().liveMappings()
       const shared = new SharedArrayBuffer(64)
       new Float64Array(shared).set(new Float64Array(io()))
-      if (Number(process.versions.node.split('.')[0]) < 22) {
+      // napi_get_arraybuffer_info() accepts a SharedArrayBuffer since nodejs/node#59071, released in
+      // 24.9.0 and backported to 22.21.0 (not to 23).
+      const [major, minor] = process.versions.node.split('.').map(Number)
+      const takesShared = major >= 25 || (major === 24 && minor >= 9) || (major === 22 && minor >= 21)
+      if (!takesShared) {
         expectError(() => binding().mapFileIo(file, shared as never), TypeError, INVALID_ARG)
         expect(binding().liveMappings()).to.equal(live)
         return
@@ -264,6 +268,25 @@ describe('82 mmap() of a small file: which path it takes', () => {
       }
       // fd is read only without a path.
       expectError(() => binding().mapFileIo(null, io(NaN)), RangeError, 'ERR_MEMORYVIEW_OUT_OF_RANGE')
+      expect(binding().liveMappings()).to.equal(live)
+    })
+
+    it('no path and no fd, an empty path, or an fd over 2**31 - 1 is refused before anything is opened (mapFileId() too)', () => {
+      const live = binding().liveMappings()
+      const fd = fs.openSync(file, 'r')
+      try {
+        for (const [p, f] of [[null, -1], ['', -1], ['', fd]] as const) {
+          expectError(() => binding().mapFileIo(p, io(f)), TypeError, INVALID_ARG)
+          expectError(() => binding().mapFileId(p, f, 0, 0, 0, -1, 2 ** 32, new Float64Array(2)), TypeError, INVALID_ARG)
+        }
+        // 2**32 + fd once wrapped to `fd` itself and mapped that descriptor.
+        for (const f of [2 ** 31, 2 ** 32 + fd]) {
+          expectError(() => binding().mapFileIo(null, io(f)), RangeError, 'ERR_MEMORYVIEW_OUT_OF_RANGE')
+          expectError(() => binding().mapFileId(null, f, 0, 0, 0, -1, 2 ** 32, new Float64Array(2)), RangeError, 'ERR_MEMORYVIEW_OUT_OF_RANGE')
+        }
+      } finally {
+        fs.closeSync(fd)
+      }
       expect(binding().liveMappings()).to.equal(live)
     })
 
@@ -321,20 +344,28 @@ describe('82 mmap() of a small file: which path it takes', () => {
   })
 
   describe('paths: a fixed buffer when they fit, a string of their own when not', () => {
-    /** A file at a path of about `length` bytes (UTF-8) under `dir`, made of `segment`s. */
+    /**
+     * A file at a path of `length` bytes (UTF-8) under `dir`, made of `segment`s: directories, then
+     * a name of `segment`'s character padded with fewer 'x' than one character takes, so that every
+     * byte offset near the end of the path, the native buffer's edge included, is inside or
+     * between characters of `segment` (or a separator), not in ASCII padding.
+     */
     function fileAtLength(length: number, segment: string): string {
       let p = dir
       while (Buffer.byteLength(p) + Buffer.byteLength(segment) + 10 < length) {
         p = path.join(p, segment)
         fs.mkdirSync(p, { recursive: true })
       }
-      p = path.join(p, 'x'.repeat(Math.max(1, length - Buffer.byteLength(p) - 1)))
+      const rest = Math.max(1, length - Buffer.byteLength(p) - 1)
+      const char = String.fromCodePoint(segment.codePointAt(0)!)
+      const chars = Math.floor(rest / Buffer.byteLength(char))
+      p = path.join(p, char.repeat(chars) + 'x'.repeat(rest - chars * Buffer.byteLength(char)))
       fs.writeFileSync(p, Buffer.from([9, 8, 7]))
       return p
     }
 
-    it('every path length around the native buffer (1 KiB), in ASCII and in 2- and 3-byte characters, maps the right file', () => {
-      for (const segment of ['d'.repeat(100), 'é'.repeat(50), '語'.repeat(33)]) {
+    it('every path length around the native buffer (1 KiB), in ASCII and in 2-, 3- and 4-byte characters, maps the right file', () => {
+      for (const segment of ['d'.repeat(100), 'é'.repeat(50), '語'.repeat(33), '😀'.repeat(25)]) {
         for (let length = 1010; length <= 1040; length++) {
           const p = fileAtLength(length, segment)
           const m = mmap(p)
@@ -362,8 +393,10 @@ describe('82 mmap() of a small file: which path it takes', () => {
       const binding: Binding = requireBinding('test')
       const live = binding.liveMappings()
       const out = new Float64Array(2)
+      const io = new Float64Array([0, 0, -1, 0, 0, 0, -1, 2 ** 32]).buffer
       for (const bad of [`${file}\0x`, `${'/'.repeat(2000)}${file}\0x`, `${'/'.repeat(1019)}\0${file}`]) {
         expectError(() => binding.mapFileId(bad, -1, 0, 0, 0, -1, 2 ** 32, out), TypeError, INVALID_ARG)
+        expectError(() => binding.mapFileIo(bad, io), TypeError, INVALID_ARG)
       }
       expect(binding.liveMappings()).to.equal(live)
     })
